@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from accounts.views import AccountView, ApiKeyViewSet
+
+router = SimpleRouter(trailing_slash="")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+
+urlpatterns = [
+    path("account", AccountView.as_view(), name="api-account"),
+    *router.urls,
+]

@@ -1,0 +1,28 @@
+"""Which account a logged-in dashboard user is working in (kept in the session)."""
+
+from django.http import HttpRequest
+
+from accounts.models import Account
+
+SESSION_KEY = "account_id"
+
+
+def current_account(request: HttpRequest) -> Account | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    accounts = Account.objects.filter(memberships__user=user).select_related("plan")
+    chosen = request.session.get(SESSION_KEY)
+    account = accounts.filter(pk=chosen).first() if chosen else None
+    if account is None:
+        account = accounts.order_by("pk").first()
+        if account is not None:
+            request.session[SESSION_KEY] = account.pk
+    return account
+
+
+def switch_account(request: HttpRequest, account_id: str) -> Account | None:
+    account = Account.objects.filter(pk=account_id, memberships__user=request.user).first()
+    if account is not None:
+        request.session[SESSION_KEY] = account.pk
+    return account

@@ -1,0 +1,44 @@
+"""Creating tenants and their people: the rules shared by sign-up, commands and admin."""
+
+import secrets
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+from django.utils.text import slugify
+
+from accounts.models import Account, Membership, Plan, User
+
+
+def default_plan() -> Plan:
+    return Plan.objects.get(name=Plan.FREE)
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "account"
+    slug = base
+    while Account.objects.filter(slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def default_account_name(user: User) -> str:
+    return user.email.split("@", 1)[0] or user.email
+
+
+@transaction.atomic
+def create_account(*, owner: User, name: str | None = None, plan: Plan | None = None) -> Account:
+    """A new account on the free plan (unless told otherwise) with `owner` as its owner."""
+    name = (name or default_account_name(owner)).strip()
+    account = Account.objects.create(name=name, slug=unique_slug(name), plan=plan or default_plan())
+    Membership.objects.create(user=owner, account=account, role=Membership.Role.OWNER)
+    return account
+
+
+@transaction.atomic
+def create_user_with_account(
+    *, email: str, password: str, account_name: str | None = None
+) -> tuple[User, Account]:
+    """A user whose email counts as verified (ops and demos), with an account they own."""
+    user = User.objects.create_user(email=email, password=password)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user, create_account(owner=user, name=account_name)

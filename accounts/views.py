@@ -1,0 +1,43 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from accounts import api_keys
+from accounts.models import ApiKey
+from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
+from oneping.api.viewsets import AccountScopedMixin
+
+
+class AccountView(GenericAPIView):
+    serializer_class = AccountSerializer
+
+    def get(self, request: Request) -> Response:
+        return Response(self.get_serializer(request.account).data)
+
+
+class ApiKeyViewSet(
+    AccountScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
+    """API keys of the account. DELETE revokes: the key stops working at once."""
+
+    queryset = ApiKey.objects.all()
+    serializer_class = ApiKeySerializer
+
+    @extend_schema(request=ApiKeySerializer, responses={201: NewApiKeySerializer})
+    def create(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key, raw_key = api_keys.issue_key(request.account, serializer.validated_data["name"])
+        api_key.key = raw_key
+        return Response(NewApiKeySerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        api_keys.revoke_key(instance)

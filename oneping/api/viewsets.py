@@ -1,0 +1,29 @@
+"""Base classes that scope every API query to the caller's account, in one place."""
+
+from django.db.models import QuerySet
+from rest_framework import viewsets
+
+
+class AccountScopedMixin:
+    """Filters the queryset to request.account and stamps it on created objects.
+
+    Another account's object is simply not in the queryset, so it answers 404, never 403:
+    the API does not confirm that an id exists elsewhere.
+    """
+
+    account_field = "account"
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()  # type: ignore[misc]
+        return queryset.filter(**{self.account_field: self.request.account})  # type: ignore[attr-defined]
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(**{self.account_field: self.request.account})  # type: ignore[attr-defined]
+
+
+class AccountScopedViewSet(AccountScopedMixin, viewsets.ModelViewSet):
+    pass
+
+
+class AccountScopedReadOnlyViewSet(AccountScopedMixin, viewsets.ReadOnlyModelViewSet):
+    pass

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OnepingConfig(AppConfig):
+    name = "oneping"
+    verbose_name = "oneping platform"

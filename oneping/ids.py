@@ -1,0 +1,46 @@
+"""Public ids: an opaque prefix + a time-ordered random part (`msg_01jd…`).
+
+The random part is a ULID (48-bit millisecond time, 80 random bits) in lowercase Crockford
+base32, so ids sort by creation time — cursor pagination and "newest first" can order by the
+primary key alone — while revealing nothing countable like a sequential integer.
+"""
+
+import secrets
+import time
+
+from django.db import models
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+ULID_LENGTH = 26
+
+
+def new_id(prefix: str) -> str:
+    value = (time.time_ns() // 1_000_000) << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+    chars = []
+    for _ in range(ULID_LENGTH):
+        value, index = divmod(value, 32)
+        chars.append(_ALPHABET[index])
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+class PublicIdField(models.CharField):
+    """Primary key holding a prefixed public id, generated on instantiation."""
+
+    def __init__(self, *args, prefix: str, **kwargs):
+        self.prefix = prefix
+        kwargs.setdefault("max_length", len(prefix) + 1 + ULID_LENGTH)
+        kwargs.setdefault("primary_key", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["prefix"] = self.prefix
+        return name, path, args, kwargs
+
+    def has_default(self) -> bool:
+        return True
+
+    def get_default(self) -> str:
+        return new_id(self.prefix)

@@ -1,0 +1,30 @@
+"""Test settings: oneping.settings with an isolated data folder and fast password hashing.
+
+DATABASE_URL and CELERY_BROKER_URL pass through, so the same suite runs on the embedded
+default (SQLite file + filesystem broker) and on PostgreSQL + Redis.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+_DATA_DIR = tempfile.mkdtemp(prefix="oneping-tests-")
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+
+# Never share queues or files with a developer's `make run` in ./var.
+os.environ["ONEPING_DATA_DIR"] = _DATA_DIR
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("ONEPING_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
+
+from oneping.settings import *  # noqa: E402, F403
+from oneping.settings import DATABASES  # noqa: E402
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ONEPING_ALLOW_PRIVATE_URLS = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so worker threads and processes see the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_DATA_DIR, "test.sqlite3")}

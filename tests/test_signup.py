@@ -1,0 +1,55 @@
+from allauth.account.models import EmailAddress
+from django.core import mail
+
+from accounts.models import Account, Membership, User
+
+
+def test_signup_through_allauth_creates_user_account_and_owner_membership(client, db):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "jane@example.com",
+            "password1": "a-long-and-unusual-pass",
+            "password2": "a-long-and-unusual-pass",
+        },
+    )
+
+    assert response.status_code == 302
+    user = User.objects.get(email="jane@example.com")
+    membership = Membership.objects.get(user=user)
+    assert membership.role == Membership.Role.OWNER
+    assert membership.account.plan.name == "free"
+    assert membership.account.plan.monthly_quota == 100
+    # Verification is optional by default: logged in at once, asked to verify by email.
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert not EmailAddress.objects.get(user=user).verified
+    assert len(mail.outbox) == 1
+    assert "jane@example.com" in mail.outbox[0].to
+
+    overview = client.get("/")
+    assert overview.status_code == 200
+    assert membership.account.name in overview.content.decode()
+
+
+def test_signup_with_a_taken_email_creates_nothing(client, account):
+    owner_email = account.members.get().email
+
+    response = client.post(
+        "/accounts/signup/",
+        {"email": owner_email, "password1": "a-long-pass-123", "password2": "a-long-pass-123"},
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    assert Account.objects.count() == 1
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, db):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_signup_login_and_logout_pages_render(client, db):
+    for url in ("/accounts/signup/", "/accounts/login/", "/accounts/password/reset/"):
+        assert client.get(url).status_code == 200, url
