@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.dashboard import overview
+from accounts.dashboard import overview, switch
 from oneping.health import healthz
 
 api_v1 = [
@@ -11,6 +11,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", overview, name="overview"),
+    path("switch/<str:account_id>", switch, name="switch-account"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -53,3 +53,19 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db):
 def test_signup_login_and_logout_pages_render(client, db):
     for url in ("/accounts/signup/", "/accounts/login/", "/accounts/password/reset/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_user_switches_between_their_accounts_but_not_into_others(client, make_account):
+    from accounts import services
+
+    first = make_account("First")
+    user = first.members.get()
+    second = services.create_account(owner=user, name="Second")
+    stranger = make_account("Stranger")
+    client.force_login(user)
+
+    assert "First" in client.get("/").content.decode()
+    assert client.post(f"/switch/{second.pk}").status_code == 302
+    assert "Second" in client.get("/").content.decode()
+    assert client.post(f"/switch/{stranger.pk}").status_code == 404
+    assert "Second" in client.get("/").content.decode()
