@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "allauth",
     "allauth.account",
+    "django_filters",
     "oneping",
     "accounts",
     "channels_app",
@@ -140,6 +141,7 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oneping <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 15
 
 # --- allauth: email is the login ----------------------------------------------------------
 _EMAIL_VERIFICATION_CHOICES = ("none", "optional", "mandatory")
@@ -227,6 +229,34 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Synced into django-celery-beat's tables at beat start-up, so they show in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "channels_app.sweep_outbox", "schedule": 60.0},
+}
+# A request must not hang on a broker outage: the message is stored, the sweep sends it.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers an unacknowledged task after the visibility timeout. Retries wait
+    # up to 2 h as countdown tasks held by a worker, so the timeout must be longer or the
+    # same retry would be delivered twice (harmless thanks to the claim, but wasteful).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+
+# --- Delivery -------------------------------------------------------------------------
+ONEPING_HTTP_CONNECT_TIMEOUT = 5.0
+ONEPING_HTTP_READ_TIMEOUT = 15.0
+ONEPING_SMTP_TIMEOUT = 15.0
+ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.telegram.org")
+# Seconds before attempts 2, 3, … of a delivery that failed transiently (±20 % jitter).
+ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]
+# How long a worker may hold a delivery it is sending before another may take it over.
+ONEPING_DELIVERY_LEASE_SECONDS = 120
+# A queued delivery whose task has not run after this long is enqueued again by the sweep.
+ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = env_int("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

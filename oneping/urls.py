@@ -3,16 +3,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.dashboard import overview, switch
+from channels_app.views import SendView
 from oneping.health import healthz
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("channels_app.api_urls")),
 ]
 
 urlpatterns = [
     path("", overview, name="overview"),
     path("switch/<str:account_id>", switch, name="switch-account"),
     path("healthz", healthz, name="healthz"),
+    # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
+    path("send", SendView.as_view(), name="send-alias"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

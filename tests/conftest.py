@@ -101,3 +101,68 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, interval:
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def telegram(settings):
+    from tests.fakes import FakeTelegram
+
+    server = FakeTelegram().start()
+    settings.ONEPING_TELEGRAM_API_BASE = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack():
+    from tests.fakes import FakeSlack
+
+    server = FakeSlack().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def discord():
+    from tests.fakes import FakeDiscord
+
+    server = FakeDiscord().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp():
+    from tests.fakes import FakeSMTP
+
+    server = FakeSMTP().start()
+    yield server
+    server.stop()
+
+
+TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+@pytest.fixture
+def channels(account, telegram, slack, discord, smtp):
+    """All four channels configured for `account`, each pointing at its fake provider."""
+    from channels_app.models import ChannelConfig
+
+    configs = {
+        "telegram": {"bot_token": TELEGRAM_TOKEN, "default_chat_id": "4242"},
+        "slack": {"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
+        "discord": {"webhook_url": f"{discord.url}/api/webhooks/1/abc"},
+        "email": {
+            "host": smtp.host,
+            "port": smtp.port,
+            "username": "",
+            "password": "",
+            "use_tls": False,
+            "use_ssl": False,
+            "from_email": "alerts@acme.test",
+        },
+    }
+    return {
+        kind: ChannelConfig.objects.create(account=account, kind=kind, config=config)
+        for kind, config in configs.items()
+    }

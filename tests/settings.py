@@ -28,3 +28,9 @@ ONEPING_ALLOW_PRIVATE_URLS = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so worker threads and processes see the same test database.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_DATA_DIR, "test.sqlite3")}
+
+# Compressed so retries happen within a test; tests that check the schedule set their own.
+ONEPING_DELIVERY_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
+ONEPING_HTTP_CONNECT_TIMEOUT = 2.0
+ONEPING_HTTP_READ_TIMEOUT = 2.0
+ONEPING_SMTP_TIMEOUT = 5.0

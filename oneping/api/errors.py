@@ -4,13 +4,17 @@
 """
 
 import logging
+from functools import cache
 from typing import Any
 
+from django import forms
 from django.http import JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from oneping.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -54,25 +58,6 @@ _RENAMED_CODES = {
 }
 
 
-class ApiError(exceptions.APIException):
-    """Raise from views and services for any error that has its own code and details."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.details = details or {}
-        self.headers = headers or {}
-
-
 def error_body(code: str, message: str | None = None, details: dict | None = None) -> dict:
     return {
         "error": {
@@ -96,12 +81,24 @@ def _validation_error(exc: exceptions.ValidationError) -> tuple[str, str, dict]:
     details = {"fields": detail}
     field, first = _first_error(detail)
     code = getattr(first, "code", None) or "invalid"
-    # Our own validators raise specific codes (message_too_long, …); DRF's generic ones
-    # (required, invalid, blank…) stay behind the umbrella code.
-    generic = {"invalid", "required", "blank", "null", "max_length", "min_length", "does_not_exist"}
-    top_code = "validation_error" if code in generic else code
+    # Our own validators raise specific codes (message_too_long, …); the framework's
+    # generic ones (required, blank, not_a_list…) stay behind the umbrella code.
+    top_code = "validation_error" if code in _framework_codes() else code
     where = "" if field in (None, "non_field_errors") else f"{field}: "
     return top_code, f"{where}{first}", details
+
+
+@cache
+def _framework_codes() -> frozenset[str]:
+    """Every error code DRF's and Django's own fields can raise."""
+    codes = {"invalid", "required", "null", "blank", "unique", "max_length", "min_length"}
+    for base in (serializers.Field, forms.Field):
+        stack = [base]
+        while stack:
+            cls = stack.pop()
+            codes.update(getattr(cls, "default_error_messages", {}))
+            stack.extend(cls.__subclasses__())
+    return frozenset(codes)
 
 
 def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]:
@@ -114,6 +111,11 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
+    if isinstance(exc, ServiceError):
+        set_rollback()
+        return Response(
+            error_body(exc.code, exc.message, exc.details), status=exc.status, headers=exc.headers
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         # Not an API exception: a bug. Log it with the traceback, answer in the error shape.
@@ -121,11 +123,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         set_rollback()
         return Response(error_body("internal_error"), status=500)
 
-    if isinstance(exc, ApiError):
-        response.data = error_body(exc.error_code, str(exc.detail), exc.details)
-        for header, value in exc.headers.items():
-            response[header] = value
-        return response
     if isinstance(exc, exceptions.ValidationError):
         code, message, details = _validation_error(exc)
         response.data = error_body(code, message, details)

@@ -1,0 +1,44 @@
+"""Where a message goes on each channel: contact, then the recipient itself, then defaults."""
+
+from dataclasses import dataclass
+
+from channels_app.integrations import get_integration
+from channels_app.models import ChannelConfig, Contact
+from oneping.errors import ServiceError
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    target: str  # "" = the channel's configured webhook
+    address: str  # what people see
+
+
+def resolve(channel: str, recipient: str, contact: Contact | None, config: ChannelConfig) -> Route:
+    integration = get_integration(channel)
+    target = None
+    if contact is not None and contact.addresses.get(channel):
+        target = contact.addresses[channel]
+    if target is None:
+        target = integration.address_from_recipient(recipient)
+    if target is None:
+        target = integration.default_address(config.config)
+    if target is None:
+        raise ServiceError(
+            "recipient_unresolved",
+            f"No {channel} address for recipient {recipient!r}: "
+            + UNRESOLVED_HINTS.get(channel, "add a contact with that address."),
+            details={"channel": channel, "recipient": recipient},
+        )
+    address = integration.display_address(target)
+    if contact is not None and contact.addresses.get(channel):
+        address = f"{contact.identifier} ({address})"
+    return Route(channel=channel, target=target, address=address[:255])
+
+
+UNRESOLVED_HINTS = {
+    "email": "send an email address as recipient, or add a contact whose identifier is the "
+    "recipient with addresses.email.",
+    "telegram": "send a numeric chat id or @channel as recipient, add a contact with "
+    "addresses.telegram, or set default_chat_id on the telegram channel.",
+}

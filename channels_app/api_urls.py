@@ -1,0 +1,21 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from channels_app.views import (
+    ChannelViewSet,
+    ContactViewSet,
+    DeliveryViewSet,
+    MessageViewSet,
+    SendView,
+)
+
+router = SimpleRouter(trailing_slash="")
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("messages", MessageViewSet, basename="message")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
+urlpatterns = [
+    path("send", SendView.as_view(), name="api-send"),
+    *router.urls,
+]

@@ -1,0 +1,91 @@
+"""Discord webhooks: https://discord.com/developers/docs/resources/webhook#execute-webhook"""
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from channels_app.integrations.base import (
+    Integration,
+    Outgoing,
+    SendResult,
+    TransportError,
+    excerpt,
+    network_error,
+    parse_retry_after,
+)
+from channels_app.integrations.webhook_url import (
+    clean_webhook_url,
+    display_webhook,
+    only_webhook_url,
+)
+from oneping.http import post_json
+
+
+def with_wait(url: str) -> str:
+    """?wait=true makes Discord answer with the created message (and its id)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "wait"] + [("wait", "true")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class DiscordIntegration(Integration):
+    kind = "discord"
+    message_limit = 2000  # content: "up to 2000 characters" (execute-webhook JSON params)
+    secret_fields = ("webhook_url",)
+    address_is_secret = True
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return only_webhook_url(config)
+
+    def clean_contact_address(self, value: Any) -> str:
+        return clean_webhook_url(value, field="discord")
+
+    def default_address(self, config: dict[str, Any]) -> str | None:
+        return ""  # the channel's configured webhook
+
+    def display_address(self, target: str) -> str:
+        return display_webhook(target)
+
+    def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
+        url = outgoing.target or config["webhook_url"]
+        try:
+            response = post_json(with_wait(url), {"content": outgoing.text})
+        except requests.RequestException as exc:
+            raise network_error(exc, secret=url) from None
+        return self.classify(response)
+
+    @staticmethod
+    def classify(response: requests.Response) -> SendResult:
+        """https://discord.com/developers/docs/topics/rate-limits and
+        https://discord.com/developers/docs/topics/opcodes-and-status-codes
+
+        2xx is success (with wait=true the body is the message, with its id). 429 carries
+        `retry_after` (seconds, a float) in the body and a Retry-After header: transient, as
+        are 5xx. 400 (bad body), 401/403 (bad token) and 404 (Unknown Webhook: deleted) are
+        permanent.
+        """
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if 200 <= response.status_code < 300:
+            return SendResult(
+                provider_message_id=str(body.get("id", "")), response_excerpt=excerpt(response)
+            )
+        reason = (
+            f"Discord answered {response.status_code}: "
+            f"{body.get('message') or response.text[:200] or response.reason}"
+        )
+        if response.status_code == 429:
+            retry_after = body.get("retry_after")
+            if not isinstance(retry_after, int | float):
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise TransportError(
+                reason, permanent=False, retry_after=retry_after, response_excerpt=excerpt(response)
+            )
+        raise TransportError(
+            reason, permanent=response.status_code < 500, response_excerpt=excerpt(response)
+        )

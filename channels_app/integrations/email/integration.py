@@ -1,0 +1,149 @@
+"""Email through Django's SMTP backend: the platform's mail settings, or the account's own."""
+
+import smtplib
+import socket
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.core.validators import validate_email
+
+from channels_app.integrations.base import (
+    ConfigError,
+    Integration,
+    Outgoing,
+    SendResult,
+    TransportError,
+)
+from oneping.urlguard import UrlNotAllowed, check_host
+
+FIELDS = {"host", "port", "username", "password", "use_tls", "use_ssl", "from_email"}
+
+
+def is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class EmailIntegration(Integration):
+    kind = "email"
+    secret_fields = ("password",)
+    success_status = "sent"  # accepted by the SMTP server; delivery to the inbox is unknown
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(config) - FIELDS
+        if unknown:
+            raise ConfigError(
+                sorted(unknown)[0], f"Unknown field: the config takes {', '.join(sorted(FIELDS))}."
+            )
+        if not config:
+            return {}  # the platform's own mail settings
+        host = config.get("host")
+        if not isinstance(host, str) or not host.strip():
+            raise ConfigError("host", "Enter the SMTP server's host name (or send {} to use ours).")
+        cleaned: dict[str, Any] = {"host": host.strip()}
+        for flag in ("use_tls", "use_ssl"):
+            value = config.get(flag, False)
+            if not isinstance(value, bool):
+                raise ConfigError(flag, "Must be true or false.")
+            cleaned[flag] = value
+        if cleaned["use_tls"] and cleaned["use_ssl"]:
+            raise ConfigError("use_ssl", "Choose use_tls (STARTTLS) or use_ssl, not both.")
+        port = config.get("port", 465 if cleaned["use_ssl"] else 587)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise ConfigError("port", "Enter a port number from 1 to 65535.")
+        cleaned["port"] = port
+        for text in ("username", "password"):
+            value = config.get(text, "")
+            if not isinstance(value, str):
+                raise ConfigError(text, "Must be a string.")
+            cleaned[text] = value
+        from_email = config.get("from_email", "")
+        if from_email and (not isinstance(from_email, str) or not is_email(from_email)):
+            raise ConfigError("from_email", "Enter a valid email address.")
+        cleaned["from_email"] = from_email
+        try:
+            check_host(cleaned["host"], port)
+        except UrlNotAllowed as exc:
+            raise ConfigError("host", str(exc), code="url_not_allowed") from None
+        return cleaned
+
+    def clean_contact_address(self, value: Any) -> str:
+        if not isinstance(value, str) or not is_email(value.strip()):
+            raise ConfigError("email", "Enter a valid email address.")
+        return value.strip()
+
+    def address_from_recipient(self, recipient: str) -> str | None:
+        return recipient if is_email(recipient) else None
+
+    def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
+        if config.get("host"):
+            check_host(config["host"], config["port"])  # DNS may have changed since saving
+            connection = get_connection(
+                "django.core.mail.backends.smtp.EmailBackend",
+                host=config["host"],
+                port=config["port"],
+                username=config["username"],
+                password=config["password"],
+                use_tls=config["use_tls"],
+                use_ssl=config["use_ssl"],
+                timeout=settings.ONEPING_SMTP_TIMEOUT,
+            )
+        else:
+            connection = get_connection()
+        message_id = make_msgid(domain="oneping")
+        email = EmailMessage(
+            subject=outgoing.subject,
+            body=outgoing.text,
+            from_email=config.get("from_email") or settings.DEFAULT_FROM_EMAIL,
+            to=[outgoing.target],
+            connection=connection,
+            headers={"Message-ID": message_id, "X-Oneping-Delivery": outgoing.delivery_id},
+        )
+        try:
+            email.send(fail_silently=False)
+        except Exception as exc:
+            raise self.classify(exc) from None
+        return SendResult(provider_message_id=message_id, response_excerpt="250 accepted")
+
+    @staticmethod
+    def classify(exc: Exception) -> TransportError:
+        """SMTP reply codes: 4yz is a transient failure, 5yz permanent (RFC 5321 §4.2.1).
+
+        A refused recipient with a 5yz code will not be accepted later; an unreachable or
+        disconnecting server, a timeout, or a 4yz answer (greylisting, mailbox busy) may be.
+        Bad credentials are permanent: waiting will not fix them.
+        """
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in exc.recipients.values()]
+            answers = "; ".join(
+                f"{code} {reply.decode(errors='replace')}"
+                for code, reply in exc.recipients.values()
+            )
+            permanent = any(code >= 500 for code in codes)
+            return TransportError(
+                f"The SMTP server refused the recipient: {answers}", permanent=permanent
+            )
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return TransportError(
+                f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}", permanent=True
+            )
+        if isinstance(exc, smtplib.SMTPResponseException):
+            reply = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else exc.smtp_error
+            )
+            return TransportError(
+                f"The SMTP server answered {exc.smtp_code} {reply}", permanent=exc.smtp_code >= 500
+            )
+        if isinstance(exc, UrlNotAllowed):
+            return TransportError(str(exc), permanent=True)
+        if isinstance(exc, smtplib.SMTPException | socket.timeout | OSError):
+            return TransportError(f"Could not reach the SMTP server: {exc}", permanent=False)
+        return TransportError(f"Sending the email failed: {exc}", permanent=False)

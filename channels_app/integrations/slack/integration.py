@@ -1,0 +1,72 @@
+"""Slack incoming webhooks: https://api.slack.com/messaging/webhooks"""
+
+from typing import Any
+
+import requests
+
+from channels_app.integrations.base import (
+    Integration,
+    Outgoing,
+    SendResult,
+    TransportError,
+    excerpt,
+    network_error,
+    parse_retry_after,
+)
+from channels_app.integrations.webhook_url import (
+    clean_webhook_url,
+    display_webhook,
+    only_webhook_url,
+)
+from oneping.http import post_json
+
+
+class SlackIntegration(Integration):
+    kind = "slack"
+    # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
+    message_limit = 40000
+    secret_fields = ("webhook_url",)
+    address_is_secret = True
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return only_webhook_url(config)
+
+    def clean_contact_address(self, value: Any) -> str:
+        return clean_webhook_url(value, field="slack")
+
+    def default_address(self, config: dict[str, Any]) -> str | None:
+        return ""  # the channel's configured webhook
+
+    def display_address(self, target: str) -> str:
+        return display_webhook(target)
+
+    def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
+        url = outgoing.target or config["webhook_url"]
+        try:
+            response = post_json(url, {"text": outgoing.text})
+        except requests.RequestException as exc:
+            raise network_error(exc, secret=url) from None
+        return self.classify(response)
+
+    @staticmethod
+    def classify(response: requests.Response) -> SendResult:
+        """https://api.slack.com/messaging/webhooks#handling_errors
+
+        200 "ok" is success. 400 (invalid_payload), 403 (action_prohibited, invalid_token),
+        404 (no_service, channel_not_found: the webhook was deleted) and 410
+        (channel_is_archived) are permanent. 429 is rate limiting with a Retry-After header
+        (https://api.slack.com/docs/rate-limits) and 5xx are Slack's own trouble: transient.
+        """
+        if response.status_code == 200:
+            return SendResult(response_excerpt=excerpt(response))
+        reason = f"Slack answered {response.status_code}: {response.text[:200] or response.reason}"
+        if response.status_code == 429:
+            raise TransportError(
+                reason,
+                permanent=False,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                response_excerpt=excerpt(response),
+            )
+        raise TransportError(
+            reason, permanent=response.status_code < 500, response_excerpt=excerpt(response)
+        )

@@ -1,0 +1,111 @@
+"""Telegram Bot API: https://core.telegram.org/bots/api#sendmessage"""
+
+import re
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from channels_app.integrations.base import (
+    ConfigError,
+    Integration,
+    Outgoing,
+    SendResult,
+    TransportError,
+    excerpt,
+    network_error,
+)
+from oneping.http import post_json
+
+# "123456789:AAH…" — the bot id, a colon, then the secret (https://core.telegram.org/bots/api#authorizing-your-bot).
+TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# A numeric chat id (negative for groups and channels) or a public @channelusername.
+CHAT_ID_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+
+
+class TelegramIntegration(Integration):
+    kind = "telegram"
+    message_limit = 4096  # https://core.telegram.org/bots/api#sendmessage ("1-4096 characters")
+    secret_fields = ("bot_token",)
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(config) - {"bot_token", "default_chat_id"}
+        if unknown:
+            raise ConfigError(
+                sorted(unknown)[0], "Unknown field: the config takes bot_token, default_chat_id."
+            )
+        token = config.get("bot_token")
+        if not isinstance(token, str) or not TOKEN_RE.match(token.strip()):
+            raise ConfigError(
+                "bot_token",
+                "Enter the token @BotFather gave you, like 123456789:AAH… (digits, a colon, "
+                "then at least 30 letters, digits, - or _).",
+            )
+        cleaned = {"bot_token": token.strip()}
+        chat_id = config.get("default_chat_id")
+        if chat_id not in (None, ""):
+            cleaned["default_chat_id"] = self.clean_contact_address(str(chat_id))
+        return cleaned
+
+    def clean_contact_address(self, value: Any) -> str:
+        address = str(value).strip() if isinstance(value, str | int) else ""
+        if not CHAT_ID_RE.match(address):
+            raise ConfigError(
+                "telegram", "Enter a numeric chat id (like -1001234567890) or an @channelname."
+            )
+        return address
+
+    def address_from_recipient(self, recipient: str) -> str | None:
+        return recipient if CHAT_ID_RE.match(recipient) else None
+
+    def default_address(self, config: dict[str, Any]) -> str | None:
+        return config.get("default_chat_id") or None
+
+    def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
+        token = config["bot_token"]
+        base = settings.ONEPING_TELEGRAM_API_BASE.rstrip("/")
+        url = f"{base}/bot{token}/sendMessage"
+        try:
+            # Our own configured provider base, not a customer URL: no guard.
+            response = post_json(
+                url, {"chat_id": outgoing.target, "text": outgoing.text}, guard=False
+            )
+        except requests.RequestException as exc:
+            raise network_error(exc, secret=token) from None
+        return self.classify(response)
+
+    @staticmethod
+    def classify(response: requests.Response) -> SendResult:
+        """Sort the Bot API's answer: https://core.telegram.org/bots/api#making-requests
+
+        Every answer is {"ok": bool, "result"|"description", "error_code", "parameters"}.
+        429 carries parameters.retry_after (https://core.telegram.org/bots/api#responseparameters)
+        and 5xx are Telegram's own trouble: transient. 400 ("chat not found"), 401 (bad token),
+        403 ("bot was blocked by the user") and 404 (no such bot) will not change by waiting.
+        """
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code == 200 and body.get("ok"):
+            result = body.get("result") or {}
+            return SendResult(
+                provider_message_id=str(result.get("message_id", "")),
+                response_excerpt=excerpt(response),
+            )
+        description = body.get("description") or response.reason or "no description"
+        reason = f"Telegram answered {response.status_code}: {description}"
+        if response.status_code == 429:
+            parameters = body.get("parameters") or {}
+            retry_after = parameters.get("retry_after")
+            raise TransportError(
+                reason,
+                permanent=False,
+                retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+                response_excerpt=excerpt(response),
+            )
+        raise TransportError(
+            reason, permanent=response.status_code < 500, response_excerpt=excerpt(response)
+        )

@@ -1,0 +1,27 @@
+"""Shared rules of the integrations that post to a customer's webhook URL (Slack, Discord)."""
+
+from typing import Any
+
+from channels_app.integrations.base import ConfigError
+from oneping.crypto import mask
+from oneping.urlguard import UrlNotAllowed, check_url
+
+
+def clean_webhook_url(value: Any, field: str = "webhook_url") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(field, "This field is required: the incoming webhook URL.")
+    try:
+        return check_url(value)
+    except UrlNotAllowed as exc:
+        raise ConfigError(field, str(exc), code="url_not_allowed") from None
+
+
+def display_webhook(target: str) -> str:
+    return f"webhook {mask(target)}" if target else "channel webhook"
+
+
+def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(config) - {"webhook_url"}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "Unknown field: the config takes webhook_url.")
+    return {"webhook_url": clean_webhook_url(config.get("webhook_url"))}

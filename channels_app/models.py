@@ -1,0 +1,191 @@
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account
+from oneping.crypto import EncryptedJSONField, EncryptedTextField
+from oneping.ids import PublicIdField
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    TELEGRAM = "telegram", "Telegram"
+    SLACK = "slack", "Slack"
+    DISCORD = "discord", "Discord"
+
+
+class ChannelConfig(models.Model):
+    """How an account reaches one kind of channel. The whole config is encrypted at rest."""
+
+    id = PublicIdField(prefix="chn")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    config = EncryptedJSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind"], name="one_config_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.account}"
+
+
+class Contact(models.Model):
+    """A named recipient with an address per channel (encrypted: webhook URLs are secrets)."""
+
+    id = PublicIdField(prefix="cnt")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    identifier = models.CharField(max_length=255)
+    name = models.CharField(max_length=200, blank=True)
+    addresses = EncryptedJSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "identifier"], name="unique_contact_identifier"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.identifier
+
+
+class Message(models.Model):
+    """One accepted /send call: what to say, to whom, on which channels."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DELIVERED = "delivered", "Delivered"
+        PARTIALLY_FAILED = "partially_failed", "Partially failed"
+        FAILED = "failed", "Failed"
+
+    id = PublicIdField(prefix="msg")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="messages")
+    recipient = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+    channels = models.JSONField(default=list)
+    fallback_channels = models.JSONField(default=list)
+    metadata = models.JSONField(default=dict, blank=True)
+    callback_url = models.URLField(max_length=2048, blank=True)
+    retry = models.BooleanField(default=True)
+    is_test = models.BooleanField(default=False)
+    # Derived from the deliveries (see delivery.refresh_message_status) and stored so the
+    # log can filter on it without scanning every delivery.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "-id"], name="message_log"),
+            models.Index(fields=["account", "status", "-id"], name="message_log_status"),
+            models.Index(fields=["account", "recipient", "-id"], name="message_log_recipient"),
+            models.Index(fields=["account", "created_at"], name="message_log_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Delivery(models.Model):
+    """One message on one channel: its status, attempts and provider answers."""
+
+    class Status(models.TextChoices):
+        STANDBY = "standby", "Standby (fallback)"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        SKIPPED = "skipped", "Skipped (fallback not needed)"
+
+    SUCCEEDED = frozenset({Status.SENT, Status.DELIVERED, Status.OPENED, Status.CLICKED})
+    ENDED_FAILED = frozenset({Status.FAILED, Status.BOUNCED})
+    FINAL = SUCCEEDED | ENDED_FAILED | {Status.SKIPPED}
+    IN_FLIGHT = frozenset({Status.QUEUED, Status.SENDING, Status.RETRYING})
+
+    id = PublicIdField(prefix="dlv")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=ChannelKind.choices)
+    # What people see (an email, a chat id, "channel webhook"); never a secret.
+    address = models.CharField(max_length=255)
+    # Where the transport sends: the real address, "" for the channel's own webhook.
+    target = EncryptedTextField(blank=True, default="")
+    fallback_order = models.PositiveSmallIntegerField(
+        default=0, help_text="0 for the requested channels; 1, 2… for fallbacks in order."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["fallback_order", "id"]
+        indexes = [
+            models.Index(fields=["status", "enqueued_at"], name="delivery_sweep"),
+            models.Index(fields=["account", "status", "-id"], name="delivery_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.channel}, {self.status})"
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.fallback_order > 0
+
+
+class TimelineEntry(models.Model):
+    """A status change of a delivery, with the provider's answer or the error."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="timeline")
+    status = models.CharField(max_length=20, choices=Delivery.Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+    attempt = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` seen in the last 24 h, with the answer it got.
+
+    The unique constraint is the lock: of two concurrent requests with one key, the second
+    insert waits for the first transaction and then fails, and replays its answer.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL, related_name="+")
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="unique_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,76 @@
+"""The shape of a send request (POST /api/v1/send), shared by the API and inbound rules."""
+
+import json
+from typing import Any
+
+from rest_framework import serializers
+
+from channels_app.integrations import KINDS
+from oneping.urlguard import UrlNotAllowed, check_url
+
+METADATA_LIMIT_BYTES = 8 * 1024
+
+
+def _check_channel_names(names: list[str], field: str) -> list[str]:
+    unknown = [name for name in names if name not in KINDS]
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown channel {unknown[0]!r}: use {', '.join(KINDS)}.", code="unknown_channel"
+        )
+    if len(set(names)) != len(names):
+        raise serializers.ValidationError(
+            f"Each channel may appear once in {field}.", code="duplicate_channel"
+        )
+    return names
+
+
+class SendRequestSerializer(serializers.Serializer):
+    message = serializers.CharField(trim_whitespace=False)
+    channels = serializers.ListField(
+        child=serializers.CharField(), allow_empty=False, max_length=len(KINDS) * 2
+    )
+    recipient = serializers.CharField(max_length=255)
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    metadata = serializers.DictField(required=False, default=dict)
+    callback_url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
+    retry = serializers.BooleanField(required=False, default=True)
+    fallback_channels = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, max_length=len(KINDS) * 2
+    )
+
+    def validate_message(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("The message is blank.", code="blank")
+        return value
+
+    def validate_channels(self, value: list[str]) -> list[str]:
+        return _check_channel_names(value, "channels")
+
+    def validate_fallback_channels(self, value: list[str]) -> list[str]:
+        return _check_channel_names(value, "fallback_channels")
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+        if size > METADATA_LIMIT_BYTES:
+            raise serializers.ValidationError(
+                f"metadata is {size} bytes as JSON; the limit is {METADATA_LIMIT_BYTES}.",
+                code="metadata_too_large",
+            )
+        return value
+
+    def validate_callback_url(self, value: str) -> str:
+        if not value:
+            return value
+        try:
+            return check_url(value)
+        except UrlNotAllowed as exc:
+            raise serializers.ValidationError(str(exc), code="url_not_allowed") from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        overlap = set(attrs["channels"]) & set(attrs.get("fallback_channels", []))
+        if overlap:
+            raise serializers.ValidationError(
+                {"fallback_channels": f"{sorted(overlap)[0]} is already in channels."},
+                code="duplicate_channel",
+            )
+        return attrs

@@ -1,0 +1,194 @@
+"""Accepting a message: validate, count the quota, store, enqueue — never contact a provider.
+
+The API's /send and inbound webhook rules both come through `accept_message`, so one code
+path validates, counts quota and creates deliveries.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import quota
+from accounts.models import Account
+from accounts.usage import Usage, usage_for
+from channels_app import addresses
+from channels_app.integrations import get_integration
+from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
+from channels_app.queueing import enqueue
+from channels_app.retry import retry_schedule
+from channels_app.send_request import SendRequestSerializer
+from channels_app.timeline import record
+from oneping.errors import ServiceError
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+SUBJECT_LENGTH = 78  # RFC 5322 §2.1.1's recommended line length
+
+
+@dataclass(frozen=True)
+class Accepted:
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return self.body.get("usage", {})
+
+
+def default_subject(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    if len(first_line) <= SUBJECT_LENGTH:
+        return first_line
+    return first_line[: SUBJECT_LENGTH - 1].rstrip() + "…"
+
+
+def fingerprint(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plan_routes(account: Account, data: dict[str, Any]) -> list[addresses.Route]:
+    """Check every channel is configured, the text fits, and an address exists."""
+    wanted = [*data["channels"], *data["fallback_channels"]]
+    configs = {c.kind: c for c in ChannelConfig.objects.filter(account=account, kind__in=wanted)}
+    contact = Contact.objects.filter(account=account, identifier=data["recipient"]).first()
+    routes = []
+    for channel in wanted:
+        config = configs.get(channel)
+        if config is None:
+            raise ServiceError(
+                "channel_not_configured",
+                f"The {channel} channel is not configured for this account: "
+                f"POST /api/v1/channels with kind {channel!r} first.",
+                details={"channel": channel},
+            )
+        limit = get_integration(channel).message_limit
+        if limit is not None and len(data["message"]) > limit:
+            raise ServiceError(
+                "message_too_long",
+                f"The message has {len(data['message'])} characters; "
+                f"{channel} takes at most {limit}.",
+                details={"channel": channel, "limit": limit, "length": len(data["message"])},
+            )
+        routes.append(addresses.resolve(channel, data["recipient"], contact, config))
+    return routes
+
+
+def accept_message(
+    account: Account,
+    payload: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    count_quota: bool = True,
+    is_test: bool = False,
+) -> Accepted:
+    """Validate and store a message with its deliveries; enqueue them once committed.
+
+    Raises rest_framework's ValidationError for a malformed request and ServiceError for a
+    broken rule (channel_not_configured, recipient_unresolved, quota_exceeded, …).
+    """
+    serializer = SendRequestSerializer(data=payload)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    routes = plan_routes(account, data)
+
+    with transaction.atomic():
+        claim = None
+        if idempotency_key:
+            claim, replay = _claim_idempotency_key(account, idempotency_key, fingerprint(payload))
+            if replay is not None:
+                return Accepted(body=replay, replayed=True)
+        usage = quota.consume(account) if count_quota else usage_for(account)
+        message, deliveries = _store(account, data, routes, is_test=is_test)
+        body = accepted_body(message, deliveries, usage)
+        if claim is not None:
+            claim.message = message
+            claim.response_body = body
+            claim.save(update_fields=["message", "response_body"])
+        first_wave = [d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
+        transaction.on_commit(lambda: enqueue(first_wave))
+    return Accepted(body=body)
+
+
+def _claim_idempotency_key(
+    account: Account, key: str, request_fingerprint: str
+) -> tuple[IdempotencyKey | None, dict | None]:
+    """Insert the key (the unique constraint serialises concurrent requests), or replay."""
+    IdempotencyKey.objects.filter(
+        account=account, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
+    ).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                account=account, key=key, fingerprint=request_fingerprint
+            ), None
+    except IntegrityError:
+        existing = IdempotencyKey.objects.get(account=account, key=key)
+    if existing.fingerprint != request_fingerprint:
+        raise ServiceError(
+            "idempotency_conflict",
+            "This Idempotency-Key was already used with a different request body.",
+            status=409,
+            details={"idempotency_key": key},
+        )
+    return None, existing.response_body
+
+
+def _store(
+    account: Account, data: dict[str, Any], routes: list[addresses.Route], *, is_test: bool
+) -> tuple[Message, list[Delivery]]:
+    message = Message.objects.create(
+        account=account,
+        recipient=data["recipient"],
+        subject=data.get("subject") or default_subject(data["message"]),
+        body=data["message"],
+        channels=data["channels"],
+        fallback_channels=data["fallback_channels"],
+        metadata=data["metadata"],
+        callback_url=data.get("callback_url", ""),
+        retry=data["retry"],
+        is_test=is_test,
+    )
+    primaries = len(data["channels"])
+    deliveries = [
+        Delivery(
+            message=message,
+            account=account,
+            channel=route.channel,
+            target=route.target,
+            address=route.address,
+            fallback_order=max(index - primaries + 1, 0),
+            status=Delivery.Status.QUEUED if index < primaries else Delivery.Status.STANDBY,
+            max_attempts=max_attempts(data["retry"]),
+            enqueued_at=timezone.now() if index < primaries else None,
+        )
+        for index, route in enumerate(routes)
+    ]
+    Delivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        record(delivery, delivery.status, detail="accepted")
+    return message, deliveries
+
+
+def max_attempts(retry: bool) -> int:
+    return 1 + len(retry_schedule()) if retry else 1
+
+
+def accepted_body(message: Message, deliveries: list[Delivery], usage: Usage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "status": message.status,
+        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "recipient": message.recipient,
+        "channels": message.channels,
+        "fallback_channels": message.fallback_channels,
+        "deliveries": [
+            {"id": d.id, "channel": d.channel, "status": d.status, "fallback": d.is_fallback}
+            for d in deliveries
+        ],
+        "usage": {"used": usage.used, "limit": usage.limit, "remaining": usage.remaining},
+    }

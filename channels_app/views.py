@@ -1,0 +1,175 @@
+from django.db import IntegrityError
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from channels_app import delivery as delivery_service
+from channels_app.filters import DeliveryFilter, MessageFilter
+from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from channels_app.send_request import SendRequestSerializer
+from channels_app.sending import accept_message
+from channels_app.serializers import (
+    ChannelConfigSerializer,
+    ChannelTestSerializer,
+    ContactSerializer,
+    DeliverySerializer,
+    MessageListSerializer,
+    MessageSerializer,
+)
+from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
+from oneping.errors import ServiceError
+
+TEST_MESSAGE = "Test message from oneping: this channel works."
+IDEMPOTENCY_KEY_LIMIT = 255
+
+AcceptedSerializer = inline_serializer(
+    "Accepted",
+    {
+        "id": serializers.CharField(),
+        "status": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "recipient": serializers.CharField(),
+        "channels": serializers.ListField(child=serializers.CharField()),
+        "deliveries": serializers.ListField(child=serializers.DictField()),
+        "usage": serializers.DictField(),
+    },
+)
+
+
+class SendView(APIView):
+    """POST /api/v1/send (and /send): accept a message for delivery on its channels."""
+
+    @extend_schema(
+        request=SendRequestSerializer,
+        responses={202: AcceptedSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_LIMIT:
+            raise ServiceError(
+                "invalid_idempotency_key",
+                f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LIMIT} characters.",
+            )
+        if not isinstance(request.data, dict):
+            raise ServiceError("invalid_body", "The request body must be a JSON object.")
+        accepted = accept_message(request.account, request.data, idempotency_key=key)
+        response = Response(accepted.body, status=status.HTTP_202_ACCEPTED)
+        usage = accepted.usage
+        response["X-Quota-Limit"] = str(usage.get("limit", ""))
+        response["X-Quota-Remaining"] = str(usage.get("remaining", ""))
+        if accepted.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class ChannelViewSet(AccountScopedViewSet):
+    queryset = ChannelConfig.objects.all()
+    serializer_class = ChannelConfigSerializer
+    pagination_class = None  # at most one per kind
+
+    def perform_create(self, serializer) -> None:
+        kind = serializer.validated_data["kind"]
+        if ChannelConfig.objects.filter(account=self.request.account, kind=kind).exists():
+            raise _already_configured(kind)
+        try:
+            super().perform_create(serializer)
+        except IntegrityError:
+            raise _already_configured(kind) from None
+
+    @extend_schema(
+        request=ChannelTestSerializer,
+        responses={202: OpenApiResponse(description="The test message was queued.")},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Send a short test message now (not counted against the quota)."""
+        channel = self.get_object()
+        params = ChannelTestSerializer(data=request.data or {})
+        params.is_valid(raise_exception=True)
+        accepted = accept_message(
+            request.account,
+            {
+                "message": TEST_MESSAGE,
+                "channels": [channel.kind],
+                "recipient": params.validated_data.get("recipient") or "test",
+                "retry": False,
+            },
+            count_quota=False,
+            is_test=True,
+        )
+        body = accepted.body
+        return Response(
+            {
+                "message_id": body["id"],
+                "delivery_id": body["deliveries"][0]["id"],
+                "status": body["deliveries"][0]["status"],
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+def _already_configured(kind: str) -> ServiceError:
+    return ServiceError(
+        "channel_already_configured",
+        f"This account already has a {kind} channel; update it instead.",
+        status=409,
+        details={"kind": kind},
+    )
+
+
+class ContactViewSet(AccountScopedViewSet):
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+
+
+class MessageViewSet(
+    AccountScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    """The delivery log, newest first."""
+
+    queryset = Message.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MessageFilter
+
+    def get_serializer_class(self):
+        return MessageListSerializer if self.action == "list" else MessageSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset.prefetch_related("deliveries")
+        timeline = Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "id"))
+        return queryset.prefetch_related(
+            Prefetch("deliveries", queryset=Delivery.objects.prefetch_related(timeline))
+        )
+
+
+class DeliveryViewSet(
+    AccountScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    """Deliveries across messages; `?status=failed` lists the dead letters."""
+
+    queryset = Delivery.objects.prefetch_related("timeline")
+    serializer_class = DeliverySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DeliveryFilter
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Reprocess a failed delivery: new attempts for the same delivery."""
+        delivery = delivery_service.retry_failed(self.get_object())
+        fresh = self.get_queryset().get(pk=delivery.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)
