@@ -10,7 +10,15 @@ from accounts.models import Account, Membership, Plan, User
 
 
 def default_plan() -> Plan:
-    return Plan.objects.get(name=Plan.FREE)
+    """The plan new accounts start on. A data migration creates it; recreating it here
+    keeps sign-up working on a database that was flushed (tests, a restored dump)."""
+    plan, _ = Plan.objects.get_or_create(
+        name=Plan.FREE, defaults={"display_name": "Free", "monthly_quota": FREE_MONTHLY_QUOTA}
+    )
+    return plan
+
+
+FREE_MONTHLY_QUOTA = 100
 
 
 def unique_slug(name: str) -> str:

@@ -2,8 +2,11 @@
 
 from typing import Any
 
-from channels_app.integrations.base import ConfigError
+import requests
+
+from channels_app.integrations.base import ConfigError, TransportError, network_error
 from oneping.crypto import mask
+from oneping.http import post_json
 from oneping.urlguard import UrlNotAllowed, check_url
 
 
@@ -25,3 +28,13 @@ def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ConfigError(sorted(unknown)[0], "Unknown field: the config takes webhook_url.")
     return {"webhook_url": clean_webhook_url(config.get("webhook_url"))}
+
+
+def post_webhook(url: str, payload: dict[str, Any]) -> requests.Response:
+    """POST to a customer's webhook URL; checked again now, since DNS can change."""
+    try:
+        return post_json(url, payload)
+    except UrlNotAllowed as exc:
+        raise TransportError(f"The webhook URL is not allowed: {exc}", permanent=True) from None
+    except requests.RequestException as exc:
+        raise network_error(exc, secret=url) from None

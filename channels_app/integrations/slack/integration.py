@@ -10,15 +10,14 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
     excerpt,
-    network_error,
     parse_retry_after,
 )
 from channels_app.integrations.webhook_url import (
     clean_webhook_url,
     display_webhook,
     only_webhook_url,
+    post_webhook,
 )
-from oneping.http import post_json
 
 
 class SlackIntegration(Integration):
@@ -42,10 +41,7 @@ class SlackIntegration(Integration):
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         url = outgoing.target or config["webhook_url"]
-        try:
-            response = post_json(url, {"text": outgoing.text})
-        except requests.RequestException as exc:
-            raise network_error(exc, secret=url) from None
+        response = post_webhook(url, {"text": outgoing.text})
         return self.classify(response)
 
     @staticmethod

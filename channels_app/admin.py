@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+
+from channels_app import delivery as delivery_service
+from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from oneping.errors import ServiceError
+
+
+@admin.register(ChannelConfig)
+class ChannelConfigAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "kind", "created_at", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["id", "account__name", "account__slug"]
+    # The config holds secrets: the admin shows that it exists, not what it says.
+    exclude = ["config"]
+    readonly_fields = ["id", "account", "kind", "created_at", "updated_at"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "name", "account", "created_at"]
+    search_fields = ["identifier", "name", "account__slug"]
+    exclude = ["addresses"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = ["status", "at", "attempt", "detail"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["id", "channel", "address", "status", "attempts", "last_error"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "recipient", "status", "is_test", "created_at"]
+    list_filter = ["status", "is_test"]
+    search_fields = ["id", "recipient", "account__slug"]
+    readonly_fields = [f.name for f in Message._meta.fields]
+    inlines = [DeliveryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "channel", "status", "attempts", "last_error", "updated_at"]
+    list_filter = ["status", "channel"]
+    search_fields = ["id", "message__id", "account__slug", "provider_message_id"]
+    exclude = ["target"]
+    readonly_fields = [f.name for f in Delivery._meta.fields if f.name != "target"]
+    inlines = [TimelineInline]
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Reprocess selected failed deliveries")
+    def reprocess(self, request, queryset):
+        queued = 0
+        for delivery in queryset.filter(status__in=Delivery.ENDED_FAILED):
+            try:
+                delivery_service.retry_failed(delivery)
+            except ServiceError:
+                continue  # changed state since the page was shown
+            queued += 1
+        self.message_user(request, f"Queued {queued} deliveries again.", messages.SUCCESS)

@@ -1,0 +1,88 @@
+"""Send → delivered through a real Celery worker consuming from the configured broker
+(Redis in the PostgreSQL profile, the filesystem transport in the embedded one)."""
+
+import pytest
+
+from channels_app.models import Delivery, Message
+from tests.conftest import wait_until
+from tests.fakes import Canned, FakeTelegram
+
+pytestmark = pytest.mark.worker
+
+
+def final(message_id: str) -> Message:
+    return wait_until(
+        lambda: Message.objects.filter(
+            pk=message_id, status__in=["delivered", "failed", "partially_failed"]
+        ).first()
+    )
+
+
+def test_send_to_two_channels_is_delivered_by_the_worker(
+    api, channels, slack, telegram, celery_worker
+):
+    response = api.post_json(
+        "/api/v1/send",
+        {"message": "Build #7 passed", "channels": ["slack", "telegram"], "recipient": "4242"},
+    )
+    assert response.status_code == 202
+
+    message = final(response.json()["id"])
+
+    assert message.status == "delivered"
+    assert slack.requests[0].json() == {"text": "Build #7 passed"}
+    assert telegram.requests[0].json() == {"chat_id": "4242", "text": "Build #7 passed"}
+    log = api.get(f"/api/v1/messages/{message.pk}").json()
+    assert {d["status"] for d in log["deliveries"]} == {"delivered"}
+
+
+def test_rate_limited_delivery_is_retried_by_the_worker(api, channels, telegram, celery_worker):
+    telegram.answer(FakeTelegram.rate_limited(retry_after=1))
+    response = api.post_json(
+        "/api/v1/send", {"message": "hi", "channels": ["telegram"], "recipient": "4242"}
+    )
+
+    message = final(response.json()["id"])
+
+    delivery = Delivery.objects.get(message=message)
+    assert delivery.status == "delivered"
+    assert delivery.attempts == 2
+    assert len(telegram.requests) == 2
+    statuses = list(delivery.timeline.values_list("status", flat=True))
+    assert statuses == ["queued", "sending", "retrying", "sending", "delivered"]
+
+
+def test_fallback_through_the_worker(api, channels, slack, discord, celery_worker):
+    slack.default = Canned(404, "no_service")
+    response = api.post_json(
+        "/api/v1/send",
+        {
+            "message": "Server down",
+            "channels": ["slack"],
+            "recipient": "ops",
+            "fallback_channels": ["discord"],
+        },
+    )
+
+    message = final(response.json()["id"])
+
+    assert message.status == "partially_failed"
+    assert [d.status for d in message.deliveries.order_by("fallback_order")] == [
+        "failed",
+        "delivered",
+    ]
+    assert discord.requests[0].json() == {"content": "Server down"}
+
+
+def test_channel_test_send_goes_through_the_worker_and_is_not_counted(
+    api, channels, slack, celery_worker
+):
+    channel_id = channels["slack"].pk
+
+    response = api.post_json(f"/api/v1/channels/{channel_id}/test", {})
+
+    assert response.status_code == 202
+    delivery_id = response.json()["delivery_id"]
+    wait_until(lambda: Delivery.objects.filter(pk=delivery_id, status="delivered").exists())
+    assert "test message" in slack.requests[0].json()["text"].lower()
+    assert api.get("/api/v1/account").json()["usage"]["used"] == 0
