@@ -74,6 +74,11 @@ class SendView(APIView):
         return response
 
 
+@extend_schema(exclude=True)
+class SendAliasView(SendView):
+    """POST /send: the One-Ping-compatible alias, answered exactly like /api/v1/send."""
+
+
 class ChannelViewSet(AccountScopedViewSet):
     queryset = ChannelConfig.objects.all()
     serializer_class = ChannelConfigSerializer

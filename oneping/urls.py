@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.dashboard import overview, switch
-from channels_app.views import SendView
+from channels_app.views import SendAliasView
 from oneping.health import healthz
 
 api_v1 = [
@@ -16,7 +16,7 @@ urlpatterns = [
     path("switch/<str:account_id>", switch, name="switch-account"),
     path("healthz", healthz, name="healthz"),
     # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
-    path("send", SendView.as_view(), name="send-alias"),
+    path("send", SendAliasView.as_view(), name="send-alias"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -27,3 +27,13 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client, db):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn.jsdelivr.net" not in html
+
+
+def test_the_openapi_schema_is_valid_and_generates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+    schema = (tmp_path / "s.yml").read_text()
+    for path in ("/api/v1/send:", "/api/v1/messages:", "/api/v1/channels/{id}/test:"):
+        assert path in schema
