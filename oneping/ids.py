@@ -6,6 +6,7 @@ primary key alone — while revealing nothing countable like a sequential intege
 """
 
 import secrets
+import threading
 import time
 
 from django.db import models
@@ -15,8 +16,27 @@ _RANDOM_BITS = 80
 ULID_LENGTH = 26
 
 
+_lock = threading.Lock()
+_last = (0, 0)  # (millisecond, random part) of the previous id made by this process
+
+
+def _next_value() -> int:
+    """Monotonic within a process: an id made in the same millisecond as the previous one
+    takes the previous random part plus one, so ids created in a loop keep their order."""
+    global _last
+    with _lock:
+        millis = time.time_ns() // 1_000_000
+        last_millis, last_random = _last
+        if millis <= last_millis and last_random + 1 < 1 << _RANDOM_BITS:
+            millis, random_part = last_millis, last_random + 1
+        else:
+            random_part = secrets.randbits(_RANDOM_BITS)
+        _last = (millis, random_part)
+    return millis << _RANDOM_BITS | random_part
+
+
 def new_id(prefix: str) -> str:
-    value = (time.time_ns() // 1_000_000) << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+    value = _next_value()
     chars = []
     for _ in range(ULID_LENGTH):
         value, index = divmod(value, 32)

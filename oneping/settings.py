@@ -220,6 +220,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_BROKER_DIR / "processed"),
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
+        # Kombu's virtual transports sleep this long whenever they cannot take a message
+        # (the queue is empty, or every worker slot is busy); the default of 1 s caps a
+        # worker at about one task a second.
+        "polling_interval": 0.1,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3

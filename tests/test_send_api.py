@@ -36,6 +36,8 @@ def test_send_answers_202_with_message_deliveries_and_usage(api, channels, slack
     # The request itself never contacts a provider.
     assert slack.requests == []
     assert TimelineEntry.objects.filter(status="queued").count() == 2
+    detail = api.get(f"/api/v1/messages/{body['id']}").json()
+    assert [d["channel"] for d in detail["deliveries"]] == ["slack", "telegram"]
 
 
 def test_the_send_alias_answers_exactly_alike(api, channels):
