@@ -93,7 +93,13 @@ def _worker_thread(django_db_setup, django_db_blocker) -> Iterator[None]:
 
 @pytest.fixture
 def celery_worker(transactional_db, _worker_thread) -> Iterator[None]:
-    """A real worker, and a database whose commits it can see."""
+    """A real worker, and a database whose commits it can see.
+
+    The queue is purged first: transactional tests without a worker (the concurrency
+    races) leave tasks behind, and the worker must not be busy with them."""
+    from oneping.celery import app
+
+    app.control.purge()
     yield
 
 
