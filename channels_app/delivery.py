@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.integrations import get_integration
@@ -19,6 +19,7 @@ from channels_app.models import ChannelConfig, Delivery, Message
 from channels_app.queueing import enqueue
 from channels_app.retry import next_delay, retry_schedule
 from channels_app.timeline import record
+from oneping import leases, queueing
 from oneping.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -43,17 +44,17 @@ def attempt(delivery_id: str) -> None:
 
 def _claim(delivery_id: str) -> Delivery | None:
     now = timezone.now()
-    claimable = (
-        Q(status=Status.QUEUED)
-        | Q(status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1))
-        | Q(status=Status.SENDING, lease_expires_at__lt=now)
+    claimable = Q(status=Status.QUEUED) | Q(
+        status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
     )
     with transaction.atomic():
-        claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
-            status=Status.SENDING,
-            attempts=F("attempts") + 1,
-            lease_expires_at=now + timedelta(seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS),
-            updated_at=now,
+        claimed = leases.claim(
+            Delivery,
+            delivery_id,
+            claimable=claimable,
+            claimed_status=Status.SENDING,
+            lease_seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS,
+            now=now,
         )
         if not claimed:
             return None
@@ -112,18 +113,21 @@ def _failed_attempt(delivery: Delivery, exc: TransportError) -> None:
     with transaction.atomic():
         if not exc.permanent and delivery.attempts < delivery.max_attempts:
             delay = next_delay(delivery.attempts, exc.retry_after)
+            due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
             updated = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
                 status=Status.RETRYING,
                 last_error=exc.message[:2048],
-                next_attempt_at=now + timedelta(seconds=delay),
-                enqueued_at=now,
+                next_attempt_at=due,
+                enqueued_at=enqueued_at,
                 lease_expires_at=None,
                 updated_at=now,
             )
             if updated:
                 delivery.status = Status.RETRYING
+                delivery.last_error = exc.message[:2048]
                 record(delivery, Status.RETRYING, detail=f"{detail}\nnext attempt in {delay:.1f} s")
-                transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
+                if use_countdown:
+                    transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
             return
         updated = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
             status=Status.FAILED,
@@ -134,6 +138,7 @@ def _failed_attempt(delivery: Delivery, exc: TransportError) -> None:
         )
         if updated:
             delivery.status = Status.FAILED
+            delivery.last_error = exc.message[:2048]
             record(delivery, Status.FAILED, detail=detail)
             settle_message(delivery.message_id)
 
@@ -206,15 +211,17 @@ def retry_failed(delivery: Delivery) -> Delivery:
 
 
 def sweep_outbox(batch: int = 500) -> int:
-    """Enqueue deliveries whose task was lost: accepted while the broker was down, a
-    retry whose timer died with its worker, or a claim whose worker died mid-send."""
+    """Enqueue deliveries whose task was lost (accepted while the broker was down, a
+    retry whose timer died with its worker, a claim whose worker died mid-send) and
+    retries too far ahead to have been sent as countdown tasks, once they are due."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS)
-    lost = (
-        Q(status=Status.QUEUED, enqueued_at__lt=stale)
-        | Q(status=Status.QUEUED, enqueued_at__isnull=True)
-        | Q(status=Status.RETRYING, next_attempt_at__lt=stale, enqueued_at__lt=stale)
-        | Q(status=Status.SENDING, lease_expires_at__lt=now)
+    lost = leases.lost_or_due(
+        waiting=[Status.QUEUED],
+        retrying=Status.RETRYING,
+        claimed=Status.SENDING,
+        now=now,
+        stale=stale,
     )
     ids = list(
         Delivery.objects.filter(lost).order_by("enqueued_at").values_list("pk", flat=True)[:batch]

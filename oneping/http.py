@@ -1,5 +1,7 @@
 """Outbound HTTP: explicit timeouts, no redirects, our User-Agent, and the URL guard."""
 
+import email.utils
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -15,22 +17,45 @@ def default_timeout() -> tuple[float, float]:
     return (settings.ONEPING_HTTP_CONNECT_TIMEOUT, settings.ONEPING_HTTP_READ_TIMEOUT)
 
 
-def post_json(
+def post(
     url: str,
-    payload: Any,
     *,
+    data: bytes | None = None,
+    json: Any = None,
     headers: dict[str, str] | None = None,
-    timeout: tuple[float, float] | None = None,
+    timeout: float | tuple[float, float] | None = None,
     guard: bool = True,
 ) -> requests.Response:
-    """POST JSON once. Raises requests' exceptions and UrlNotAllowed; never follows redirects."""
+    """POST once. Raises requests' exceptions and UrlNotAllowed; never follows redirects
+    (a redirect could lead past the URL guard)."""
     if guard:
         check_url(url)
-    all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     return requests.post(
         url,
-        json=payload,
-        headers=all_headers,
+        data=data,
+        json=json,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
         timeout=timeout or default_timeout(),
         allow_redirects=False,
     )
+
+
+def post_json(url: str, payload: Any, **kwargs: Any) -> requests.Response:
+    return post(url, json=payload, **kwargs)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

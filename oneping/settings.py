@@ -240,6 +240,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at beat start-up, so they show in the admin.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "channels_app.sweep_outbox", "schedule": 60.0},
+    "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    "webhook-auto-disable": {"task": "webhooks.auto_disable", "schedule": 3600.0},
 }
 # A request must not hang on a broker outage: the message is stored, the sweep sends it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
@@ -248,11 +250,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis redelivers an unacknowledged task after the visibility timeout. Retries wait
-    # up to 2 h as countdown tasks held by a worker, so the timeout must be longer or the
-    # same retry would be delivered twice (harmless thanks to the claim, but wasteful).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+# Retries further ahead than this are enqueued by the outbox sweeps when due, not held
+# by a worker as countdown tasks (see oneping/queueing.py).
+ONEPING_MAX_COUNTDOWN_SECONDS = 300
 
 # --- Delivery -------------------------------------------------------------------------
 ONEPING_HTTP_CONNECT_TIMEOUT = 5.0
@@ -265,6 +265,15 @@ ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]
 ONEPING_DELIVERY_LEASE_SECONDS = 120
 # A queued delivery whose task has not run after this long is enqueued again by the sweep.
 ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = env_int("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
+
+# --- Outgoing webhooks ----------------------------------------------------------------
+ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0
+# Seconds before each retry after the first, immediate try (±10 % jitter).
+ONEPING_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+# An endpoint whose every delivery failed for this long is disabled by a periodic task.
+ONEPING_WEBHOOK_AUTO_DISABLE_DAYS = 5
+# How long the previous secret keeps signing after a rotation.
+ONEPING_WEBHOOK_ROTATION_OVERLAP_HOURS = 24
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

@@ -9,6 +9,7 @@ from oneping.health import healthz
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("channels_app.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]
 
 urlpatterns = [

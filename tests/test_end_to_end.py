@@ -86,3 +86,30 @@ def test_channel_test_send_goes_through_the_worker_and_is_not_counted(
     wait_until(lambda: Delivery.objects.filter(pk=delivery_id, status="delivered").exists())
     assert "test message" in slack.requests[0].json()["text"].lower()
     assert api.get("/api/v1/account").json()["usage"]["used"] == 0
+
+
+def test_delivery_status_webhooks_flow_through_the_worker(api, channels, slack, celery_worker):
+    import standardwebhooks.webhooks
+
+    from tests.fakes import FakeHTTPProvider
+
+    receiver = FakeHTTPProvider(default=Canned(200, "ok")).start()
+    try:
+        endpoint = api.post_json("/api/v1/webhook-endpoints", {"url": receiver.url}).json()
+        slack.answer(Canned(503, "busy"))
+        response = api.post_json(
+            "/api/v1/send", {"message": "hi", "channels": ["slack"], "recipient": "ops"}
+        )
+        final(response.json()["id"])
+
+        requests = receiver.wait_for(2)
+        events = [r.json()["event"] for r in requests]
+        assert sorted(events) == ["message.delivered", "message.retrying"]
+        for request in requests:
+            standardwebhooks.webhooks.Webhook(endpoint["secret"]).verify(
+                request.body, request.headers
+            )
+        by_type = {r.json()["event"]: r.json()["data"]["sequence"] for r in requests}
+        assert by_type["message.retrying"] < by_type["message.delivered"]
+    finally:
+        receiver.stop()

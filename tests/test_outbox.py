@@ -89,3 +89,25 @@ def test_the_sweep_is_a_periodic_task_beat_knows():
     entry = settings.CELERY_BEAT_SCHEDULE["outbox-sweep"]
     assert entry["task"] == "channels_app.sweep_outbox"
     assert entry["task"] in app.tasks
+
+
+def test_long_retries_wait_for_the_sweep_instead_of_a_countdown_task(
+    api, channels, slack, settings
+):
+    from tests.fakes import Canned
+
+    settings.ONEPING_DELIVERY_RETRY_SCHEDULE = [3600]
+    slack.answer(Canned(503, "busy"))
+    response = api.post_json(
+        "/api/v1/send", {"message": "x", "channels": ["slack"], "recipient": "ops"}
+    )
+    delivery_id = response.json()["deliveries"][0]["id"]
+    delivery_service.attempt(delivery_id)
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.status == "retrying"
+    assert delivery.enqueued_at is None  # no task holds it: the sweep will enqueue it
+
+    assert delivery_service.sweep_outbox() == 0  # not due yet
+    Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now())
+    assert delivery_service.sweep_outbox() == 1
+    assert delivery_service.sweep_outbox() == 0  # enqueued once

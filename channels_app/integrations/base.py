@@ -1,8 +1,6 @@
 """What every channel integration provides: config rules, address rules and a transport."""
 
-import email.utils
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import requests
@@ -98,23 +96,6 @@ class Integration:
 
 def excerpt(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:EXCERPT_LIMIT]}"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def network_error(exc: requests.RequestException, secret: str = "") -> TransportError:

@@ -11,7 +11,6 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
     excerpt,
-    parse_retry_after,
 )
 from channels_app.integrations.webhook_url import (
     clean_webhook_url,
@@ -19,6 +18,7 @@ from channels_app.integrations.webhook_url import (
     only_webhook_url,
     post_webhook,
 )
+from oneping.http import parse_retry_after
 
 
 def with_wait(url: str) -> str:

@@ -10,7 +10,6 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
     excerpt,
-    parse_retry_after,
 )
 from channels_app.integrations.webhook_url import (
     clean_webhook_url,
@@ -18,6 +17,7 @@ from channels_app.integrations.webhook_url import (
     only_webhook_url,
     post_webhook,
 )
+from oneping.http import parse_retry_after
 
 
 class SlackIntegration(Integration):

@@ -1,0 +1,46 @@
+"""Claiming a row of an outbox table so exactly one worker works on it.
+
+The claim is one conditional UPDATE: of two workers holding the same task, one updates the
+row and the other updates nothing. The claim carries a lease; a worker that dies mid-send
+leaves a row whose lease runs out, and the sweep hands it to another worker.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db.models import F, Model, Q
+
+
+def claim(
+    model: type[Model],
+    pk: str,
+    *,
+    claimable: Q,
+    claimed_status: str,
+    lease_seconds: float,
+    now: datetime,
+) -> bool:
+    lease_expired = Q(status=claimed_status, lease_expires_at__lt=now)
+    return bool(
+        model.objects.filter(claimable | lease_expired, pk=pk).update(
+            status=claimed_status,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+    )
+
+
+def lost_or_due(
+    *, waiting: list[str], retrying: str, claimed: str, now: datetime, stale: datetime
+) -> Q:
+    """Rows the sweep must enqueue: waiting but never (or long ago) handed to the broker,
+    retries that are due and not yet enqueued for it, and claims whose lease ran out."""
+    return (
+        Q(status__in=waiting, enqueued_at__isnull=True)
+        | Q(status__in=waiting, enqueued_at__lt=stale)
+        | (
+            Q(status=retrying, next_attempt_at__lte=now)
+            & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        )
+        | Q(status=claimed, lease_expires_at__lt=now)
+    )

@@ -1,0 +1,40 @@
+"""Handing work to Celery workers, for every outbox-style table (deliveries, webhooks).
+
+Rows are the source of truth; a task only says "look at row X now". Tasks are sent by name
+so services need not import task modules. A broker outage loses nothing: the rows stay due
+and each app's outbox sweep enqueues them again.
+
+Waits up to MAX_COUNTDOWN_SECONDS ride on the broker as countdown tasks; longer ones are
+left to the sweep (which runs every minute). Long countdowns would sit unacknowledged in a
+worker, and Redis redelivers those after its visibility timeout (an hour by default).
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from oneping.celery import app
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task_name: str, ids: list[str], countdown: float | None = None) -> None:
+    for row_id in ids:
+        try:
+            app.send_task(task_name, args=[row_id], countdown=countdown)
+        except Exception:
+            logger.warning("broker unavailable; %s is left to the outbox sweep", row_id)
+            return
+
+
+def plan_retry(delay: float, now: datetime | None = None) -> tuple[datetime, datetime | None, bool]:
+    """(next_attempt_at, enqueued_at, use_countdown) for a retry `delay` seconds from now.
+
+    enqueued_at None tells the sweep to enqueue the row once it is due."""
+    now = now or timezone.now()
+    due = now + timedelta(seconds=delay)
+    if delay <= settings.ONEPING_MAX_COUNTDOWN_SECONDS:
+        return due, due, True
+    return due, None, False

@@ -1,0 +1,276 @@
+"""Sending webhook deliveries: sign, POST, log the attempt, retry on the schedule.
+
+https://www.standardwebhooks.com/ — 2xx is success; 410 Gone means the receiver wants no
+more (the endpoint is disabled at once); 429/502/503/504 may carry Retry-After, which we
+honour; anything else, or no answer, is a failed attempt retried on the schedule.
+"""
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from oneping import http, leases, queueing
+from oneping.urlguard import UrlNotAllowed
+from webhooks import secrets as webhook_secrets
+from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.queueing import enqueue
+from webhooks.signing import signature_headers
+
+logger = logging.getLogger(__name__)
+Status = WebhookDelivery.Status
+USER_AGENT = "oneping-webhooks/0.1"
+RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
+EXCERPT_LIMIT = 2048
+
+
+def attempt(webhook_delivery_id: str) -> None:
+    now = timezone.now()
+    due = Q(status=Status.PENDING) | Q(
+        status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
+    )
+    # A disabled endpoint receives nothing; its deliveries wait until it is enabled again.
+    receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
+    claimed = leases.claim(
+        WebhookDelivery,
+        webhook_delivery_id,
+        claimable=due & receiving,
+        claimed_status=Status.SENDING,
+        lease_seconds=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS * 4,
+        now=now,
+    )
+    if not claimed:
+        return
+    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(
+        pk=webhook_delivery_id
+    )
+    outcome = _post(delivery)
+    with transaction.atomic():
+        _record(delivery, outcome)
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.url = ""
+        self.request_headers: dict[str, str] = {}
+        self.status_code: int | None = None
+        self.response_body = ""
+        self.error = ""
+        self.duration_ms = 0
+        self.retry_after: float | None = None
+        self.permanent = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _post(delivery: WebhookDelivery) -> Outcome:
+    outcome = Outcome()
+    endpoint = delivery.endpoint
+    outcome.url = endpoint.url if endpoint else delivery.callback_url
+    body = delivery.event.body.encode()
+    outcome.request_headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signature_headers(
+            webhook_secrets.signing_secrets(delivery), delivery.event_id, int(time.time()), body
+        ),
+    }
+    started = time.monotonic()
+    try:
+        response = http.post(
+            outcome.url,
+            data=body,
+            headers=outcome.request_headers,
+            timeout=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS,
+        )
+    except UrlNotAllowed as exc:
+        outcome.error, outcome.permanent = f"URL not allowed: {exc}", True
+    except requests.Timeout:
+        outcome.error = f"Timed out after {settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS} s."
+    except requests.RequestException as exc:
+        outcome.error = f"Could not connect: {exc}"[:EXCERPT_LIMIT]
+    else:
+        outcome.status_code = response.status_code
+        outcome.response_body = response.text[:EXCERPT_LIMIT]
+        if response.status_code in RETRY_AFTER_STATUSES:
+            outcome.retry_after = http.parse_retry_after(response.headers.get("Retry-After"))
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
+    now = timezone.now()
+    WebhookAttempt.objects.create(
+        webhook_delivery=delivery,
+        endpoint=delivery.endpoint,
+        event=delivery.event,
+        at=now,
+        url=outcome.url,
+        request_headers=outcome.request_headers,
+        status_code=outcome.status_code,
+        duration_ms=outcome.duration_ms,
+        response_body=outcome.response_body,
+        error=outcome.error,
+        trigger=delivery.trigger,
+    )
+    fields = {
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error or _describe(outcome),
+        "lease_expires_at": None,
+        "updated_at": now,
+        # A manual re-send is one attempt; retries after it are scheduled again.
+        "trigger": WebhookDelivery.Trigger.SCHEDULED,
+    }
+    endpoint = delivery.endpoint
+    if outcome.succeeded:
+        fields.update(status=Status.SUCCEEDED, last_error="", next_attempt_at=None)
+        if endpoint is not None and endpoint.failing_since is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+    else:
+        if endpoint is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+                failing_since=now
+            )
+        if outcome.status_code == 410 and endpoint is not None:
+            disable(endpoint, f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
+            fields.update(status=Status.FAILED, next_attempt_at=None)
+        elif outcome.permanent or delivery.attempts >= delivery.max_attempts:
+            fields.update(status=Status.FAILED, next_attempt_at=None)
+        else:
+            delay = next_delay(delivery.attempts, outcome.retry_after)
+            due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
+            fields.update(status=Status.RETRYING, next_attempt_at=due, enqueued_at=enqueued_at)
+            if use_countdown:
+                transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields)
+
+
+def _describe(outcome: Outcome) -> str:
+    if outcome.succeeded:
+        return ""
+    return f"The receiver answered {outcome.status_code}."
+
+
+def next_delay(attempts_made: int, retry_after: float | None) -> float:
+    schedule = settings.ONEPING_WEBHOOK_RETRY_SCHEDULE
+    step = schedule[min(attempts_made, len(schedule)) - 1]
+    delay = step * random.uniform(0.9, 1.1)  # noqa: S311 (jitter, not a secret)
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
+def disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        enabled=False, disabled_reason=reason[:500]
+    )
+    endpoint.enabled, endpoint.disabled_reason = False, reason[:500]
+
+
+def resend(deliveries: list[WebhookDelivery]) -> int:
+    """Send again now, as manual attempts with a fresh retry budget (replay and recover)."""
+    now = timezone.now()
+    ids = []
+    for delivery in deliveries:
+        updated = (
+            WebhookDelivery.objects.filter(pk=delivery.pk)
+            .exclude(status=Status.SENDING)
+            .update(
+                status=Status.PENDING,
+                trigger=WebhookDelivery.Trigger.MANUAL,
+                max_attempts=delivery.attempts + 1 + len(settings.ONEPING_WEBHOOK_RETRY_SCHEDULE),
+                next_attempt_at=None,
+                enqueued_at=now,
+                updated_at=now,
+            )
+        )
+        if updated:
+            ids.append(delivery.pk)
+    transaction.on_commit(lambda: enqueue(ids))
+    return len(ids)
+
+
+def replay(event: Event, endpoint: WebhookEndpoint | None = None) -> int:
+    """Re-send an event (same webhook-id) to all its receivers, or to one endpoint."""
+    from webhooks.events import max_attempts
+
+    with transaction.atomic():
+        deliveries = list(event.webhook_deliveries.all())
+        if endpoint is not None:
+            deliveries = [d for d in deliveries if d.endpoint_id == endpoint.pk]
+            if not deliveries:
+                deliveries = [
+                    WebhookDelivery.objects.create(
+                        account=event.account,
+                        event=event,
+                        endpoint=endpoint,
+                        max_attempts=max_attempts(),
+                    )
+                ]
+        return resend(deliveries)
+
+
+def recover(endpoint: WebhookEndpoint, since) -> int:
+    """Re-send every failed delivery of the endpoint created since `since`."""
+    with transaction.atomic():
+        failed = WebhookDelivery.objects.filter(
+            endpoint=endpoint, status=Status.FAILED, created_at__gte=since
+        )
+        return resend(list(failed))
+
+
+def resume(endpoint: WebhookEndpoint) -> int:
+    """After re-enabling: send what was kept waiting while the endpoint was disabled."""
+    waiting = WebhookDelivery.objects.filter(
+        endpoint=endpoint, status__in=[Status.PENDING, Status.RETRYING]
+    ).values_list("pk", flat=True)
+    ids = list(waiting)
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status=Status.PENDING, next_attempt_at=None, enqueued_at=timezone.now()
+    )
+    transaction.on_commit(lambda: enqueue(ids))
+    return len(ids)
+
+
+def auto_disable() -> int:
+    """Disable endpoints whose every delivery has failed for the configured period."""
+    now = timezone.now()
+    period = timedelta(days=settings.ONEPING_WEBHOOK_AUTO_DISABLE_DAYS)
+    count = 0
+    for endpoint in WebhookEndpoint.objects.filter(enabled=True, failing_since__lt=now - period):
+        disable(
+            endpoint,
+            f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC "
+            f"({settings.ONEPING_WEBHOOK_AUTO_DISABLE_DAYS} days); disabled automatically.",
+        )
+        count += 1
+    return count
+
+
+def sweep() -> int:
+    """Enqueue webhook deliveries whose task was lost, or whose long retry is now due."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS)
+    lost = leases.lost_or_due(
+        waiting=[Status.PENDING],
+        retrying=Status.RETRYING,
+        claimed=Status.SENDING,
+        now=now,
+        stale=stale,
+    )
+    receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
+    ids = list(
+        WebhookDelivery.objects.filter(lost & receiving)
+        .order_by("enqueued_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    if ids:
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+        enqueue(ids)
+    return len(ids)

@@ -1,0 +1,19 @@
+from celery import shared_task
+
+from webhooks import sending
+from webhooks.queueing import SEND_WEBHOOK_TASK
+
+
+@shared_task(name=SEND_WEBHOOK_TASK)
+def send_webhook(webhook_delivery_id: str) -> None:
+    sending.attempt(webhook_delivery_id)
+
+
+@shared_task(name="webhooks.sweep")
+def sweep() -> int:
+    return sending.sweep()
+
+
+@shared_task(name="webhooks.auto_disable")
+def auto_disable() -> int:
+    return sending.auto_disable()
