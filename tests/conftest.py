@@ -75,32 +75,24 @@ def make_api_client(db) -> Callable[[Account], ApiClient]:
     return make
 
 
-@pytest.fixture(scope="session")
-def _worker_thread(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """One real Celery worker (in a thread) for the session, consuming from the configured
-    broker. Started once: stopping a worker takes seconds on the filesystem transport."""
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[None]:
+    """A real Celery worker (in a thread) consuming from the configured broker, and a
+    database whose commits it can see.
+
+    The queue is purged first: transactional tests without a worker (the concurrency races)
+    leave tasks behind. The worker stops before the test database is flushed, so it never
+    holds a lock the flush waits for.
+    """
     from celery.contrib.testing.worker import start_worker
 
     from oneping.celery import app
 
-    with django_db_blocker.unblock():
-        app.control.purge()  # leftovers of earlier runs are not ours
+    app.control.purge()
     # The ping check needs a result backend, which oneping does not use; tests wait for
     # the effects of their tasks instead.
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
-
-
-@pytest.fixture
-def celery_worker(transactional_db, _worker_thread) -> Iterator[None]:
-    """A real worker, and a database whose commits it can see.
-
-    The queue is purged first: transactional tests without a worker (the concurrency
-    races) leave tasks behind, and the worker must not be busy with them."""
-    from oneping.celery import app
-
-    app.control.purge()
-    yield
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.05):
