@@ -31,16 +31,18 @@ def claim(
 
 
 def lost_or_due(
-    *, waiting: list[str], retrying: str, claimed: str, now: datetime, stale: datetime
+    *, waiting: list[str], retrying: str | None, claimed: str, now: datetime, stale: datetime
 ) -> Q:
     """Rows the sweep must enqueue: waiting but never (or long ago) handed to the broker,
     retries that are due and not yet enqueued for it, and claims whose lease ran out."""
-    return (
+    lost = (
         Q(status__in=waiting, enqueued_at__isnull=True)
         | Q(status__in=waiting, enqueued_at__lt=stale)
-        | (
-            Q(status=retrying, next_attempt_at__lte=now)
-            & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
-        )
         | Q(status=claimed, lease_expires_at__lt=now)
     )
+    if retrying is None:
+        return lost
+    due = Q(status=retrying, next_attempt_at__lte=now) & (
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)
+    )
+    return lost | due

@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MessageStatusEnum": "channels_app.models.Message.Status",
         "DeliveryStatusEnum": "channels_app.models.Delivery.Status",
+        "InboundEventStatusEnum": "webhooks.models.InboundEvent.Status",
     },
 }
 
@@ -241,6 +242,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "channels_app.sweep_outbox", "schedule": 60.0},
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": 60.0},
     "webhook-auto-disable": {"task": "webhooks.auto_disable", "schedule": 3600.0},
 }
 # A request must not hang on a broker outage: the message is stored, the sweep sends it.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.dashboard import overview, switch
 from channels_app.views import SendAliasView
 from oneping.health import healthz
+from webhooks.inbound.views import receive as receive_inbound_webhook
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
     path("send", SendAliasView.as_view(), name="send-alias"),
     path("api/v1/", include(api_v1)),
+    path("hooks/in/<str:token>", receive_inbound_webhook, name="inbound-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/", include("allauth.urls")),

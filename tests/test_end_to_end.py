@@ -113,3 +113,52 @@ def test_delivery_status_webhooks_flow_through_the_worker(api, channels, slack, 
         assert by_type["message.retrying"] < by_type["message.delivered"]
     finally:
         receiver.stop()
+
+
+def test_signed_inbound_webhook_becomes_one_notification_through_the_worker(
+    api, channels, slack, celery_worker
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.inbound_helpers import fixture, shopify_headers
+    from webhooks.models import InboundEvent
+
+    secret = "shpss_e2e"
+    endpoint = api.post_json(
+        "/api/v1/inbound-endpoints",
+        {
+            "name": "shop",
+            "verification": "shopify",
+            "secret": secret,
+            "rules": [
+                {
+                    "event": "orders/create",
+                    "message": "Order {{ name }} for {{ total_price }} {{ currency }}",
+                    "channels": ["slack"],
+                    "recipient": "sales",
+                }
+            ],
+        },
+    ).json()
+    body = fixture("shopify_orders_create.json")
+    headers = shopify_headers(secret, body, "orders/create", "same-webhook-id")
+    path = endpoint["url"].split("testserver", 1)[-1]
+
+    def deliver(_):
+        try:
+            return Client().post(path, body, content_type="application/json", **headers)
+        finally:
+            connection.close()
+
+    # Shopify retries and duplicates: 20 identical deliveries at once.
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = {response.status_code for response in pool.map(deliver, range(20))}
+
+    assert statuses == {200}
+    event = wait_until(lambda: InboundEvent.objects.filter(status="processed").first())
+    final(event.message_id)
+    assert [r.json() for r in slack.requests] == [{"text": "Order #9999 for 403.00 USD"}]
+    assert Message.objects.count() == 1

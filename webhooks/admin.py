@@ -1,7 +1,15 @@
 from django.contrib import admin, messages
 
 from webhooks import sending
-from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.inbound import processing
+from webhooks.models import (
+    Event,
+    InboundEndpoint,
+    InboundEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(WebhookEndpoint)
@@ -65,3 +73,43 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(InboundEndpoint)
+class InboundEndpointAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "account", "verification", "enabled", "failed_verifications"]
+    list_filter = ["verification", "enabled"]
+    search_fields = ["id", "name", "account__slug"]
+    exclude = ["secret", "token", "token_hash"]
+    readonly_fields = ["id", "failed_verifications", "last_failure_reason", "last_failure_at"]
+    actions = ["enable", "disable"]
+
+    @admin.action(description="Enable selected inbound endpoints")
+    def enable(self, request, queryset):
+        queryset.update(enabled=True)
+
+    @admin.action(description="Disable selected inbound endpoints")
+    def disable(self, request, queryset):
+        queryset.update(enabled=False)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "endpoint", "event_type", "status", "error", "received_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "event_type", "dedup_key", "account__slug"]
+    readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name != "body"] + ["payload"]
+    exclude = ["body"]
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Raw body")
+    def payload(self, event: InboundEvent) -> str:
+        return bytes(event.body).decode("utf-8", errors="replace")
+
+    @admin.action(description="Reprocess selected failed inbound events")
+    def reprocess(self, request, queryset):
+        queued = processing.reprocess(list(queryset))
+        self.message_user(request, f"Queued {queued} inbound events again.", messages.SUCCESS)

@@ -1,6 +1,8 @@
 from celery import shared_task
 
 from webhooks import sending
+from webhooks.inbound import processing
+from webhooks.inbound.queueing import PROCESS_INBOUND_TASK
 from webhooks.queueing import SEND_WEBHOOK_TASK
 
 
@@ -17,3 +19,13 @@ def sweep() -> int:
 @shared_task(name="webhooks.auto_disable")
 def auto_disable() -> int:
     return sending.auto_disable()
+
+
+@shared_task(name=PROCESS_INBOUND_TASK)
+def process_inbound(inbound_event_id: str) -> None:
+    processing.process(inbound_event_id)
+
+
+@shared_task(name="webhooks.sweep_inbound")
+def sweep_inbound() -> int:
+    return processing.sweep()

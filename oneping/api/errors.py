@@ -76,7 +76,8 @@ def error_response(
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
-def _validation_error(exc: exceptions.ValidationError) -> tuple[str, str, dict]:
+def describe_validation_error(exc: exceptions.ValidationError) -> tuple[str, str, dict]:
+    """(code, message, details) of a validation error, for the API and for workers."""
     detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     details = {"fields": detail}
     field, first = _first_error(detail)
@@ -124,7 +125,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         return Response(error_body("internal_error"), status=500)
 
     if isinstance(exc, exceptions.ValidationError):
-        code, message, details = _validation_error(exc)
+        code, message, details = describe_validation_error(exc)
         response.data = error_body(code, message, details)
         return response
 

@@ -15,13 +15,14 @@ from oneping.api.errors import error_response
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
+# The API, and the inbound webhook URLs machines post to: JSON errors only.
+API_PREFIXES = ("/api/", "/hooks/")
 # One-Ping-compatible alias of /api/v1/send, answered exactly alike.
 API_ALIASES = frozenset({"/send"})
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIX) or path.rstrip("/") in API_ALIASES
+    return path.startswith(API_PREFIXES) or path.rstrip("/") in API_ALIASES
 
 
 class ApiErrorMiddleware:

@@ -1,3 +1,4 @@
+from webhooks.models.inbound import InboundEndpoint, InboundEvent
 from webhooks.models.outgoing import (
     Event,
     SigningSecret,
@@ -6,4 +7,12 @@ from webhooks.models.outgoing import (
     WebhookEndpoint,
 )
 
-__all__ = ["Event", "SigningSecret", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
+__all__ = [
+    "Event",
+    "InboundEndpoint",
+    "InboundEvent",
+    "SigningSecret",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

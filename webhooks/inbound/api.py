@@ -1,0 +1,103 @@
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
+from webhooks.inbound import presets, processing
+from webhooks.inbound.serializers import (
+    BulkReprocessSerializer,
+    InboundEndpointSerializer,
+    InboundEventDetailSerializer,
+    InboundEventSerializer,
+    NewInboundEndpointSerializer,
+)
+from webhooks.models import InboundEndpoint, InboundEvent
+
+QueuedSerializer = inline_serializer("InboundQueued", {"queued": serializers.IntegerField()})
+PresetSerializer = inline_serializer(
+    "InboundPreset",
+    {
+        "key": serializers.CharField(),
+        "name": serializers.CharField(),
+        "verification": serializers.CharField(),
+        "rules": serializers.ListField(child=serializers.DictField()),
+    },
+    many=True,
+)
+
+
+class InboundEndpointViewSet(AccountScopedViewSet):
+    queryset = InboundEndpoint.objects.all()
+    serializer_class = InboundEndpointSerializer
+
+    @extend_schema(responses={201: NewInboundEndpointSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = serializer.save(account=request.account)
+        answer = NewInboundEndpointSerializer(endpoint, context={"request": request})
+        return Response(answer.data, status=status.HTTP_201_CREATED)
+
+
+class InboundEventFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=InboundEvent.Status.choices)
+    endpoint = django_filters.CharFilter(field_name="endpoint_id")
+
+    class Meta:
+        model = InboundEvent
+        fields = ["status", "endpoint"]
+
+
+class InboundEventViewSet(
+    AccountScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    """Received events; `?status=failed` lists the dead letters."""
+
+    queryset = InboundEvent.objects.defer("body", "headers", "traceback")
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = InboundEventFilter
+
+    def get_serializer_class(self):
+        return InboundEventDetailSerializer if self.action == "retrieve" else InboundEventSerializer
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return InboundEvent.objects.filter(account=self.request.account)
+        return super().get_queryset()
+
+    @extend_schema(request=None, responses={202: QueuedSerializer})
+    @action(detail=True, methods=["post"])
+    def reprocess(self, request: Request, pk: str | None = None) -> Response:
+        queued = processing.reprocess([self.get_object()])
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=BulkReprocessSerializer,
+        responses={202: QueuedSerializer},
+        operation_id="inbound_events_reprocess_many",
+    )
+    @action(detail=False, methods=["post"], url_path="reprocess")
+    def reprocess_many(self, request: Request) -> Response:
+        params = BulkReprocessSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        events = InboundEvent.objects.filter(account=request.account).only("pk", "status")
+        if "ids" in params.validated_data:
+            events = events.filter(pk__in=params.validated_data["ids"])
+        else:
+            events = events.filter(status=params.validated_data["status"])
+        queued = processing.reprocess(list(events[:1000]))
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
+
+
+class InboundPresetsView(GenericAPIView):
+    """Ready-made rule sets (pick one with `preset` when creating an inbound endpoint)."""
+
+    @extend_schema(responses={200: PresetSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(presets.PRESETS)

@@ -1,0 +1,112 @@
+"""Turning a stored inbound event into a notification (runs in a Celery worker)."""
+
+import logging
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from channels_app.sending import accept_message
+from oneping import leases
+from oneping.api.errors import describe_validation_error
+from oneping.errors import ServiceError
+from webhooks.inbound import payload as payloads
+from webhooks.inbound import rules
+from webhooks.inbound.queueing import enqueue
+from webhooks.inbound.templates import RenderError
+from webhooks.models import InboundEvent
+
+logger = logging.getLogger(__name__)
+Status = InboundEvent.Status
+LEASE_SECONDS = 120
+
+
+def process(event_id: str) -> None:
+    now = timezone.now()
+    claimed = leases.claim(
+        InboundEvent,
+        event_id,
+        claimable=Q(status=Status.RECEIVED),
+        claimed_status=Status.PROCESSING,
+        lease_seconds=LEASE_SECONDS,
+        now=now,
+    )
+    if not claimed:
+        return  # processed already, or another worker has it
+    event = InboundEvent.objects.select_related("endpoint", "account__plan").get(pk=event_id)
+    try:
+        outcome = _process(event)
+    except (RenderError, ServiceError, ValidationError) as exc:
+        _finish(event, Status.FAILED, error=_reason(exc))
+    except Exception as exc:
+        logger.exception("inbound event %s: unexpected error", event_id)
+        _finish(
+            event, Status.FAILED, error=f"Internal error: {exc!r}", trace=traceback.format_exc()
+        )
+    else:
+        _finish(event, *outcome)
+
+
+def _process(event: InboundEvent) -> tuple[str, str, str | None]:
+    payload = payloads.parse(bytes(event.body), event.content_type)
+    rule = rules.match(event.endpoint.rules, event.event_type)
+    if rule is None:
+        return Status.IGNORED, f"No rule matches the event type {event.event_type!r}.", None
+    request = rules.send_request(rule, payload, event.event_type)
+    # The event id as idempotency key: however often this runs, one message is sent.
+    accepted = accept_message(event.account, request, idempotency_key=f"inbound:{event.pk}")
+    return Status.PROCESSED, "", accepted.body["id"]
+
+
+def _finish(
+    event: InboundEvent, status: str, error: str = "", message_id: str | None = None, trace=""
+) -> None:
+    InboundEvent.objects.filter(pk=event.pk, status=Status.PROCESSING).update(
+        status=status,
+        error=error[:4000],
+        traceback=trace[:20000],
+        message_id=message_id,
+        processed_at=timezone.now(),
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        code, message, _ = describe_validation_error(exc)
+        return f"{code}: {message}"
+    if isinstance(exc, ServiceError):
+        return f"{exc.code}: {exc.message}"
+    return str(exc)
+
+
+def reprocess(events: list[InboundEvent]) -> int:
+    """Dead letters (failed, or ignored before a rule existed) go through processing again."""
+    ids = [e.pk for e in events if e.status in (Status.FAILED, Status.IGNORED)]
+    with transaction.atomic():
+        InboundEvent.objects.filter(pk__in=ids, status__in=[Status.FAILED, Status.IGNORED]).update(
+            status=Status.RECEIVED, error="", traceback="", enqueued_at=timezone.now()
+        )
+        transaction.on_commit(lambda: enqueue(ids))
+    return len(ids)
+
+
+def sweep() -> int:
+    now = timezone.now()
+    lost = leases.lost_or_due(
+        waiting=[Status.RECEIVED],
+        retrying=None,
+        claimed=Status.PROCESSING,
+        now=now,
+        stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
+    )
+    ids = list(InboundEvent.objects.filter(lost).values_list("pk", flat=True)[:500])
+    if ids:
+        InboundEvent.objects.filter(pk__in=ids).update(enqueued_at=now)
+        enqueue(ids)
+    return len(ids)

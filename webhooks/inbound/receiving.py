@@ -1,0 +1,85 @@
+"""POST /hooks/in/<token>: verify, store, acknowledge. Nothing else happens in the request.
+
+Order matters: an unknown token or a bad signature stores nothing (only a counter and the
+last reason on the endpoint), so unsigned junk cannot fill the database.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from webhooks.inbound import payload as payloads
+from webhooks.inbound.queueing import enqueue
+from webhooks.inbound.verification import SCHEMES, VerificationFailed
+from webhooks.models import InboundEndpoint, InboundEvent
+
+MAX_BODY_BYTES = 1024 * 1024
+# Not kept with the stored event: credentials of the sender's own, not evidence.
+DROPPED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def receive(
+    token: str, body: bytes, headers: dict[str, str], content_type: str, remote_ip: str | None
+) -> Answer:
+    endpoint = (
+        InboundEndpoint.objects.filter(token_hash=token_hash(token), enabled=True)
+        .select_related("account")
+        .first()
+    )
+    if endpoint is None:
+        return _error(404, "not_found", "No enabled inbound endpoint has this URL.")
+    lowered = {name.lower(): value for name, value in headers.items()}
+    scheme = SCHEMES[endpoint.verification]
+    try:
+        scheme.verify(body, lowered, endpoint.secret, signature_header=endpoint.signature_header)
+    except VerificationFailed as exc:
+        _count_failure(endpoint, str(exc))
+        return _error(401, "invalid_signature", str(exc))
+
+    payload = payloads.parse(body, content_type)
+    event_type = scheme.event_type(lowered, payload)[:200]
+    dedup_key = scheme.dedup_key(lowered, payload, body)[:255]
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                account=endpoint.account,
+                endpoint=endpoint,
+                event_type=event_type,
+                dedup_key=dedup_key,
+                headers={k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS},
+                body=body,
+                content_type=content_type[:200],
+                remote_ip=remote_ip,
+                enqueued_at=timezone.now(),
+            )
+            transaction.on_commit(lambda: enqueue([event.pk]))
+    except IntegrityError:
+        # The unique (endpoint, dedup_key) constraint: a retry or a concurrent duplicate.
+        return Answer(200, {"received": True, "duplicate": True})
+    return Answer(200, {"received": True, "id": event.pk})
+
+
+def _count_failure(endpoint: InboundEndpoint, reason: str) -> None:
+    InboundEndpoint.objects.filter(pk=endpoint.pk).update(
+        failed_verifications=F("failed_verifications") + 1,
+        last_failure_reason=reason[:500],
+        last_failure_at=timezone.now(),
+    )
+
+
+def _error(status: int, code: str, message: str) -> Answer:
+    return Answer(status, {"error": {"code": code, "message": message, "details": {}}})

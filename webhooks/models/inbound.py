@@ -1,0 +1,84 @@
+"""Inbound webhooks: URLs that third parties post to, and what they posted."""
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account
+from channels_app.models import Message
+from oneping.crypto import EncryptedTextField
+from oneping.ids import PublicIdField
+
+
+class InboundEndpoint(models.Model):
+    class Verification(models.TextChoices):
+        NONE = "none", "None"
+        HMAC_SHA256 = "hmac_sha256", "HMAC-SHA256 (hex) in a header"
+        STANDARD_WEBHOOKS = "standard_webhooks", "Standard Webhooks"
+        GITHUB = "github", "GitHub"
+        STRIPE = "stripe", "Stripe"
+        SHOPIFY = "shopify", "Shopify"
+
+    id = PublicIdField(prefix="inb")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="inbound_endpoints")
+    name = models.CharField(max_length=200)
+    verification = models.CharField(max_length=30, choices=Verification.choices)
+    secret = EncryptedTextField(blank=True, default="")
+    signature_header = models.CharField(max_length=100, default="X-Webhook-Signature")
+    rules = models.JSONField(default=list)
+    enabled = models.BooleanField(default=True)
+    # The URL token is a capability: looked up by its hash, shown from its encrypted copy.
+    token = EncryptedTextField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    failed_verifications = models.PositiveIntegerField(default=0)
+    last_failure_reason = models.CharField(max_length=500, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundEvent(models.Model):
+    """A verified request, stored before anything else happens to it (dj-stripe's pattern)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (no rule matched)"
+        FAILED = "failed", "Failed"
+
+    id = PublicIdField(prefix="iev")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="inbound_events")
+    endpoint = models.ForeignKey(InboundEndpoint, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=200, blank=True)
+    dedup_key = models.CharField(max_length=255)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=200, blank=True)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_events"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "dedup_key"], name="inbound_dedup")
+        ]
+        indexes = [
+            models.Index(fields=["account", "status", "-id"], name="inbound_by_status"),
+            models.Index(fields=["status", "enqueued_at"], name="inbound_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.event_type} ({self.status})"
