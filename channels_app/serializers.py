@@ -2,20 +2,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from channels_app.contacts import clean_addresses, merge_secrets, shown_addresses
 from channels_app.integrations import KINDS, get_integration
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
 from oneping.crypto import mask
-
-
-def _merge_secrets(secret_keys: set[str], old: dict, new: dict) -> dict:
-    """Secrets are write-only: an omitted secret, or its masked form sent back, keeps the
-    stored value, so a client can change other fields without resending credentials."""
-    merged = dict(new)
-    for key in secret_keys:
-        if key in old and (key not in new or new[key] == mask(old[key])):
-            merged[key] = old[key]
-    return merged
 
 
 class ChannelConfigSerializer(serializers.ModelSerializer):
@@ -39,7 +30,7 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         integration = get_integration(kind)
         config = attrs.get("config", {})
         if self.instance is not None:
-            config = _merge_secrets(set(integration.secret_fields), self.instance.config, config)
+            config = merge_secrets(set(integration.secret_fields), self.instance.config, config)
         try:
             attrs["config"] = integration.clean_config(config)
         except ConfigError as exc:
@@ -78,32 +69,19 @@ class ContactSerializer(serializers.ModelSerializer):
         return value
 
     def validate_addresses(self, value: dict[str, Any]) -> dict[str, str]:
-        unknown = [key for key in value if key not in KINDS]
-        if unknown:
+        existing = self.instance.addresses if self.instance is not None else None
+        try:
+            return clean_addresses(value, existing)
+        except ConfigError as exc:
+            if exc.code == "unknown_channel":
+                raise serializers.ValidationError(exc.message, code=exc.code) from None
             raise serializers.ValidationError(
-                f"Unknown channel {unknown[0]!r}: use {', '.join(KINDS)}.", code="unknown_channel"
-            )
-        if self.instance is not None:
-            secret = {kind for kind in KINDS if get_integration(kind).address_is_secret}
-            value = _merge_secrets(secret, self.instance.addresses, value)
-        cleaned = {}
-        for kind, address in value.items():
-            if address in (None, ""):
-                continue
-            try:
-                cleaned[kind] = get_integration(kind).clean_contact_address(address)
-            except ConfigError as exc:
-                raise serializers.ValidationError(
-                    {kind: [serializers.ErrorDetail(exc.message, code=exc.code)]}
-                ) from None
-        return cleaned
+                {exc.field: [serializers.ErrorDetail(exc.message, code=exc.code)]}
+            ) from None
 
     def to_representation(self, instance: Contact) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["addresses"] = {
-            kind: mask(address) if get_integration(kind).address_is_secret else address
-            for kind, address in instance.addresses.items()
-        }
+        data["addresses"] = shown_addresses(instance.addresses)
         return data
 
 

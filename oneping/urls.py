@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.dashboard import overview, switch
+from channels_app.dashboard.overview import overview
 from channels_app.views import SendAliasView
 from oneping.health import healthz
 from webhooks.inbound.views import receive as receive_inbound_webhook
@@ -15,7 +15,6 @@ api_v1 = [
 
 urlpatterns = [
     path("", overview, name="overview"),
-    path("switch/<str:account_id>", switch, name="switch-account"),
     path("healthz", healthz, name="healthz"),
     # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
     path("send", SendAliasView.as_view(), name="send-alias"),
@@ -24,5 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.dashboard.urls")),
+    path("", include("channels_app.dashboard.urls")),
+    path("", include("webhooks.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,39 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import Role, account_view
+from channels_app.contacts import shown_addresses
+from channels_app.dashboard.forms import ContactForm
+from channels_app.models import Contact
+from oneping.pages import paginate
+
+
+@account_view()
+def contact_list(request: HttpRequest) -> HttpResponse:
+    page = paginate(request, Contact.objects.filter(account=request.account))
+    rows = [(contact, shown_addresses(contact.addresses)) for contact in page]
+    return render(request, "channels_app/contacts.html", {"page": page, "rows": rows})
+
+
+@account_view(Role.ADMIN)
+def contact_edit(request: HttpRequest, contact_id: str | None = None) -> HttpResponse:
+    contact = None
+    if contact_id is not None:
+        contact = get_object_or_404(Contact, pk=contact_id, account=request.account)
+    form = ContactForm(request.POST or None, account=request.account, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Saved contact {saved.identifier}.")
+        return redirect("dashboard-contacts")
+    return render(request, "channels_app/contact_form.html", {"form": form, "contact": contact})
+
+
+@account_view(Role.ADMIN)
+@require_POST
+def contact_delete(request: HttpRequest, contact_id: str) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=contact_id, account=request.account)
+    contact.delete()
+    messages.success(request, f"Deleted contact {contact.identifier}.")
+    return redirect("dashboard-contacts")

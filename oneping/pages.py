@@ -1,0 +1,52 @@
+"""Keyset pagination for dashboard lists: newest first, by the time-ordered primary key.
+
+No COUNT(*) and no OFFSET, so a page costs the same on the millionth row as on the first.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    has_older: bool
+    has_newer: bool
+    older_query: str
+    newer_query: str
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
+    before = request.GET.get("before")
+    after = request.GET.get("after")
+    params = request.GET.copy()
+    params.pop("before", None)
+    params.pop("after", None)
+    if after:
+        rows = list(queryset.filter(pk__gt=after).order_by("pk")[: per_page + 1])
+        has_newer = len(rows) > per_page
+        items = list(reversed(rows[:per_page]))
+        has_older = True
+    else:
+        if before:
+            queryset = queryset.filter(pk__lt=before)
+        rows = list(queryset.order_by("-pk")[: per_page + 1])
+        has_older = len(rows) > per_page
+        items = rows[:per_page]
+        has_newer = bool(before)
+    older, newer = params.copy(), params.copy()
+    if items:
+        older["before"] = items[-1].pk
+        newer["after"] = items[0].pk
+    return Page(items, has_older, has_newer, older.urlencode(), newer.urlencode())
