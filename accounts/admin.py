@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import api_keys
-from accounts.models import Account, ApiKey, Membership, MonthlyUsage, Plan, User
+from accounts.models import Account, ApiKey, Invitation, Membership, MonthlyUsage, Plan, User
 
 
 @admin.register(User)
@@ -64,3 +64,12 @@ class MonthlyUsageAdmin(admin.ModelAdmin):
     list_display = ["account", "period_start", "used"]
     list_filter = ["period_start"]
     search_fields = ["account__name", "account__slug"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "account", "role", "invited_by", "created_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "account__slug"]
+    exclude = ["token_hash"]
+    readonly_fields = ["id", "created_at", "accepted_at"]

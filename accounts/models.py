@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -155,3 +157,47 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self, now=None):
+        """Not yet accepted and not expired: the invitations whose link still works."""
+        now = now or timezone.now()
+        return self.filter(accepted_at__isnull=True, created_at__gt=now - Invitation.LIFETIME)
+
+
+class Invitation(models.Model):
+    """An email address asked to join an account with a role, through a one-time link.
+
+    Like API keys, only the SHA-256 of the link's token is stored: whoever reads the
+    database cannot join accounts with it. The person who accepts may be logged in with any
+    email address; the link itself is the proof of having received the invitation.
+    """
+
+    LIFETIME = timedelta(days=7)
+
+    id = PublicIdField(prefix="inv")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.account} ({self.role})"
+
+    @property
+    def expires_at(self):
+        return self.created_at + self.LIFETIME
