@@ -60,6 +60,18 @@ def test_sign_up_to_a_delivered_test_message(page, slack, celery_worker):
     expect(page.locator("body")).to_contain_text(re.compile(r"0 of 100 messages"))
     screenshot(page, "overview")
 
+    # Every other page renders for the new owner (and is pictured in the README).
+    for path, heading in [
+        ("/webhooks/", "Webhooks"),
+        ("/inbound/", "Inbound"),
+        ("/team/", "Team"),
+        ("/plan/", "Plan"),
+        ("/contacts/", "Contacts"),
+    ]:
+        page.goto(path)
+        expect(page.locator("h1")).to_contain_text(heading)
+        screenshot(page, path.strip("/"))
+
 
 def test_a_failed_delivery_is_reprocessed_from_the_failed_page(page, slack, celery_worker):
     sign_up(page, "ops@example.com")
