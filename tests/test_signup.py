@@ -69,3 +69,18 @@ def test_a_user_switches_between_their_accounts_but_not_into_others(client, make
     assert "Second" in client.get("/").content.decode()
     assert client.post(f"/switch/{stranger.pk}").status_code == 404
     assert "Second" in client.get("/").content.decode()
+
+
+def test_the_top_bar_picker_switches_accounts_without_javascript(client, make_account):
+    from accounts import services
+
+    first = make_account("First")
+    user = first.members.get()
+    second = services.create_account(owner=user, name="Second")
+    client.force_login(user)
+
+    page = client.get("/contacts/").content.decode()
+    assert 'action="/switch/"' in page and "Second" in page
+    client.post("/switch/", {"account": second.pk})
+
+    assert "Second" in client.get("/").content.decode().split("<h1>", 1)[1][:40]

@@ -3,6 +3,7 @@ from django.urls import path
 from accounts.dashboard import keys, plan, switch, team
 
 urlpatterns = [
+    path("switch/", switch.switch, name="switch-account-form"),
     path("switch/<str:account_id>", switch.switch, name="switch-account"),
     path("keys/", keys.key_list, name="dashboard-keys"),
     path("keys/new/", keys.key_create, name="dashboard-key-create"),

@@ -14,9 +14,7 @@ document.addEventListener("click", (event) => {
 document.addEventListener("change", (event) => {
   const select = event.target.closest("[data-switch-account]");
   if (!select) return;
-  const form = select.form;
-  form.action = "/switch/" + encodeURIComponent(select.value);
-  form.submit();
+  select.form.submit();
 });
 
 document.addEventListener("submit", (event) => {
