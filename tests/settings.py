@@ -9,8 +9,11 @@ import os
 import shutil
 import tempfile
 
-_DATA_DIR = tempfile.mkdtemp(prefix="oneping-tests-")
-atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+# A worker process started by a test passes ONEPING_TEST_DATA_DIR to share the test run's
+# folder (the SQLite test database and the filesystem broker's queues live there).
+_DATA_DIR = os.environ.get("ONEPING_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="oneping-tests-")
+if "ONEPING_TEST_DATA_DIR" not in os.environ:
+    atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 # Never share queues or files with a developer's `make run` in ./var.
 os.environ["ONEPING_DATA_DIR"] = _DATA_DIR

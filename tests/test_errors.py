@@ -83,3 +83,19 @@ def test_pages_outside_the_api_keep_html_errors(client, db):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/account", "/send"])
+def test_an_unreachable_database_is_503_in_the_error_shape(api, path, monkeypatch):
+    from django.db import OperationalError
+
+    from accounts import api_keys
+
+    def database_down(raw_key):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(api_keys, "find_active_key", database_down)
+
+    response = api.get(path) if path.startswith("/api/") else api.post_json(path, {})
+
+    assert_error_shape(response, 503, "service_unavailable")

@@ -8,7 +8,9 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.db import DatabaseError
 from django.http import JsonResponse
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -117,6 +119,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         return Response(
             error_body(exc.code, exc.message, exc.details), status=exc.status, headers=exc.headers
         )
+    if isinstance(exc, DatabaseError | BrokerUnavailable):
+        # The database (or broker) is out of reach: a 503 the caller may retry, not a bug.
+        logger.error("service unavailable: %r", exc)
+        set_rollback()
+        return Response(error_body("service_unavailable"), status=503)
     response = drf_exception_handler(exc, context)
     if response is None:
         # Not an API exception: a bug. Log it with the traceback, answer in the error shape.

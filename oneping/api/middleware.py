@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from oneping.api.errors import error_response
@@ -48,6 +49,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not is_api_path(request.path_info):
             return None
+        if isinstance(exception, DatabaseError):
+            logger.error("database unavailable under %s: %r", request.path_info, exception)
+            return error_response(503)
         logger.exception("Unhandled error under %s", request.path_info, exc_info=exception)
         return error_response(500)
 
