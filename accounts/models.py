@@ -53,6 +53,9 @@ class Plan(models.Model):
     name = models.SlugField(unique=True, help_text="Stable code used in the API, e.g. 'free'.")
     display_name = models.CharField(max_length=100)
     monthly_quota = models.PositiveIntegerField(help_text="Messages per calendar month (UTC).")
+    api_requests_per_minute = models.PositiveIntegerField(
+        default=600, help_text="API requests per minute and API key before 429."
+    )
 
     class Meta:
         ordering = ["monthly_quota"]

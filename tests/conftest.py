@@ -11,6 +11,14 @@ from accounts.models import Account, User
 _counter = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters live in the cache, which may be a Redis that outlives a run."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str | None = None, email: str | None = None) -> Account:

@@ -51,8 +51,17 @@ def page(chromium, live_server) -> Iterator:
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    # The dashboard must work within its own Content-Security-Policy.
+    assert violations == [], violations
 
 
 def screenshot(page, name: str) -> None:
