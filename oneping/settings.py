@@ -259,6 +259,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of job, so production can give each its own workers (README,
+# "Deployment"). A worker started without -Q consumes all of them, as in development.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {name: {} for name in ("celery", "sending", "webhooks", "inbound")}
+CELERY_TASK_ROUTES = {
+    "channels_app.deliver": {"queue": "sending"},
+    "webhooks.send_webhook": {"queue": "webhooks"},
+    "webhooks.process_inbound": {"queue": "inbound"},
+}
 # Synced into django-celery-beat's tables at beat start-up, so they show in the admin.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "channels_app.sweep_outbox", "schedule": 60.0},
