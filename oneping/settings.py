@@ -110,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", 60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # A database (or pooler) that accepts connections but never answers must cost a request
+    # seconds, not a worker: with no connect timeout libpq waits indefinitely.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
 
 # The cache holds rate-limit counters (API keys, logins): with several web processes it
 # must be shared, e.g. CACHE_URL=redis://127.0.0.1:6379/1. The default is per process.
