@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.current import current_account
@@ -33,6 +33,9 @@ def account_view(role: str = Role.MEMBER) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if any("\x00" in str(value) for value in kwargs.values()):
+                # No id holds a NUL, and PostgreSQL refuses one in a query (a 500).
+                raise Http404("No such object.")
             account = current_account(request)
             if account is None:
                 return render(request, "dashboard/no_account.html", status=403)

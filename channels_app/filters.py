@@ -1,5 +1,9 @@
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from channels_app.integrations import KINDS
 from channels_app.models import Delivery, Message
@@ -7,12 +11,28 @@ from channels_app.models import Delivery, Message
 CHANNEL_CHOICES = [(kind, kind) for kind in KINDS]
 
 
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    def clean(self, value):
+        moment = super().clean(value)
+        try:
+            # What the database adapter does next; year 1 at +14:00 is before year 1 in UTC.
+            if moment is not None:
+                moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("The date is out of range.", code="invalid") from None
+        return moment
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField
+
+
 class MessageFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Message.Status.choices)
     channel = django_filters.ChoiceFilter(choices=CHANNEL_CHOICES, method="filter_channel")
     recipient = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Message

@@ -5,6 +5,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status
@@ -27,6 +28,7 @@ from channels_app.serializers import (
     MessageListSerializer,
     MessageSerializer,
 )
+from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 
@@ -52,8 +54,18 @@ class SendView(APIView):
 
     @extend_schema(
         request=SendRequestSerializer,
-        responses={202: AcceptedSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={
+            202: AcceptedSerializer,
+            409: error_response("`idempotency_conflict`: the key was used with another body."),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_LIMIT},
+                OpenApiParameter.HEADER,
+                description="Same key and body within 24 h: the same answer, nothing sent.",
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
@@ -79,6 +91,14 @@ class SendAliasView(SendView):
     """POST /send: the One-Ping-compatible alias, answered exactly like /api/v1/send."""
 
 
+@extend_schema_view(
+    create=extend_schema(
+        responses={
+            201: ChannelConfigSerializer,
+            409: error_response("`channel_already_configured`: update the existing one."),
+        }
+    )
+)
 class ChannelViewSet(AccountScopedViewSet):
     queryset = ChannelConfig.objects.all()
     serializer_class = ChannelConfigSerializer
@@ -171,7 +191,13 @@ class DeliveryViewSet(
     filter_backends = [DjangoFilterBackend]
     filterset_class = DeliveryFilter
 
-    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: DeliverySerializer,
+            409: error_response("`delivery_not_failed`: only failed deliveries are retried."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Reprocess a failed delivery: new attempts for the same delivery."""

@@ -209,9 +209,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, also refusing nesting that exhausts recursion and overflowing floats.
+    "DEFAULT_PARSER_CLASSES": ["oneping.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "oneping.api.pagination.NewestFirstCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema, documenting the error answers each operation can give.
+    "DEFAULT_SCHEMA_CLASS": "oneping.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "oneping.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from oneping.api.pagination import NewestFirstCursorPagination
+from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 from webhooks import events, sending
@@ -72,7 +73,13 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
         endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
         return Response({"secret": endpoint.secret})
 
-    @extend_schema(request=None, responses={202: EventSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: EventSerializer,
+            409: error_response("`endpoint_disabled`: enable the endpoint first."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Send a webhook.test event to this endpoint now."""

@@ -95,6 +95,8 @@ def describe_validation_error(exc: exceptions.ValidationError) -> tuple[str, str
 def _framework_codes() -> frozenset[str]:
     """Every error code DRF's and Django's own fields can raise."""
     codes = {"invalid", "required", "null", "blank", "unique", "max_length", "min_length"}
+    # The validators every DRF CharField runs.
+    codes |= {"null_characters_not_allowed", "surrogate_characters_not_allowed"}
     for base in (serializers.Field, forms.Field):
         stack = [base]
         while stack:

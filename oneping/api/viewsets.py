@@ -12,6 +12,8 @@ class AccountScopedMixin:
     """
 
     account_field = "account"
+    # Ids are printable: a NUL in the URL is no id (PostgreSQL refuses it in a query).
+    lookup_value_regex = "[^/.\x00]+"
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()  # type: ignore[misc]

@@ -98,6 +98,8 @@ class InboundEventViewSet(
 class InboundPresetsView(GenericAPIView):
     """Ready-made rule sets (pick one with `preset` when creating an inbound endpoint)."""
 
+    pagination_class = None  # a handful of presets, answered as one list
+
     @extend_schema(responses={200: PresetSerializer})
     def get(self, request: Request) -> Response:
         return Response(presets.PRESETS)

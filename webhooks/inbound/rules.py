@@ -3,6 +3,7 @@
 from typing import Any
 
 from channels_app.integrations import KINDS
+from oneping.storable import unstorable_text
 from webhooks.inbound.templates import render, syntax_error
 
 WILDCARD = "*"
@@ -35,6 +36,9 @@ def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
     event = rule.get("event")
     if not isinstance(event, str) or not event.strip():
         raise RuleError(f"{path}.event", "Give the event type to match, or '*' for any.")
+    problem = unstorable_text(event)
+    if problem:
+        raise RuleError(f"{path}.event", problem)
     cleaned: dict[str, Any] = {"event": event.strip()}
     for field in TEMPLATE_FIELDS:
         value = rule.get(field, "")
@@ -42,7 +46,7 @@ def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
             raise RuleError(f"{path}.{field}", "Must be a string (a template).")
         if field != "subject" and not value.strip():
             raise RuleError(f"{path}.{field}", "This field is required.")
-        problem = syntax_error(value)
+        problem = unstorable_text(value) or syntax_error(value)
         if problem:
             raise RuleError(f"{path}.{field}", problem)
         cleaned[field] = value

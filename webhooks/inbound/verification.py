@@ -39,10 +39,12 @@ def _require(headers: Mapping[str, str], name: str) -> str:
 
 
 def _check_age(timestamp: str, now: float | None = None) -> int:
-    try:
-        moment = int(timestamp)
-    except ValueError:
-        raise VerificationFailed(f"The timestamp {timestamp[:40]!r} is not a number.") from None
+    # Unix seconds in ASCII digits only: int() would also take "١٢", "1_0" and numbers too
+    # large to subtract from a float (OverflowError, a 500).
+    digits = timestamp.strip()
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 15):
+        raise VerificationFailed(f"The timestamp {timestamp[:40]!r} is not a number.")
+    moment = int(digits)
     drift = (now or time.time()) - moment
     if abs(drift) > TOLERANCE_SECONDS:
         raise VerificationFailed(
