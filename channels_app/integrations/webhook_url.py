@@ -4,7 +4,7 @@ from typing import Any
 
 import requests
 
-from channels_app.integrations.base import ConfigError, TransportError, network_error
+from channels_app.integrations.base import ConfigError, Integration, TransportError, network_error
 from oneping.crypto import mask
 from oneping.http import post_json
 from oneping.urlguard import UrlNotAllowed, check_url
@@ -38,3 +38,25 @@ def post_webhook(url: str, payload: dict[str, Any]) -> requests.Response:
         raise TransportError(f"The webhook URL is not allowed: {exc}", permanent=True) from None
     except requests.RequestException as exc:
         raise network_error(exc, secret=url) from None
+
+
+class WebhookUrlIntegration(Integration):
+    """Config and address rules of integrations that post to a webhook URL.
+
+    The config holds one secret URL; a contact may name another URL (also a secret); with
+    neither, messages go to the configured one (target "")."""
+
+    secret_fields = ("webhook_url",)
+    address_is_secret = True
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return only_webhook_url(config)
+
+    def clean_contact_address(self, value: Any) -> str:
+        return clean_webhook_url(value, field=self.kind)
+
+    def default_address(self, config: dict[str, Any]) -> str | None:
+        return ""  # the channel's configured webhook
+
+    def display_address(self, target: str) -> str:
+        return display_webhook(target)

@@ -6,18 +6,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from channels_app.integrations.base import (
-    Integration,
     Outgoing,
     SendResult,
     TransportError,
     excerpt,
 )
-from channels_app.integrations.webhook_url import (
-    clean_webhook_url,
-    display_webhook,
-    only_webhook_url,
-    post_webhook,
-)
+from channels_app.integrations.webhook_url import WebhookUrlIntegration, post_webhook
 from oneping.http import parse_retry_after
 
 
@@ -28,23 +22,9 @@ def with_wait(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-class DiscordIntegration(Integration):
+class DiscordIntegration(WebhookUrlIntegration):
     kind = "discord"
     message_limit = 2000  # content: "up to 2000 characters" (execute-webhook JSON params)
-    secret_fields = ("webhook_url",)
-    address_is_secret = True
-
-    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        return only_webhook_url(config)
-
-    def clean_contact_address(self, value: Any) -> str:
-        return clean_webhook_url(value, field="discord")
-
-    def default_address(self, config: dict[str, Any]) -> str | None:
-        return ""  # the channel's configured webhook
-
-    def display_address(self, target: str) -> str:
-        return display_webhook(target)
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         url = outgoing.target or config["webhook_url"]
