@@ -49,3 +49,12 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+# Load and throughput harness (bench/README.md): its own database, Redis db index and ports
+# on 127.0.0.1, torn down at the end. QUICK=1: everything at small scale in under 3 minutes;
+# PROFILE=1: py-spy profiles of the web and worker; BENCH_ARGS: e.g. --only send,inbound.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check gunicorn \
+		$(if $(filter 1 true yes,$(PROFILE)),py-spy)
+	$(BIN)/python -m bench.run $(if $(filter 1 true yes,$(QUICK)),--quick) \
+		$(if $(filter 1 true yes,$(PROFILE)),--profile) $(BENCH_ARGS)

@@ -1,0 +1,200 @@
+"""The figures and ratios of a run, and the table printed at its end.
+
+python -m bench.report bench/results/<timestamp>.json     # print a stored run again
+"""
+
+import json
+import sys
+from typing import Any
+
+
+def _get(results: dict, *path: str) -> Any:
+    value: Any = results
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _ratio(numerator, denominator) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def _max(*values):
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+NOISY_PCT = 15.0  # CPU taken by processes outside the run above which a figure is suspect
+
+TRIVIAL = ("limits", "trivial_view", "ok_per_s")
+LOG_PAGES = (
+    ("log", "first_page", "p95_ms"),
+    ("log", "filtered", "p95_ms"),
+    ("log", "first_page_behind_neighbour", "p95_ms"),
+)
+# name, comparison, target, numerator (or the worst of several), denominator
+TARGETS = [
+    ("send accepted/s ÷ trivial-view/s", "ge", 0.5, [("send", "saturate", "ok_per_s")], TRIVIAL),
+    ("send p99 at 50 % load (ms)", "lt", 50.0, [("send", "fixed_50", "p99_ms")], None),
+    ("inbound ack/s ÷ trivial-view/s", "ge", 0.7, [("inbound", "saturate", "ok_per_s")], TRIVIAL),
+    ("inbound p99 at 50 % load (ms)", "lt", 30.0, [("inbound", "fixed_50", "p99_ms")], None),
+    ("deliveries/s ÷ Celery no-op/s", "ge", 0.5, [("drain", "deliveries", "per_s")],
+     ("limits", "celery_noop", "per_s")),
+    ("message log p95 (ms)", "lt", 100.0, list(LOG_PAGES), None),
+]  # fmt: skip
+
+
+def ratios(results: dict) -> list[dict]:
+    rows = []
+    for name, comparison, target, numerators, denominator in TARGETS:
+        value = _max(*(_get(results, *path) for path in numerators))
+        inputs = [*numerators, *([denominator] if denominator else [])]
+        if denominator:
+            value = _ratio(value, _get(results, *denominator))
+        noisy = value is not None and any(
+            (_get(results, *path[:-1], "foreign_cpu_pct") or 0) >= NOISY_PCT for path in inputs
+        )
+        if value is None:
+            verdict, margin = "n/a", None
+        elif comparison == "ge":
+            verdict = "met" if value >= target else "MISSED"
+            margin = round((value - target) / target * 100, 1)
+        else:
+            verdict = "met" if value < target else "MISSED"
+            margin = round((target - value) / target * 100, 1)
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "target": f"{'≥' if comparison == 'ge' else '<'} {target:g}",
+                "verdict": verdict,
+                "margin_pct": margin,  # positive: headroom; negative: missed by that much
+                "noisy_inputs": noisy,
+            }
+        )
+    return rows
+
+
+def _fmt(value, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+    return f"{text} {unit}".strip()
+
+
+def _latency(run: dict | None) -> str:
+    if not run:
+        return "—"
+    p50, p95, p99 = (_fmt(run.get(f"{p}_ms")) for p in ("p50", "p95", "p99"))
+    return f"p50 {p50} / p95 {p95} / p99 {p99} ms"
+
+
+def _note(run: dict | None) -> str:
+    """Failed answers, and how busy everything else on the machine was meanwhile."""
+    if not run:
+        return ""
+    notes = []
+    if "expected_status" in run:
+        bad = sum(run.get("unexpected_status", {}).values()) + run.get("errors", 0)
+        bad += run.get("not_sent", 0)
+        if bad:
+            notes.append(f"{bad} non-{run['expected_status']}")
+    if run.get("failed"):
+        notes.append(f"{run['failed']} failed")
+    foreign = run.get("foreign_cpu_pct")
+    if foreign is not None:
+        flag = "  ← noisy" if foreign >= NOISY_PCT else ""
+        notes.insert(0, f"other CPU {foreign:4.1f} %{flag}")
+    return ", ".join(notes)
+
+
+# label, path in the results, value key ("latency" for p50/p95/p99), unit
+FIGURES = [
+    ("limit: bare WSGI (same gunicorn)", ("limits", "bare_wsgi"), "ok_per_s", "req/s"),
+    ("limit: GET /api/v1/account", ("limits", "trivial_view"), "ok_per_s", "req/s"),
+    ("GET /api/v1/account, key's window full ({entries})", ("throttle", "trivial_view_full_window"),
+     "ok_per_s", "req/s"),
+    ("limit: pgbench message insert", ("limits", "pgbench_insert"), "tps", "rows/s"),
+    ("limit: Celery no-op task", ("limits", "celery_noop"), "per_s", "tasks/s"),
+    ("limit: requests.post → sink", ("limits", "sink_posts"), "posts_per_s", "posts/s"),
+    ("send: saturation, 1 account", ("send", "saturate"), "ok_per_s", "202/s"),
+    ("send: saturation, {accounts} accounts", ("send", "saturate_spread"), "ok_per_s", "202/s"),
+    ("send: at 50 % ({target_rate}/s)", ("send", "fixed_50"), "latency", ""),
+    ("send: at 80 % ({target_rate}/s)", ("send", "fixed_80"), "latency", ""),
+    ("inbound: saturation", ("inbound", "saturate"), "ok_per_s", "200/s"),
+    ("inbound: at 50 % ({target_rate}/s)", ("inbound", "fixed_50"), "latency", ""),
+    ("inbound: at 80 % ({target_rate}/s)", ("inbound", "fixed_80"), "latency", ""),
+    ("drain: {count} deliveries → sink", ("drain", "deliveries"), "per_s", "deliveries/s"),
+    ("drain: {count} deliveries, webhooks on", ("drain", "with_webhooks"), "per_s",
+     "deliveries/s"),
+    ("drain: {count} outgoing webhooks", ("drain", "webhooks"), "per_s", "webhooks/s"),
+    ("log: first page", ("log", "first_page"), "latency", ""),
+    ("log: ?status=failed", ("log", "filtered"), "latency", ""),
+    ("log: first page, {newer_rows} newer rows of another account",
+     ("log", "first_page_behind_neighbour"), "latency", ""),
+]  # fmt: skip
+
+
+def figure_rows(results: dict) -> list[tuple[str, str, str]]:
+    rows = []
+    for label, path, key, unit in FIGURES:
+        run = _get(results, *path)
+        fields = {"accounts": "—", "target_rate": "—", "count": "—", "entries": "—",
+                  "newer_rows": "—"}  # fmt: skip
+        if isinstance(run, dict):
+            fields.update({k: _fmt(v) for k, v in run.items() if k in fields and v is not None})
+        value = _latency(run) if key == "latency" else _fmt(_get(results, *path, key), unit)
+        rows.append((label.format(**fields), value, _note(run)))
+    return rows
+
+
+def render(results: dict) -> str:
+    lines = []
+    machine = results.get("machine", {})
+    lines.append(
+        f"oneping bench {results.get('started_at', '')}  "
+        f"{'QUICK' if results.get('quick') else 'FULL'}  "
+        f"{machine.get('nproc')} cores, {machine.get('memory_gb')} GB, {machine.get('cpu_model')}"
+    )
+    config = results.get("config", {})
+    lines.append(
+        f"gunicorn {config.get('gunicorn')}; celery {config.get('celery')}; "
+        f"{config.get('connections')} connections; niceness {config.get('niceness')}"
+    )
+    seed = _get(results, "log", "seed") or {}
+    lines.append(
+        f"message log: {_fmt(seed.get('messages'))} messages; other processes used "
+        f"{_fmt(results.get('background_cpu_pct'), '%')} of the CPU just before the run"
+    )
+    lines.append("")
+    figures = figure_rows(results)
+    width = max(len(row[0]) for row in figures)
+    value_width = max(len(row[1]) for row in figures)
+    for name, value, note in figures:
+        lines.append(f"  {name:<{width}}  {value:<{value_width}}  {note}".rstrip())
+    lines.append("")
+    rows = ratios(results)
+    digits = lambda row: 3 if "÷" in row["name"] else 1  # noqa: E731
+    name_width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        margin = "" if row["margin_pct"] is None else f"({row['margin_pct']:+.0f} %)"
+        value = _fmt(row["value"], digits=digits(row))
+        noisy = "  (noisy inputs)" if row.get("noisy_inputs") else ""
+        lines.append(
+            f"  {row['name']:<{name_width}}  {value:>9}  target {row['target']:<6}"
+            f"  {row['verdict']} {margin}{noisy}".rstrip()
+        )
+    if results.get("errors"):
+        lines.append("")
+        for phase, error in results["errors"].items():
+            lines.append(f"  ERROR in {phase}: {error}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as stored:
+        print(render(json.load(stored)))
