@@ -7,7 +7,6 @@ no interleaving can push an account past its limit.
 
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import F
 
 from accounts.models import Account, MonthlyUsage
@@ -35,15 +34,16 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
     """Count one message against the quota, or raise QuotaExceeded. Call inside atomic()."""
     start, end = billing_period(now)
     limit = account.plan.monthly_quota
-    # Make sure this month's row exists; a concurrent creator is fine (ignore_conflicts).
-    MonthlyUsage.objects.bulk_create(
-        [MonthlyUsage(account=account, period_start=start.date(), used=0)], ignore_conflicts=True
-    )
-    with transaction.atomic():
-        updated = MonthlyUsage.objects.filter(
-            account=account, period_start=start.date(), used__lt=limit
-        ).update(used=F("used") + 1)
+    this_month = MonthlyUsage.objects.filter(account=account, period_start=start.date())
+    updated = this_month.filter(used__lt=limit).update(used=F("used") + 1)
+    if not updated and not this_month.exists():
+        # The month's first message: create the row (a concurrent creator is fine), count.
+        MonthlyUsage.objects.bulk_create(
+            [MonthlyUsage(account=account, period_start=start.date(), used=0)],
+            ignore_conflicts=True,
+        )
+        updated = this_month.filter(used__lt=limit).update(used=F("used") + 1)
     if not updated:
         raise QuotaExceeded(usage_for(account, now))
-    used = MonthlyUsage.objects.get(account=account, period_start=start.date()).used
+    used = this_month.values_list("used", flat=True).get()
     return Usage(period_start=start, period_end=end, used=used, limit=limit)

@@ -102,8 +102,10 @@ def accept_message(
             claim, replay = _claim_idempotency_key(account, idempotency_key, fingerprint(payload))
             if replay is not None:
                 return Accepted(body=replay, replayed=True)
-        usage = quota.consume(account) if count_quota else usage_for(account)
         message, deliveries = _store(account, data, routes, is_test=is_test)
+        # Counted last: the month's usage row is locked from here to the commit, and every
+        # concurrent send of the account waits for that lock (docs/benchmarks.md).
+        usage = quota.consume(account) if count_quota else usage_for(account)
         body = accepted_body(message, deliveries, usage)
         if claim is not None:
             claim.message = message
