@@ -82,6 +82,8 @@ def ratios(results: dict) -> list[dict]:
 def _fmt(value, unit: str = "", digits: int = 1) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        return value
     text = f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
     return f"{text} {unit}".strip()
 
@@ -116,8 +118,8 @@ def _note(run: dict | None) -> str:
 FIGURES = [
     ("limit: bare WSGI (same gunicorn)", ("limits", "bare_wsgi"), "ok_per_s", "req/s"),
     ("limit: GET /api/v1/account", ("limits", "trivial_view"), "ok_per_s", "req/s"),
-    ("GET /api/v1/account, key's window full ({entries})", ("throttle", "trivial_view_full_window"),
-     "ok_per_s", "req/s"),
+    ("GET /api/v1/account, busy key's rate limit ({state})",
+     ("throttle", "trivial_view_full_window"), "ok_per_s", "req/s"),
     ("limit: pgbench message insert", ("limits", "pgbench_insert"), "tps", "rows/s"),
     ("limit: Celery no-op task", ("limits", "celery_noop"), "per_s", "tasks/s"),
     ("limit: requests.post → sink", ("limits", "sink_posts"), "posts_per_s", "posts/s"),
@@ -143,10 +145,12 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
     rows = []
     for label, path, key, unit in FIGURES:
         run = _get(results, *path)
-        fields = {"accounts": "—", "target_rate": "—", "count": "—", "entries": "—",
-                  "newer_rows": "—"}  # fmt: skip
+        fields = {"accounts": "—", "target_rate": "—", "count": "—", "newer_rows": "—",
+                  "state": "—"}  # fmt: skip
         if isinstance(run, dict):
             fields.update({k: _fmt(v) for k, v in run.items() if k in fields and v is not None})
+            if "entries" in run:  # results of runs before the "state" field
+                fields["state"] = f"{run['entries']:,}-entry history"
         value = _latency(run) if key == "latency" else _fmt(_get(results, *path, key), unit)
         rows.append((label.format(**fields), value, _note(run)))
     return rows
