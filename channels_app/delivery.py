@@ -223,11 +223,7 @@ def sweep_outbox(batch: int = 500) -> int:
         now=now,
         stale=stale,
     )
-    ids = list(
-        Delivery.objects.filter(lost).order_by("enqueued_at").values_list("pk", flat=True)[:batch]
-    )
-    if ids:
-        Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-        logger.info("outbox sweep: enqueueing %d deliveries", len(ids))
-        enqueue(ids)
-    return len(ids)
+    swept = leases.enqueue_swept(Delivery.objects.filter(lost), enqueue, now, batch)
+    if swept:
+        logger.info("outbox sweep: enqueued %d deliveries", swept)
+    return swept

@@ -5,9 +5,10 @@ row and the other updates nothing. The claim carries a lease; a worker that dies
 leaves a row whose lease runs out, and the sweep hands it to another worker.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db.models import F, Model, Q
+from django.db.models import F, Model, Q, QuerySet
 
 
 def claim(
@@ -46,3 +47,15 @@ def lost_or_due(
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)
     )
     return lost | due
+
+
+def enqueue_swept(
+    rows: QuerySet, enqueue: Callable[[list[str]], None], now: datetime, batch: int = 500
+) -> int:
+    """Hand the oldest `batch` rows of a sweep to the workers, marking them enqueued now so
+    the next sweep leaves them alone for a while."""
+    ids = list(rows.order_by("enqueued_at").values_list("pk", flat=True)[:batch])
+    if ids:
+        rows.model.objects.filter(pk__in=ids).update(enqueued_at=now)
+        enqueue(ids)
+    return len(ids)

@@ -265,12 +265,4 @@ def sweep() -> int:
         stale=stale,
     )
     receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
-    ids = list(
-        WebhookDelivery.objects.filter(lost & receiving)
-        .order_by("enqueued_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    if ids:
-        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-        enqueue(ids)
-    return len(ids)
+    return leases.enqueue_swept(WebhookDelivery.objects.filter(lost & receiving), enqueue, now)

@@ -105,8 +105,4 @@ def sweep() -> int:
         now=now,
         stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
     )
-    ids = list(InboundEvent.objects.filter(lost).values_list("pk", flat=True)[:500])
-    if ids:
-        InboundEvent.objects.filter(pk__in=ids).update(enqueued_at=now)
-        enqueue(ids)
-    return len(ids)
+    return leases.enqueue_swept(InboundEvent.objects.filter(lost), enqueue, now)
