@@ -5,9 +5,9 @@ and SQLite: concurrent requests queue on the row lock and each re-checks the con
 no interleaving can push an account past its limit.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import F
+from django.db import connection
 
 from accounts.models import Account, MonthlyUsage
 from accounts.usage import Usage, billing_period, usage_for
@@ -34,16 +34,33 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
     """Count one message against the quota, or raise QuotaExceeded. Call inside atomic()."""
     start, end = billing_period(now)
     limit = account.plan.monthly_quota
-    this_month = MonthlyUsage.objects.filter(account=account, period_start=start.date())
-    updated = this_month.filter(used__lt=limit).update(used=F("used") + 1)
-    if not updated and not this_month.exists():
+    used = _count_one(account, start.date(), limit)
+    if used is None and not _month_row(account, start.date()).exists():
         # The month's first message: create the row (a concurrent creator is fine), count.
         MonthlyUsage.objects.bulk_create(
             [MonthlyUsage(account=account, period_start=start.date(), used=0)],
             ignore_conflicts=True,
         )
-        updated = this_month.filter(used__lt=limit).update(used=F("used") + 1)
-    if not updated:
+        used = _count_one(account, start.date(), limit)
+    if used is None:
         raise QuotaExceeded(usage_for(account, now))
-    used = this_month.values_list("used", flat=True).get()
     return Usage(period_start=start, period_end=end, used=used, limit=limit)
+
+
+def _month_row(account: Account, period_start: date):
+    return MonthlyUsage.objects.filter(account=account, period_start=period_start)
+
+
+def _count_one(account: Account, period_start: date, limit: int) -> int | None:
+    """`used + 1` if under the limit, returning the new count (None: at the limit, or no
+    row yet). RETURNING saves reading the row back; PostgreSQL and SQLite ≥ 3.35 have it,
+    Django's UPDATE does not."""
+    table = connection.ops.quote_name(MonthlyUsage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET used = used + 1"  # noqa: S608 (the table name is ours)
+            " WHERE account_id = %s AND period_start = %s AND used < %s RETURNING used",
+            [account.pk, connection.ops.adapt_datefield_value(period_start), limit],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]

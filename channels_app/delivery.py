@@ -1,24 +1,29 @@
 """Attempting deliveries: claim, send through the transport, record the outcome.
 
-Runs in Celery workers. A delivery is claimed with a conditional UPDATE, so of two workers
-holding the same task only one sends; a claim carries a lease, so a worker that dies
-mid-send leaves a delivery the outbox sweep can hand to another worker.
+Runs in Celery workers. A task carries a message's first wave (its requested channels) or
+one delivery (a retry, a fallback, a swept row). Each delivery is claimed with a
+conditional UPDATE, so of two workers holding the same task only one sends; a claim carries
+a lease, so a worker that dies mid-send leaves a delivery the outbox sweep can hand to
+another worker. A task's deliveries are sent side by side (channels_app.outbound) and their
+outcomes recorded together: one transaction per message, not per delivery.
 """
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from channels_app import outbound
 from channels_app.integrations import get_integration
-from channels_app.integrations.base import Outgoing, SendResult, TransportError
+from channels_app.integrations.base import SendResult
 from channels_app.models import ChannelConfig, Delivery, Message
 from channels_app.queueing import enqueue
 from channels_app.retry import next_delay, retry_schedule
-from channels_app.timeline import record
+from channels_app.timeline import Change, record, record_many
 from oneping import leases, queueing
 from oneping.errors import ServiceError
 
@@ -27,126 +32,129 @@ Status = Delivery.Status
 
 
 def attempt(delivery_id: str) -> None:
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return  # final, not due yet, or another worker holds it
-    try:
-        result = _send(delivery)
-    except TransportError as exc:
-        _failed_attempt(delivery, exc)
-    except Exception as exc:
-        # A bug or an unexpected library error: keep it on the delivery, and retry.
-        logger.exception("delivery %s: unexpected error", delivery.pk)
-        _failed_attempt(delivery, TransportError(f"Internal error: {exc!r}", permanent=False))
-    else:
-        _succeeded(delivery, result)
+    attempt_many([delivery_id])
 
 
-def _claim(delivery_id: str) -> Delivery | None:
+def attempt_many(delivery_ids: list[str]) -> None:
+    deliveries = _claim(delivery_ids)
+    for outcomes in outbound.send_all(deliveries):
+        _record(outcomes)
+
+
+def claim_query():
+    """Deliveries with their message and their channel's config, in one SELECT."""
+    config = ChannelConfig.objects.filter(
+        account_id=OuterRef("account_id"), kind=OuterRef("channel")
+    ).values("config")[:1]
+    return Delivery.objects.select_related("message").annotate(channel_config=Subquery(config))
+
+
+def _claim(delivery_ids: list[str]) -> list[Delivery]:
     now = timezone.now()
     claimable = Q(status=Status.QUEUED) | Q(
         status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
     )
     with transaction.atomic():
-        claimed = leases.claim(
-            Delivery,
-            delivery_id,
-            claimable=claimable,
-            claimed_status=Status.SENDING,
-            lease_seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS,
-            now=now,
-        )
-        if not claimed:
-            return None
-        delivery = Delivery.objects.select_related("message").get(pk=delivery_id)
-        record(delivery, Status.SENDING)
-        Message.objects.filter(pk=delivery.message_id, status=Message.Status.QUEUED).update(
-            status=Message.Status.PROCESSING
-        )
-    return delivery
-
-
-def _send(delivery: Delivery) -> SendResult:
-    config = ChannelConfig.objects.filter(
-        account_id=delivery.account_id, kind=delivery.channel
-    ).first()
-    if config is None:
-        raise TransportError(
-            f"The {delivery.channel} channel is no longer configured for this account.",
-            permanent=True,
-        )
-    message = delivery.message
-    outgoing = Outgoing(
-        text=message.body,
-        subject=message.subject,
-        target=delivery.target,
-        message_id=message.pk,
-        delivery_id=delivery.pk,
-    )
-    return get_integration(delivery.channel).send(config.config, outgoing)
-
-
-def _succeeded(delivery: Delivery, result: SendResult) -> None:
-    status = get_integration(delivery.channel).success_status
-    with transaction.atomic():
-        updated = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
-            status=status,
-            provider_message_id=result.provider_message_id[:255],
-            last_error="",
-            lease_expires_at=None,
-            next_attempt_at=None,
-            updated_at=timezone.now(),
-        )
-        if not updated:
-            return
-        delivery.status = status
-        delivery.provider_message_id = result.provider_message_id
-        record(delivery, status, detail=result.response_excerpt)
-        settle_message(delivery.message_id)
-
-
-def _failed_attempt(delivery: Delivery, exc: TransportError) -> None:
-    now = timezone.now()
-    detail = exc.message
-    if exc.response_excerpt and exc.response_excerpt not in detail:
-        detail = f"{detail}\n{exc.response_excerpt}"
-    with transaction.atomic():
-        if not exc.permanent and delivery.attempts < delivery.max_attempts:
-            delay = next_delay(delivery.attempts, exc.retry_after)
-            due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
-            updated = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
-                status=Status.RETRYING,
-                last_error=exc.message[:2048],
-                next_attempt_at=due,
-                enqueued_at=enqueued_at,
-                lease_expires_at=None,
-                updated_at=now,
+        claimed = [
+            pk
+            for pk in dict.fromkeys(delivery_ids)
+            if leases.claim(
+                Delivery,
+                pk,
+                claimable=claimable,
+                claimed_status=Status.SENDING,
+                lease_seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS,
+                now=now,
             )
-            if updated:
-                delivery.status = Status.RETRYING
-                delivery.last_error = exc.message[:2048]
-                record(delivery, Status.RETRYING, detail=f"{detail}\nnext attempt in {delay:.1f} s")
-                if use_countdown:
-                    transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
-            return
-        updated = Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
-            status=Status.FAILED,
-            last_error=exc.message[:2048],
+        ]
+        if not claimed:
+            return []  # final, not due yet, or another worker holds them
+        deliveries = list(claim_query().filter(pk__in=claimed))
+        record_many([Change(delivery, Status.SENDING) for delivery in deliveries])
+        starting = {d.message_id for d in deliveries if d.message.status == Message.Status.QUEUED}
+        if starting:
+            Message.objects.filter(pk__in=starting, status=Message.Status.QUEUED).update(
+                status=Message.Status.PROCESSING
+            )
+    return deliveries
+
+
+def _record(outcomes: list[tuple[Delivery, outbound.Outcome]]) -> None:
+    by_message: dict[str, list[tuple[Delivery, outbound.Outcome]]] = defaultdict(list)
+    for delivery, outcome in outcomes:
+        by_message[delivery.message_id].append((delivery, outcome))
+    for message_id, of_message in by_message.items():
+        with transaction.atomic():
+            changes = [_apply(delivery, outcome) for delivery, outcome in of_message]
+            changes = [change for change in changes if change is not None]
+            if any(change.status != Status.RETRYING for change in changes):
+                # A delivery ended: the message's status and its fallbacks follow. The lock
+                # is taken after the deliveries' rows, in the order retry_failed takes them.
+                message = Message.objects.select_for_update().get(pk=message_id)
+                record_many(changes, locked_message=message)
+                settle_message(message)
+            else:
+                record_many(changes)
+
+
+def _apply(delivery: Delivery, outcome: outbound.Outcome) -> Change | None:
+    """Store one attempt's outcome on the delivery; None if it is no longer ours."""
+    now = timezone.now()
+    if isinstance(outcome, SendResult):
+        status = get_integration(delivery.channel).success_status
+        stored = _store_outcome(
+            delivery,
+            now,
+            status=status,
+            provider_message_id=outcome.provider_message_id[:255],
+            last_error="",
             next_attempt_at=None,
-            lease_expires_at=None,
-            updated_at=now,
         )
-        if updated:
-            delivery.status = Status.FAILED
-            delivery.last_error = exc.message[:2048]
-            record(delivery, Status.FAILED, detail=detail)
-            settle_message(delivery.message_id)
+        return Change(delivery, status, outcome.response_excerpt) if stored else None
+
+    error = outcome
+    detail = error.message
+    if error.response_excerpt and error.response_excerpt not in detail:
+        detail = f"{detail}\n{error.response_excerpt}"
+    if error.permanent or delivery.attempts >= delivery.max_attempts:
+        stored = _store_outcome(
+            delivery,
+            now,
+            status=Status.FAILED,
+            last_error=error.message[:2048],
+            next_attempt_at=None,
+        )
+        return Change(delivery, Status.FAILED, detail) if stored else None
+    delay = next_delay(delivery.attempts, error.retry_after)
+    due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
+    if not _store_outcome(
+        delivery,
+        now,
+        status=Status.RETRYING,
+        last_error=error.message[:2048],
+        next_attempt_at=due,
+        enqueued_at=enqueued_at,
+    ):
+        return None
+    if use_countdown:
+        transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
+    return Change(delivery, Status.RETRYING, f"{detail}\nnext attempt in {delay:.1f} s")
 
 
-def settle_message(message_id: str) -> None:
+def _store_outcome(delivery: Delivery, now, **fields) -> bool:
+    """Write the fields if the delivery is still ours (sending), and mirror them on it."""
+    fields.update(lease_expires_at=None, updated_at=now)
+    if not Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    return True
+
+
+def settle_message(message: Message) -> None:
     """After a delivery ended: start the next fallback or skip the rest, and re-derive the
-    message's status. The message row is locked so two deliveries ending at once agree."""
-    message = Message.objects.select_for_update().get(pk=message_id)
+    message's status. The caller holds the message's row lock (select_for_update), so two
+    deliveries ending at once agree."""
     deliveries = list(message.deliveries.all())
     active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
     in_flight = any(d.status in Delivery.IN_FLIGHT for d in active)
@@ -160,8 +168,10 @@ def settle_message(message_id: str) -> None:
             failed = ", ".join(d.channel for d in active if d.status in Delivery.ENDED_FAILED)
             _set_status(standby[0], Status.QUEUED, f"fallback: {failed} failed")
             transaction.on_commit(lambda: enqueue([standby[0].pk]))
-    message.status = derive_status(deliveries)
-    message.save(update_fields=["status"])
+    status = derive_status(deliveries)
+    if status != message.status:
+        message.status = status
+        message.save(update_fields=["status"])
 
 
 def _set_status(delivery: Delivery, status: str, detail: str) -> None:

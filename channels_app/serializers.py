@@ -101,7 +101,7 @@ class DeliverySummarySerializer(serializers.ModelSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer):
     fallback = serializers.BooleanField(source="is_fallback", read_only=True)
-    timeline = TimelineEntrySerializer(many=True, read_only=True)
+    timeline = TimelineEntrySerializer(source="steps", many=True, read_only=True)
 
     class Meta:
         model = Delivery

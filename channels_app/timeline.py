@@ -1,17 +1,46 @@
-from channels_app.models import Delivery, TimelineEntry
+from dataclasses import dataclass
+
+from channels_app.models import Delivery, Message, TimelineEntry
 from channels_app.signals import delivery_status_changed
 
 DETAIL_LIMIT = 2048
+
+
+@dataclass(frozen=True)
+class Change:
+    """A delivery that just took `status`, with what the timeline should say about it."""
+
+    delivery: Delivery
+    status: str
+    detail: str = ""
+    attempt: int | None = None
 
 
 def record(
     delivery: Delivery, status: str, *, attempt: int | None = None, detail: str = ""
 ) -> None:
     """Write a status change to the delivery's timeline and tell subscribers about it."""
-    TimelineEntry.objects.create(
-        delivery=delivery,
-        status=status,
-        attempt=delivery.attempts if attempt is None else attempt,
-        detail=detail[:DETAIL_LIMIT],
+    record_many([Change(delivery, status, detail, attempt)])
+
+
+def record_many(changes: list[Change], *, locked_message: Message | None = None) -> None:
+    """Write several status changes in one INSERT and announce them in one signal.
+
+    `locked_message`: the changes' message, when the caller holds its row lock in the
+    current transaction (receivers then need not lock it again)."""
+    if not changes:
+        return
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            delivery=change.delivery,
+            status=change.status,
+            attempt=change.delivery.attempts if change.attempt is None else change.attempt,
+            detail=change.detail[:DETAIL_LIMIT],
+        )
+        for change in changes
     )
-    delivery_status_changed.send(sender=Delivery, delivery=delivery, status=status)
+    delivery_status_changed.send(
+        sender=Delivery,
+        changes=[(change.delivery, change.status) for change in changes],
+        locked_message=locked_message,
+    )

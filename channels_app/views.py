@@ -28,6 +28,7 @@ from channels_app.serializers import (
     MessageListSerializer,
     MessageSerializer,
 )
+from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
@@ -165,6 +166,7 @@ class MessageViewSet(
     """The delivery log, newest first."""
 
     queryset = Message.objects.all()
+    pagination_class = LogCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = MessageFilter
 
@@ -187,6 +189,7 @@ class DeliveryViewSet(
     """Deliveries across messages; `?status=failed` lists the dead letters."""
 
     queryset = Delivery.objects.prefetch_related("timeline")
+    pagination_class = LogCursorPagination
     serializer_class = DeliverySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DeliveryFilter

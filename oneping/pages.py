@@ -9,6 +9,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from oneping.logorder import order_field
+
 PAGE_SIZE = 25
 
 
@@ -33,15 +35,16 @@ def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE
     params = request.GET.copy()
     params.pop("before", None)
     params.pop("after", None)
+    key = order_field(queryset)
     if after:
-        rows = list(queryset.filter(pk__gt=after).order_by("pk")[: per_page + 1])
+        rows = list(queryset.filter(**{f"{key}__gt": after}).order_by(key)[: per_page + 1])
         has_newer = len(rows) > per_page
         items = list(reversed(rows[:per_page]))
         has_older = True
     else:
         if before:
-            queryset = queryset.filter(pk__lt=before)
-        rows = list(queryset.order_by("-pk")[: per_page + 1])
+            queryset = queryset.filter(**{f"{key}__lt": before})
+        rows = list(queryset.order_by(f"-{key}")[: per_page + 1])
         has_older = len(rows) > per_page
         items = rows[:per_page]
         has_newer = bool(before)

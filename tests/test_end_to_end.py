@@ -48,7 +48,7 @@ def test_rate_limited_delivery_is_retried_by_the_worker(api, channels, telegram,
     assert delivery.status == "delivered"
     assert delivery.attempts == 2
     assert len(telegram.requests) == 2
-    statuses = list(delivery.timeline.values_list("status", flat=True))
+    statuses = [step.status for step in delivery.steps]
     assert statuses == ["queued", "sending", "retrying", "sending", "delivered"]
 
 

@@ -35,9 +35,14 @@ def test_send_answers_202_with_message_deliveries_and_usage(api, channels, slack
     assert response["X-Quota-Remaining"] == "99"
     # The request itself never contacts a provider.
     assert slack.requests == []
-    assert TimelineEntry.objects.filter(status="queued").count() == 2
     detail = api.get(f"/api/v1/messages/{body['id']}").json()
     assert [d["channel"] for d in detail["deliveries"]] == ["slack", "telegram"]
+    assert [d["timeline"] for d in detail["deliveries"]] == [
+        [{"status": "queued", "at": d["created_at"], "attempt": 0, "detail": "accepted"}]
+        for d in detail["deliveries"]
+    ]
+    # Acceptance is the delivery row itself: the request writes no timeline row for it.
+    assert not TimelineEntry.objects.exists()
 
 
 def test_the_send_alias_answers_exactly_alike(api, channels):

@@ -430,3 +430,44 @@ def test_the_admin_reprocesses_failed_webhook_deliveries(
     assert WebhookDelivery.objects.get().status == "succeeded"
     for url in ("/admin/webhooks/event/", "/admin/webhooks/webhookattempt/"):
         assert admin_client.get(url).status_code == 200
+
+
+def test_a_first_wave_and_its_events_go_out_together(api, channels, slack, discord, receiver):
+    """One task per message's first wave, one per event's receivers: sent side by side,
+    recorded together, still one signed webhook per receiver and per event, in sequence."""
+    second = FakeHTTPProvider(default=Canned(200, "thanks")).start()
+    try:
+        endpoints = [
+            api.post_json("/api/v1/webhook-endpoints", {"url": f"{server.url}/hooks"}).json()
+            for server in (receiver, second)
+        ]
+        accepted = api.post_json(
+            "/api/v1/send",
+            {
+                "message": "Order shipped",
+                "channels": ["slack", "discord"],
+                "recipient": "ops",
+                "callback_url": f"{receiver.url}/callback",
+            },
+        ).json()
+
+        delivery_service.attempt_many([d["id"] for d in accepted["deliveries"]])
+        events = Event.objects.filter(message_id=accepted["id"]).order_by("sequence")
+        for event in events:
+            sending.attempt_many(list(event.webhook_deliveries.values_list("pk", flat=True)))
+
+        assert len(slack.requests) == len(discord.requests) == 1
+        assert [e.type for e in events] == ["message.delivered"] * 2
+        assert [e.sequence for e in events] == [1, 2]
+        assert {e.delivery_id for e in events} == {d["id"] for d in accepted["deliveries"]}
+        assert WebhookDelivery.objects.exclude(status="succeeded").count() == 0
+        for endpoint, server in zip(endpoints, (receiver, second), strict=True):
+            hooks = [r for r in server.requests if r.path == "/hooks"]
+            assert len(hooks) == 2
+            for request in hooks:
+                verify_both(endpoint["secret"], request)
+        callbacks = [r for r in receiver.requests if r.path == "/callback"]
+        assert sorted(r.json()["data"]["sequence"] for r in callbacks) == [1, 2]
+        assert WebhookAttempt.objects.count() == 6
+    finally:
+        second.stop()

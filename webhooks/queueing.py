@@ -5,3 +5,9 @@ SEND_WEBHOOK_TASK = "webhooks.send_webhook"
 
 def enqueue(webhook_delivery_ids: list[str], countdown: float | None = None) -> None:
     queueing.enqueue(SEND_WEBHOOK_TASK, webhook_delivery_ids, countdown)
+
+
+def enqueue_together(webhook_delivery_ids: list[str]) -> None:
+    """One task for the receivers of newly created events: sent side by side."""
+    if webhook_delivery_ids:
+        queueing.enqueue_together(SEND_WEBHOOK_TASK, webhook_delivery_ids)

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oneping import http, leases, queueing
+from oneping.parallel import side_by_side
 from oneping.urlguard import UrlNotAllowed
 from webhooks import secrets as webhook_secrets
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -31,28 +32,42 @@ EXCERPT_LIMIT = 2048
 
 
 def attempt(webhook_delivery_id: str) -> None:
+    attempt_many([webhook_delivery_id])
+
+
+def attempt_many(webhook_delivery_ids: list[str]) -> None:
+    """Claim, POST side by side (an event's receivers, say), record each group at once."""
     now = timezone.now()
     due = Q(status=Status.PENDING) | Q(
         status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
     )
     # A disabled endpoint receives nothing; its deliveries wait until it is enabled again.
     receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
-    claimed = leases.claim(
-        WebhookDelivery,
-        webhook_delivery_id,
-        claimable=due & receiving,
-        claimed_status=Status.SENDING,
-        lease_seconds=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS * 4,
-        now=now,
-    )
+    claimed = [
+        pk
+        for pk in dict.fromkeys(webhook_delivery_ids)
+        if leases.claim(
+            WebhookDelivery,
+            pk,
+            claimable=due & receiving,
+            claimed_status=Status.SENDING,
+            lease_seconds=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS * 4,
+            now=now,
+        )
+    ]
     if not claimed:
         return
-    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(
-        pk=webhook_delivery_id
+    deliveries = list(
+        WebhookDelivery.objects.select_related("event", "endpoint").filter(pk__in=claimed)
     )
-    outcome = _post(delivery)
-    with transaction.atomic():
-        _record(delivery, outcome)
+    # Looked up here: the POSTs run in other threads, which must not touch the database.
+    secrets = {delivery.pk: webhook_secrets.signing_secrets(delivery) for delivery in deliveries}
+    for outcomes in side_by_side(
+        deliveries, lambda delivery: _post(delivery, secrets[delivery.pk])
+    ):
+        with transaction.atomic():
+            for delivery, outcome in outcomes:
+                _record(delivery, outcome)
 
 
 class Outcome:
@@ -71,7 +86,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _post(delivery: WebhookDelivery) -> Outcome:
+def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
     outcome = Outcome()
     endpoint = delivery.endpoint
     outcome.url = endpoint.url if endpoint else delivery.callback_url
@@ -79,9 +94,7 @@ def _post(delivery: WebhookDelivery) -> Outcome:
     outcome.request_headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        **signature_headers(
-            webhook_secrets.signing_secrets(delivery), delivery.event_id, int(time.time()), body
-        ),
+        **signature_headers(secrets, delivery.event_id, int(time.time()), body),
     }
     started = time.monotonic()
     try:

@@ -7,8 +7,10 @@ from webhooks.queueing import SEND_WEBHOOK_TASK
 
 
 @shared_task(name=SEND_WEBHOOK_TASK)
-def send_webhook(webhook_delivery_id: str) -> None:
-    sending.attempt(webhook_delivery_id)
+def send_webhook(webhook_delivery_ids: str | list[str]) -> None:
+    """One webhook delivery's id, or an event's receivers (webhooks.queueing)."""
+    ids = [webhook_delivery_ids] if isinstance(webhook_delivery_ids, str) else webhook_delivery_ids
+    sending.attempt_many(ids)
 
 
 @shared_task(name="webhooks.sweep")

@@ -110,11 +110,10 @@ def channel_test_result(request: HttpRequest, delivery_id: str) -> HttpResponse:
     delivery = get_object_or_404(
         Delivery.objects.prefetch_related("timeline"), pk=delivery_id, account=request.account
     )
-    timeline = list(delivery.timeline.all())
     context = {
         "delivery": delivery,
         "final": delivery.status in Delivery.FINAL,
-        "answer": timeline[-1].detail if timeline else "",
+        "answer": delivery.steps[-1].detail,
     }
     template = "channels_app/_test_result.html" if request.htmx else "channels_app/test_result.html"
     return render(request, template, context)

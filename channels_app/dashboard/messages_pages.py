@@ -9,6 +9,7 @@ from channels_app import delivery as delivery_service
 from channels_app.filters import MessageFilter
 from channels_app.models import Delivery, Message, TimelineEntry
 from oneping.errors import ServiceError
+from oneping.logorder import with_log_key
 from oneping.pages import paginate
 
 IN_PROGRESS = (Message.Status.QUEUED, Message.Status.PROCESSING)
@@ -16,7 +17,9 @@ IN_PROGRESS = (Message.Status.QUEUED, Message.Status.PROCESSING)
 
 @account_view()
 def message_list(request: HttpRequest) -> HttpResponse:
-    base = Message.objects.filter(account=request.account).prefetch_related("deliveries")
+    base = with_log_key(Message.objects.filter(account=request.account)).prefetch_related(
+        "deliveries"
+    )
     filters = MessageFilter(request.GET, queryset=base)
     queryset = filters.qs if filters.is_valid() else base.none()
     return render(

@@ -17,6 +17,7 @@ from accounts.permissions import Role, account_view
 from channels_app.delivery import retry_failed
 from channels_app.models import Delivery
 from oneping.errors import ServiceError
+from oneping.logorder import order_field, with_log_key
 from webhooks.inbound import processing
 from webhooks.models import InboundEvent, WebhookDelivery
 from webhooks.sending import resend
@@ -29,9 +30,8 @@ KINDS = ("deliveries", "webhooks", "inbound")
 def failed_rows(account: Account, kind: str) -> QuerySet:
     """The failed rows of one kind, newest first, with what the page shows joined in."""
     if kind == "deliveries":
-        return Delivery.objects.filter(account=account, status=Delivery.Status.FAILED).defer(
-            "target"
-        )
+        failed = Delivery.objects.filter(account=account, status=Delivery.Status.FAILED)
+        return with_log_key(failed).defer("target")
     if kind == "webhooks":
         return (
             WebhookDelivery.objects.filter(account=account, status=WebhookDelivery.Status.FAILED)
@@ -72,7 +72,8 @@ def _retry_delivery(delivery: Delivery) -> int:
 
 
 def _section(account: Account, kind: str) -> dict:
-    rows = list(failed_rows(account, kind).order_by("-pk")[: SHOWN + 1])
+    failed = failed_rows(account, kind)
+    rows = list(failed.order_by(f"-{order_field(failed)}")[: SHOWN + 1])
     return {"kind": kind, "rows": rows[:SHOWN], "more": len(rows) > SHOWN}
 
 

@@ -1,0 +1,53 @@
+"""Running the transports for claimed deliveries, side by side (oneping.parallel).
+
+A message's first wave (say Slack and email) is one task; its deliveries are sent at once,
+so none waits for another's provider.
+"""
+
+import logging
+from collections.abc import Iterator
+
+from channels_app.integrations import get_integration
+from channels_app.integrations.base import Outgoing, SendResult, TransportError
+from channels_app.models import Delivery
+from oneping.parallel import side_by_side
+
+logger = logging.getLogger(__name__)
+
+Outcome = SendResult | TransportError
+
+
+def send_all(deliveries: list[Delivery]) -> Iterator[list[tuple[Delivery, Outcome]]]:
+    """Send every delivery; yield their outcomes in groups, as they come."""
+    return side_by_side(deliveries, outcome_of)
+
+
+def outcome_of(delivery: Delivery) -> Outcome:
+    """The transport's result, or the error that ended the attempt (never raises)."""
+    try:
+        return _send(delivery)
+    except TransportError as exc:
+        return exc
+    except Exception as exc:
+        # A bug or an unexpected library error: keep it on the delivery, and retry.
+        logger.exception("delivery %s: unexpected error", delivery.pk)
+        return TransportError(f"Internal error: {exc!r}", permanent=False)
+
+
+def _send(delivery: Delivery) -> SendResult:
+    # Loaded with the claim (delivery.claim_query): None when the channel was removed.
+    config = delivery.channel_config
+    if config is None:
+        raise TransportError(
+            f"The {delivery.channel} channel is no longer configured for this account.",
+            permanent=True,
+        )
+    message = delivery.message
+    outgoing = Outgoing(
+        text=message.body,
+        subject=message.subject,
+        target=delivery.target,
+        message_id=message.pk,
+        delivery_id=delivery.pk,
+    )
+    return get_integration(delivery.channel).send(config, outgoing)
