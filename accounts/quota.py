@@ -35,12 +35,16 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
     start, end = billing_period(now)
     limit = account.plan.monthly_quota
     used = _count_one(account, start.date(), limit)
-    if used is None and not _month_row(account, start.date()).exists():
-        # The month's first message: create the row (a concurrent creator is fine), count.
-        MonthlyUsage.objects.bulk_create(
-            [MonthlyUsage(account=account, period_start=start.date(), used=0)],
-            ignore_conflicts=True,
-        )
+    if used is None:
+        # At the limit, or the month's first messages: make sure the row exists (a
+        # concurrent creator is fine) and count again. Counting again also when the row
+        # exists matters: it may have been created and committed by a concurrent first
+        # message between our UPDATE and the check (seen as a spurious 429 in make bench).
+        if not _month_row(account, start.date()).exists():
+            MonthlyUsage.objects.bulk_create(
+                [MonthlyUsage(account=account, period_start=start.date(), used=0)],
+                ignore_conflicts=True,
+            )
         used = _count_one(account, start.date(), limit)
     if used is None:
         raise QuotaExceeded(usage_for(account, now))
