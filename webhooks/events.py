@@ -39,10 +39,6 @@ def on_delivery_status_changed(
         record_delivery_events(message_changes, locked_message=message)
 
 
-def record_delivery_event(delivery: Delivery, status: str) -> Event:
-    return record_delivery_events([(delivery, status)])[0]
-
-
 def record_delivery_events(
     changes: list[tuple[Delivery, str]], *, locked_message: Message | None = None
 ) -> list[Event]:
