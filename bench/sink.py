@@ -18,6 +18,13 @@ _ids = itertools.count(1)
 QUIET = "--quiet" in sys.argv
 
 
+class SinkServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a worker opening 16 connections at once
+    # would see SYNs dropped and retried a second later, which no real provider does.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class Sink(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -49,4 +56,4 @@ if __name__ == "__main__":
     ports = [arg for arg in sys.argv[1:] if arg.isdigit()]
     port = int(ports[0]) if ports else 9000
     print(f"sink listening on http://127.0.0.1:{port}", flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
+    SinkServer(("127.0.0.1", port), Sink).serve_forever()

@@ -7,7 +7,7 @@ delivery, one outgoing webhook) against a scratch PostgreSQL database and a loca
 a thread, single-threaded, and prints the statements of one call and the median time of
 N calls. It is the microscope next to `make bench`'s telescope: when a figure of the
 load test moves, this says which statements came or went. `--profile send` (or inbound,
-account, first_wave, webhook) prints cProfile's top functions for that operation.
+account, first_wave, batch, webhook) prints cProfile's top functions for that operation.
 """
 
 import argparse
@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 
 DATABASE = os.environ.get("BENCH_STATEMENTS_DB", "oneping_statements")
 REDIS_DB = os.environ.get("BENCH_STATEMENTS_REDIS_DB", "8")
@@ -50,7 +49,7 @@ def start_sink() -> int:
     from bench import sink
 
     sink.QUIET = True
-    server = ThreadingHTTPServer(("127.0.0.1", 0), sink.Sink)
+    server = sink.SinkServer(("127.0.0.1", 0), sink.Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1]
 
@@ -142,6 +141,11 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
         wave = list(queued.filter(message_id=delivery.message_id).values_list("pk", flat=True))
         return delivery_service.attempt_many(wave)
 
+    def batch() -> object:
+        """A task under a backlog: its own first wave and delivery.BATCH - 2 more."""
+        wave = list(queued.order_by("pk").values_list("pk", flat=True)[:2])
+        return delivery_service.attempt_many(wave, more=delivery_service.BATCH - len(wave))
+
     def one_webhook() -> object:
         webhook = pending.order_by("pk").first()
         while webhook is None:
@@ -154,6 +158,7 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
         "send": send,
         "inbound": inbound_hook,
         "first_wave": first_wave,
+        "batch": batch,
         "webhook": one_webhook,
     }
 
@@ -190,7 +195,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument(
-        "--profile", choices=["account", "send", "inbound", "first_wave", "webhook"]
+        "--profile", choices=["account", "send", "inbound", "first_wave", "batch", "webhook"]
     )
     parser.add_argument("--sql", action="store_true", help="print every statement")
     args = parser.parse_args()
@@ -208,8 +213,11 @@ def main() -> int:
     try:
         call_command("migrate", verbosity=0)
         operations = prepare(start_sink())
-        # Deliveries and webhooks consume queued rows: make enough of them up front.
-        for _ in range(args.repeat + 2):
+        # Deliveries and webhooks consume queued rows: make enough of them up front (a
+        # first wave takes one message, a batch BATCH / 2, a webhook runs a first wave).
+        from channels_app.delivery import BATCH
+
+        for _ in range((args.repeat + 2) * (2 + BATCH // 2)):
             operations["send"]()
         for name, operation in operations.items():
             if args.profile == name:

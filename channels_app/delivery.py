@@ -1,15 +1,18 @@
 """Attempting deliveries: claim, send through the transport, record the outcome.
 
 Runs in Celery workers. A task carries a message's first wave (its requested channels) or
-one delivery (a retry, a fallback, a swept row). Each delivery is claimed with a
-conditional UPDATE, so of two workers holding the same task only one sends; a claim carries
-a lease, so a worker that dies mid-send leaves a delivery the outbox sweep can hand to
-another worker. A task's deliveries are sent side by side (channels_app.outbound) and their
-outcomes recorded together: one transaction per message, not per delivery.
+one delivery (a retry, a fallback, a swept row). Rows are claimed with SELECT … FOR UPDATE
+SKIP LOCKED and an UPDATE (oneping.leases.claim_batch), so of two workers holding the same
+task only one sends; a claim carries a lease, so a worker that dies mid-send leaves a
+delivery the outbox sweep can hand to another worker.
+
+Under a backlog a task also claims up to BATCH of the oldest queued deliveries, whose own
+tasks then find them taken: many messages share one claim, one round of sends side by side
+(channels_app.outbound) and one transaction of outcomes (channels_app.outcomes), instead of
+paying each of those per message. With no backlog a task finds only its own rows.
 """
 
 import logging
-from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,27 +21,36 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from channels_app import outbound
-from channels_app.integrations import get_integration
-from channels_app.integrations.base import SendResult
 from channels_app.models import ChannelConfig, Delivery, Message
+from channels_app.outcomes import record_outcomes, set_status
 from channels_app.queueing import enqueue
-from channels_app.retry import next_delay, retry_schedule
-from channels_app.timeline import Change, record, record_many
-from oneping import leases, queueing
+from channels_app.retry import retry_schedule
+from channels_app.timeline import Change, record_many
+from oneping import leases, parallel, queueing
 from oneping.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 
+# Deliveries one task claims under a backlog: two rounds of the process's send threads, so
+# even sends that all run into the HTTP timeouts end well inside the lease.
+BATCH = 2 * parallel.THREADS
+
 
 def attempt(delivery_id: str) -> None:
-    attempt_many([delivery_id])
+    """One delivery, as its retry's countdown task would (up to SCHEDULED_EARLY before it
+    is due). For tests and tools; the Celery task calls attempt_many."""
+    attempts = Delivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True)
+    attempt_many([delivery_id], retry_of=attempts.first())
 
 
-def attempt_many(delivery_ids: list[str]) -> None:
-    deliveries = _claim(delivery_ids)
+def attempt_many(delivery_ids: list[str], *, more: int = 0, retry_of: int | None = None) -> None:
+    """Send the deliveries that are still due, and up to `more` others that wait in the
+    queue (the Celery task asks for a batch: see BATCH). `retry_of`: the task is a
+    retry's countdown (oneping.queueing.SCHEDULED_EARLY)."""
+    deliveries = _claim(delivery_ids, more, retry_of)
     for outcomes in outbound.send_all(deliveries):
-        _record(outcomes)
+        record_outcomes(outcomes)
 
 
 def claim_query():
@@ -49,24 +61,22 @@ def claim_query():
     return Delivery.objects.select_related("message").annotate(channel_config=Subquery(config))
 
 
-def _claim(delivery_ids: list[str]) -> list[Delivery]:
+def _claim(delivery_ids: list[str], more: int, retry_of: int | None) -> list[Delivery]:
     now = timezone.now()
-    claimable = Q(status=Status.QUEUED) | Q(
-        status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
-    )
+    claimable = Q(status=Status.QUEUED) | queueing.retry_due(Status.RETRYING, now, retry_of)
+    # The oldest first waves and fallbacks whose tasks are still queued (delivery_sweep).
+    waiting = Delivery.objects.filter(status=Status.QUEUED).order_by("enqueued_at")
     with transaction.atomic():
-        claimed = [
-            pk
-            for pk in dict.fromkeys(delivery_ids)
-            if leases.claim(
-                Delivery,
-                pk,
-                claimable=claimable,
-                claimed_status=Status.SENDING,
-                lease_seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS,
-                now=now,
-            )
-        ]
+        claimed = leases.claim_batch(
+            Delivery,
+            list(dict.fromkeys(delivery_ids)),
+            claimable=claimable,
+            claimed_status=Status.SENDING,
+            lease_seconds=settings.ONEPING_DELIVERY_LEASE_SECONDS,
+            now=now,
+            waiting=waiting,
+            more=more,
+        )
         if not claimed:
             return []  # final, not due yet, or another worker holds them
         deliveries = list(claim_query().filter(pk__in=claimed))
@@ -77,126 +87,6 @@ def _claim(delivery_ids: list[str]) -> list[Delivery]:
                 status=Message.Status.PROCESSING
             )
     return deliveries
-
-
-def _record(outcomes: list[tuple[Delivery, outbound.Outcome]]) -> None:
-    by_message: dict[str, list[tuple[Delivery, outbound.Outcome]]] = defaultdict(list)
-    for delivery, outcome in outcomes:
-        by_message[delivery.message_id].append((delivery, outcome))
-    for message_id, of_message in by_message.items():
-        with transaction.atomic():
-            changes = [_apply(delivery, outcome) for delivery, outcome in of_message]
-            changes = [change for change in changes if change is not None]
-            if any(change.status != Status.RETRYING for change in changes):
-                # A delivery ended: the message's status and its fallbacks follow. The lock
-                # is taken after the deliveries' rows, in the order retry_failed takes them.
-                message = Message.objects.select_for_update().get(pk=message_id)
-                record_many(changes, locked_message=message)
-                settle_message(message)
-            else:
-                record_many(changes)
-
-
-def _apply(delivery: Delivery, outcome: outbound.Outcome) -> Change | None:
-    """Store one attempt's outcome on the delivery; None if it is no longer ours."""
-    now = timezone.now()
-    if isinstance(outcome, SendResult):
-        status = get_integration(delivery.channel).success_status
-        stored = _store_outcome(
-            delivery,
-            now,
-            status=status,
-            provider_message_id=outcome.provider_message_id[:255],
-            last_error="",
-            next_attempt_at=None,
-        )
-        return Change(delivery, status, outcome.response_excerpt) if stored else None
-
-    error = outcome
-    detail = error.message
-    if error.response_excerpt and error.response_excerpt not in detail:
-        detail = f"{detail}\n{error.response_excerpt}"
-    if error.permanent or delivery.attempts >= delivery.max_attempts:
-        stored = _store_outcome(
-            delivery,
-            now,
-            status=Status.FAILED,
-            last_error=error.message[:2048],
-            next_attempt_at=None,
-        )
-        return Change(delivery, Status.FAILED, detail) if stored else None
-    delay = next_delay(delivery.attempts, error.retry_after)
-    due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
-    if not _store_outcome(
-        delivery,
-        now,
-        status=Status.RETRYING,
-        last_error=error.message[:2048],
-        next_attempt_at=due,
-        enqueued_at=enqueued_at,
-    ):
-        return None
-    if use_countdown:
-        transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
-    return Change(delivery, Status.RETRYING, f"{detail}\nnext attempt in {delay:.1f} s")
-
-
-def _store_outcome(delivery: Delivery, now, **fields) -> bool:
-    """Write the fields if the delivery is still ours (sending), and mirror them on it."""
-    fields.update(lease_expires_at=None, updated_at=now)
-    if not Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields):
-        return False
-    for name, value in fields.items():
-        setattr(delivery, name, value)
-    return True
-
-
-def settle_message(message: Message) -> None:
-    """After a delivery ended: start the next fallback or skip the rest, and re-derive the
-    message's status. The caller holds the message's row lock (select_for_update), so two
-    deliveries ending at once agree."""
-    deliveries = list(message.deliveries.all())
-    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    in_flight = any(d.status in Delivery.IN_FLIGHT for d in active)
-    succeeded = any(d.status in Delivery.SUCCEEDED for d in active)
-    standby = [d for d in deliveries if d.status == Status.STANDBY]
-    if standby and not in_flight:
-        if succeeded:
-            for fallback in standby:
-                _set_status(fallback, Status.SKIPPED, "not needed: a requested channel succeeded")
-        else:
-            failed = ", ".join(d.channel for d in active if d.status in Delivery.ENDED_FAILED)
-            _set_status(standby[0], Status.QUEUED, f"fallback: {failed} failed")
-            transaction.on_commit(lambda: enqueue([standby[0].pk]))
-    status = derive_status(deliveries)
-    if status != message.status:
-        message.status = status
-        message.save(update_fields=["status"])
-
-
-def _set_status(delivery: Delivery, status: str, detail: str) -> None:
-    delivery.status = status
-    delivery.updated_at = timezone.now()
-    fields = ["status", "updated_at"]
-    if status == Status.QUEUED:
-        delivery.enqueued_at = delivery.updated_at
-        fields.append("enqueued_at")
-    delivery.save(update_fields=fields)
-    record(delivery, status, detail=detail)
-
-
-def derive_status(deliveries: list[Delivery]) -> str:
-    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    if any(d.status in Delivery.IN_FLIGHT for d in active):
-        if all(d.status == Status.QUEUED for d in active) and not any(d.attempts for d in active):
-            return Message.Status.QUEUED
-        return Message.Status.PROCESSING
-    succeeded = sum(d.status in Delivery.SUCCEEDED for d in active)
-    if succeeded == len(active):
-        return Message.Status.DELIVERED
-    if succeeded == 0:
-        return Message.Status.FAILED
-    return Message.Status.PARTIALLY_FAILED
 
 
 def retry_failed(delivery: Delivery) -> Delivery:
@@ -214,7 +104,7 @@ def retry_failed(delivery: Delivery) -> Delivery:
         delivery.max_attempts = delivery.attempts + budget
         delivery.next_attempt_at = None
         delivery.save(update_fields=["max_attempts", "next_attempt_at"])
-        _set_status(delivery, Status.QUEUED, "manual retry")
+        set_status(delivery, Status.QUEUED, "manual retry")
         Message.objects.filter(pk=delivery.message_id).update(status=Message.Status.PROCESSING)
         transaction.on_commit(lambda: enqueue([delivery.pk]))
     return delivery

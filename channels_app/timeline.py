@@ -23,11 +23,13 @@ def record(
     record_many([Change(delivery, status, detail, attempt)])
 
 
-def record_many(changes: list[Change], *, locked_message: Message | None = None) -> None:
+def record_many(
+    changes: list[Change], *, locked_messages: dict[str, Message] | None = None
+) -> None:
     """Write several status changes in one INSERT and announce them in one signal.
 
-    `locked_message`: the changes' message, when the caller holds its row lock in the
-    current transaction (receivers then need not lock it again)."""
+    `locked_messages`: the changes' messages by id, when the caller holds their row locks
+    in the current transaction (receivers then need not lock them again)."""
     if not changes:
         return
     TimelineEntry.objects.bulk_create(
@@ -42,5 +44,5 @@ def record_many(changes: list[Change], *, locked_message: Message | None = None)
     delivery_status_changed.send(
         sender=Delivery,
         changes=[(change.delivery, change.status) for change in changes],
-        locked_message=locked_message,
+        locked_messages=locked_messages or {},
     )

@@ -31,6 +31,48 @@ def claim(
     )
 
 
+def claim_batch(
+    model: type[Model],
+    pks: list[str],
+    *,
+    claimable: Q,
+    claimed_status: str,
+    lease_seconds: float,
+    now: datetime,
+    waiting: QuerySet | None = None,
+    more: int = 0,
+) -> list[str]:
+    """Claim the rows `pks` that are claimable, and up to `more` rows of `waiting` (rows
+    whose own task is still in the queue): under a backlog one task takes several, and
+    the tasks that come later find their rows taken and cost one SELECT. Returns the ids.
+
+    The caller holds a transaction. SELECT … FOR UPDATE SKIP LOCKED keeps two workers off
+    each other's rows without waiting; `claimable` sits in the outer WHERE so PostgreSQL
+    checks it again on the row it locks (a row claimed and committed by another worker
+    after this statement began is not taken twice). SQLite has no row locks: its
+    transactions are IMMEDIATE (settings.py), so claims run one at a time there.
+    Every claimed row gets the same lease_expires_at, which identifies the claim later.
+    """
+    lease_expired = Q(status=claimed_status, lease_expires_at__lt=now)
+    wanted = Q(pk__in=pks)
+    if waiting is not None and more > 0:
+        wanted |= Q(pk__in=waiting.exclude(pk__in=pks).values("pk")[:more])
+    ids = list(
+        # of=self: lock only these rows, not those of tables a filter joins (endpoints).
+        model.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(wanted, claimable | lease_expired)
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        model.objects.filter(pk__in=ids).update(
+            status=claimed_status,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+    return ids
+
+
 def lost_or_due(
     *, waiting: list[str], retrying: str | None, claimed: str, now: datetime, stale: datetime
 ) -> Q:

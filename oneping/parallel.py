@@ -8,6 +8,7 @@ results come back in groups so that several can be recorded in one transaction.
 """
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -15,11 +16,15 @@ from typing import TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# Threads per worker process; a task rarely carries more sends than this.
-THREADS = 4
-# Once the first call of a batch ended, how long to wait for the others so their results
-# share one group; a slower server's result comes in a later group.
+# Threads per worker process. They wait on providers' servers, not the CPU: a batch of
+# deliveries (channels_app.delivery.BATCH) is two rounds of them.
+THREADS = 16
+# Once a call ended, results that follow within QUIET_SECONDS of each other join its
+# group, for at most GRACE_SECONDS; a slower server's result comes in a later group. The
+# group is recorded at once: outcomes held back longer would be sent again if the worker
+# died meanwhile (their sends happened, their records did not).
 GRACE_SECONDS = 0.25
+QUIET_SECONDS = 0.05
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid: int | None = None
@@ -48,7 +53,12 @@ def side_by_side(
     pending = set(futures)
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        if pending:
-            more, pending = wait(pending, timeout=GRACE_SECONDS)
+        deadline = time.monotonic() + GRACE_SECONDS
+        while pending and (left := deadline - time.monotonic()) > 0:
+            more, pending = wait(
+                pending, timeout=min(QUIET_SECONDS, left), return_when=FIRST_COMPLETED
+            )
+            if not more:
+                break
             done |= more
         yield [(futures[future], future.result()) for future in done]

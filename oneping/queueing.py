@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from oneping.celery import app
@@ -21,10 +22,27 @@ from oneping.parallel import THREADS
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, ids: list[str], countdown: float | None = None) -> None:
+# A retry's countdown task may start a little before the row's next_attempt_at (the clock
+# of the worker that scheduled it is not this one's): it may claim the row this early, if
+# the row still waits for the retry it was scheduled for. Any other task for the row (its
+# first task, still queued while a batch took the row; a countdown whose retry another
+# task already made; a swept one) waits for next_attempt_at itself, so a retry is never
+# sent before its time.
+SCHEDULED_EARLY = timedelta(seconds=1)
+
+
+def enqueue(
+    task_name: str,
+    ids: list[str],
+    countdown: float | None = None,
+    retry_of: int | None = None,
+) -> None:
+    """One task per row. `retry_of`: the attempts the row had when this retry was
+    scheduled (see SCHEDULED_EARLY)."""
+    kwargs = {"retry_of": retry_of} if retry_of is not None else None
     for row_id in ids:
         try:
-            app.send_task(task_name, args=[row_id], countdown=countdown)
+            app.send_task(task_name, args=[row_id], kwargs=kwargs, countdown=countdown)
         except Exception:
             logger.warning("broker unavailable; %s is left to the outbox sweep", row_id)
             return
@@ -42,6 +60,14 @@ def enqueue_together(task_name: str, ids: list[str]) -> None:
         except Exception:
             logger.warning("broker unavailable; %s left to the outbox sweep", ", ".join(chunk))
             return
+
+
+def retry_due(status: str, now: datetime, retry_of: int | None) -> Q:
+    """Rows in `status` (retrying) whose next attempt a task may make now."""
+    due = Q(status=status, next_attempt_at__lte=now)
+    if retry_of is not None:
+        due |= Q(status=status, attempts=retry_of, next_attempt_at__lte=now + SCHEDULED_EARLY)
+    return due
 
 
 def plan_retry(delay: float, now: datetime | None = None) -> tuple[datetime, datetime | None, bool]:

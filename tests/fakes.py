@@ -36,14 +36,20 @@ class Received:
         return json.loads(self.body)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5; a worker opening a batch of connections at once
+    # would see SYNs dropped and retried a second later, which no real provider does.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class FakeHTTPProvider:
     def __init__(self, default: Canned):
         self.default = default
         self.script: deque[Canned] = deque()
         self.requests: list[Received] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

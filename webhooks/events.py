@@ -27,34 +27,48 @@ def iso(moment: datetime) -> str:
 
 
 def on_delivery_status_changed(
-    sender, changes: list[tuple[Delivery, str]], locked_message: Message | None = None, **kwargs
+    sender,
+    changes: list[tuple[Delivery, str]],
+    locked_messages: dict[str, Message] | None = None,
+    **kwargs,
 ) -> None:
     """Receiver of channels_app's delivery_status_changed (connected in WebhooksConfig)."""
     wanted = [(delivery, status) for delivery, status in changes if status in MESSAGE_STATUSES]
-    by_message: dict[str, list[tuple[Delivery, str]]] = {}
-    for delivery, status in wanted:
-        by_message.setdefault(delivery.message_id, []).append((delivery, status))
-    for message_id, message_changes in by_message.items():
-        message = locked_message if locked_message and locked_message.pk == message_id else None
-        record_delivery_events(message_changes, locked_message=message)
+    if wanted:
+        record_delivery_events(wanted, locked_messages=locked_messages)
 
 
 def record_delivery_events(
-    changes: list[tuple[Delivery, str]], *, locked_message: Message | None = None
+    changes: list[tuple[Delivery, str]], *, locked_messages: dict[str, Message] | None = None
 ) -> list[Event]:
-    """One event per change, all of one message, numbered in order after its last event.
+    """One event per change, numbered per message in order after its last event; changes
+    of several messages are stored together (one statement per kind of row).
 
     The message row lock orders concurrent events of one message, so `sequence` is strictly
     increasing per message even when two deliveries change at once. A caller that already
-    holds the lock passes the message and saves the round trip."""
-    message = locked_message
-    if message is None:
-        message = Message.objects.select_for_update().get(pk=changes[0][0].message_id)
-    last = Event.objects.filter(message=message).aggregate(Max("sequence"))["sequence__max"]
-    endpoints = list(WebhookEndpoint.objects.filter(account_id=message.account_id, enabled=True))
+    holds the locks passes the messages and saves the round trip."""
+    messages = dict(locked_messages or {})
+    missing = {delivery.message_id for delivery, _ in changes} - set(messages)
+    if missing:
+        # In id order, as channels_app.outcomes takes them: two lockers never cross.
+        locked = Message.objects.select_for_update().filter(pk__in=missing).order_by("pk")
+        messages.update((message.pk, message) for message in locked)
+    involved = {delivery.message_id for delivery, _ in changes}
+    last = dict(
+        Event.objects.filter(message_id__in=involved)
+        .order_by()
+        .values("message_id")
+        .annotate(last=Max("sequence"))
+        .values_list("message_id", "last")
+    )
+    accounts = {messages[pk].account_id for pk in involved}
+    endpoints: dict[str, list[WebhookEndpoint]] = {account_id: [] for account_id in accounts}
+    for endpoint in WebhookEndpoint.objects.filter(account_id__in=accounts, enabled=True):
+        endpoints[endpoint.account_id].append(endpoint)
     planned = []
-    for offset, (delivery, status) in enumerate(changes, start=1):
-        sequence = (last or 0) + offset
+    for delivery, status in changes:
+        message = messages[delivery.message_id]
+        sequence = last[message.pk] = (last.get(message.pk) or 0) + 1
         event_type = f"message.{status}"
         data = {
             "message_id": message.pk,
@@ -68,13 +82,20 @@ def record_delivery_events(
             "metadata": message.metadata,
             "sequence": sequence,
         }
-        receivers = [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
+        receivers = [e for e in endpoints[message.account_id] if e.wants(event_type)]
         planned.append(
-            PlannedEvent(event_type, data, receivers, delivery=delivery, sequence=sequence)
+            PlannedEvent(
+                event_type,
+                data,
+                receivers,
+                account_id=message.account_id,
+                message=message,
+                delivery=delivery,
+                sequence=sequence,
+                callback_url=message.callback_url,
+            )
         )
-    return create_events(
-        message.account_id, planned, message=message, callback_url=message.callback_url
-    )
+    return create_events(planned)
 
 
 @dataclass
@@ -82,8 +103,11 @@ class PlannedEvent:
     type: str
     data: dict[str, Any]
     endpoints: list[WebhookEndpoint]
+    account_id: str
+    message: Message | None = None
     delivery: Delivery | None = None
     sequence: int = 0
+    callback_url: str = ""
 
 
 def create_event(
@@ -105,18 +129,21 @@ def create_event(
             for endpoint in WebhookEndpoint.objects.filter(account=account, enabled=True)
             if endpoint.wants(event_type)
         ]
-    planned = PlannedEvent(event_type, data, endpoints, delivery=delivery, sequence=sequence)
-    [event] = create_events(account.pk, [planned], message=message, callback_url=callback_url)
+    planned = PlannedEvent(
+        event_type,
+        data,
+        endpoints,
+        account_id=account.pk,
+        message=message,
+        delivery=delivery,
+        sequence=sequence,
+        callback_url=callback_url,
+    )
+    [event] = create_events([planned])
     return event
 
 
-def create_events(
-    account_id: str,
-    planned: list[PlannedEvent],
-    *,
-    message: Message | None = None,
-    callback_url: str = "",
-) -> list[Event]:
+def create_events(planned: list[PlannedEvent]) -> list[Event]:
     """Store events and their webhook deliveries, one INSERT each; enqueue on commit."""
     now = timezone.now()
     events, webhook_deliveries = [], []
@@ -128,9 +155,9 @@ def create_events(
         )
         event = Event(
             id=event_id,
-            account_id=account_id,
+            account_id=plan.account_id,
             type=plan.type,
-            message=message,
+            message=plan.message,
             delivery=plan.delivery,
             sequence=plan.sequence,
             body=body,
@@ -138,11 +165,11 @@ def create_events(
         )
         events.append(event)
         receivers = [{"endpoint": endpoint} for endpoint in plan.endpoints]
-        if callback_url:
-            receivers.append({"callback_url": callback_url})
+        if plan.callback_url:
+            receivers.append({"callback_url": plan.callback_url})
         webhook_deliveries += [
             WebhookDelivery(
-                account_id=account_id,
+                account_id=plan.account_id,
                 event=event,
                 max_attempts=max_attempts(),
                 enqueued_at=now,
@@ -151,9 +178,9 @@ def create_events(
             for receiver in receivers
         ]
     Event.objects.bulk_create(events)
-    WebhookDelivery.objects.bulk_create(webhook_deliveries)
-    ids = [wd.pk for wd in webhook_deliveries]
-    if ids:
+    if webhook_deliveries:
+        WebhookDelivery.objects.bulk_create(webhook_deliveries)
+        ids = [wd.pk for wd in webhook_deliveries]
         transaction.on_commit(lambda: queueing.enqueue_together(ids))
     return events
 

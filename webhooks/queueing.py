@@ -3,8 +3,10 @@ from oneping import queueing
 SEND_WEBHOOK_TASK = "webhooks.send_webhook"
 
 
-def enqueue(webhook_delivery_ids: list[str], countdown: float | None = None) -> None:
-    queueing.enqueue(SEND_WEBHOOK_TASK, webhook_delivery_ids, countdown)
+def enqueue(
+    webhook_delivery_ids: list[str], countdown: float | None = None, retry_of: int | None = None
+) -> None:
+    queueing.enqueue(SEND_WEBHOOK_TASK, webhook_delivery_ids, countdown, retry_of)
 
 
 def enqueue_together(webhook_delivery_ids: list[str]) -> None:

@@ -8,7 +8,7 @@ honour; anything else, or no answer, is a failed attempt retried on the schedule
 import logging
 import random
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oneping import http, leases, queueing
-from oneping.parallel import side_by_side
+from oneping.parallel import THREADS, side_by_side
 from oneping.urlguard import UrlNotAllowed
 from webhooks import secrets as webhook_secrets
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -32,29 +32,50 @@ EXCERPT_LIMIT = 2048
 
 
 def attempt(webhook_delivery_id: str) -> None:
-    attempt_many([webhook_delivery_id])
-
-
-def attempt_many(webhook_delivery_ids: list[str]) -> None:
-    """Claim, POST side by side (an event's receivers, say), record each group at once."""
-    now = timezone.now()
-    due = Q(status=Status.PENDING) | Q(
-        status=Status.RETRYING, next_attempt_at__lte=now + timedelta(seconds=1)
+    """One webhook delivery, as its retry's countdown task would (up to SCHEDULED_EARLY
+    before it is due). For tests and tools."""
+    attempts = WebhookDelivery.objects.filter(pk=webhook_delivery_id).values_list(
+        "attempts", flat=True
     )
+    attempt_many([webhook_delivery_id], retry_of=attempts.first())
+
+
+# Webhook deliveries one task claims under a backlog (see channels_app.delivery.BATCH).
+BATCH = 2 * THREADS
+# What recording an attempt writes on its webhook delivery.
+OUTCOME_FIELDS = [
+    "status",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "enqueued_at",
+    "lease_expires_at",
+    "updated_at",
+    "trigger",
+]
+
+
+def attempt_many(
+    webhook_delivery_ids: list[str], *, more: int = 0, retry_of: int | None = None
+) -> None:
+    """Claim (and up to `more` others waiting in the queue), POST side by side, record
+    each group of outcomes at once. `retry_of`: the task is a retry's countdown."""
+    now = timezone.now()
+    due = Q(status=Status.PENDING) | queueing.retry_due(Status.RETRYING, now, retry_of)
     # A disabled endpoint receives nothing; its deliveries wait until it is enabled again.
     receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
-    claimed = [
-        pk
-        for pk in dict.fromkeys(webhook_delivery_ids)
-        if leases.claim(
+    waiting = WebhookDelivery.objects.filter(status=Status.PENDING).order_by("enqueued_at")
+    with transaction.atomic():
+        claimed = leases.claim_batch(
             WebhookDelivery,
-            pk,
+            list(dict.fromkeys(webhook_delivery_ids)),
             claimable=due & receiving,
             claimed_status=Status.SENDING,
             lease_seconds=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS * 4,
             now=now,
+            waiting=waiting,
+            more=more,
         )
-    ]
     if not claimed:
         return
     deliveries = list(
@@ -62,12 +83,12 @@ def attempt_many(webhook_delivery_ids: list[str]) -> None:
     )
     # Looked up here: the POSTs run in other threads, which must not touch the database.
     secrets = {delivery.pk: webhook_secrets.signing_secrets(delivery) for delivery in deliveries}
+    leases_of = {delivery.pk: delivery.lease_expires_at for delivery in deliveries}
     for outcomes in side_by_side(
         deliveries, lambda delivery: _post(delivery, secrets[delivery.pk])
     ):
         with transaction.atomic():
-            for delivery, outcome in outcomes:
-                _record(delivery, outcome)
+            _record(outcomes, leases_of)
 
 
 class Outcome:
@@ -119,51 +140,75 @@ def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
     return outcome
 
 
-def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
+def _record(
+    outcomes: list[tuple[WebhookDelivery, Outcome]], leases_of: dict[str, datetime | None]
+) -> None:
+    """The attempts' log rows, the endpoints' failing_since and the deliveries' new state:
+    one statement each for the whole group."""
     now = timezone.now()
-    WebhookAttempt.objects.create(
-        webhook_delivery=delivery,
-        endpoint=delivery.endpoint,
-        event=delivery.event,
-        at=now,
-        url=outcome.url,
-        request_headers=outcome.request_headers,
-        status_code=outcome.status_code,
-        duration_ms=outcome.duration_ms,
-        response_body=outcome.response_body,
-        error=outcome.error,
-        trigger=delivery.trigger,
+    WebhookAttempt.objects.bulk_create(
+        WebhookAttempt(
+            webhook_delivery=delivery,
+            endpoint=delivery.endpoint,
+            event=delivery.event,
+            at=now,
+            url=outcome.url,
+            request_headers=outcome.request_headers,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            response_body=outcome.response_body,
+            error=outcome.error,
+            trigger=delivery.trigger,
+        )
+        for delivery, outcome in outcomes
     )
-    fields = {
-        "last_status_code": outcome.status_code,
-        "last_error": outcome.error or _describe(outcome),
-        "lease_expires_at": None,
-        "updated_at": now,
-        # A manual re-send is one attempt; retries after it are scheduled again.
-        "trigger": WebhookDelivery.Trigger.SCHEDULED,
-    }
+    answered = [(d.endpoint, outcome) for d, outcome in outcomes if d.endpoint is not None]
+    recovered = {e.pk for e, outcome in answered if outcome.succeeded and e.failing_since}
+    failing = {e.pk for e, outcome in answered if not outcome.succeeded}
+    if recovered - failing:
+        WebhookEndpoint.objects.filter(pk__in=recovered - failing).update(failing_since=None)
+    if failing:
+        WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
+            failing_since=now
+        )
+    # Still ours: "sending" with this claim's lease (not swept and claimed again since).
+    ours = set(
+        WebhookDelivery.objects.select_for_update()
+        .filter(pk__in=[delivery.pk for delivery, _ in outcomes], status=Status.SENDING)
+        .values_list("pk", "lease_expires_at")
+    )
+    mine = [(d, outcome) for d, outcome in outcomes if (d.pk, leases_of[d.pk]) in ours]
+    for delivery, outcome in mine:
+        _apply(delivery, outcome, now)
+    if mine:
+        WebhookDelivery.objects.bulk_update([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+
+
+def _apply(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
+    """Set the attempt's outcome on the delivery (saved by the caller)."""
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error or _describe(outcome)
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    # A manual re-send is one attempt; retries after it are scheduled again.
+    delivery.trigger = WebhookDelivery.Trigger.SCHEDULED
     endpoint = delivery.endpoint
     if outcome.succeeded:
-        fields.update(status=Status.SUCCEEDED, last_error="", next_attempt_at=None)
-        if endpoint is not None and endpoint.failing_since is not None:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+        delivery.status, delivery.last_error, delivery.next_attempt_at = Status.SUCCEEDED, "", None
+    elif outcome.status_code == 410 and endpoint is not None:
+        disable(endpoint, f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
+        delivery.status, delivery.next_attempt_at = Status.FAILED, None
+    elif outcome.permanent or delivery.attempts >= delivery.max_attempts:
+        delivery.status, delivery.next_attempt_at = Status.FAILED, None
     else:
-        if endpoint is not None:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
-                failing_since=now
+        delay = next_delay(delivery.attempts, outcome.retry_after)
+        due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
+        delivery.status, delivery.next_attempt_at = Status.RETRYING, due
+        delivery.enqueued_at = enqueued_at
+        if use_countdown:
+            transaction.on_commit(
+                lambda: enqueue([delivery.pk], countdown=delay, retry_of=delivery.attempts)
             )
-        if outcome.status_code == 410 and endpoint is not None:
-            disable(endpoint, f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
-            fields.update(status=Status.FAILED, next_attempt_at=None)
-        elif outcome.permanent or delivery.attempts >= delivery.max_attempts:
-            fields.update(status=Status.FAILED, next_attempt_at=None)
-        else:
-            delay = next_delay(delivery.attempts, outcome.retry_after)
-            due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
-            fields.update(status=Status.RETRYING, next_attempt_at=due, enqueued_at=enqueued_at)
-            if use_countdown:
-                transaction.on_commit(lambda: enqueue([delivery.pk], countdown=delay))
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields)
 
 
 def _describe(outcome: Outcome) -> str:

@@ -7,10 +7,11 @@ from webhooks.queueing import SEND_WEBHOOK_TASK
 
 
 @shared_task(name=SEND_WEBHOOK_TASK)
-def send_webhook(webhook_delivery_ids: str | list[str]) -> None:
-    """One webhook delivery's id, or an event's receivers (webhooks.queueing)."""
+def send_webhook(webhook_delivery_ids: str | list[str], retry_of: int | None = None) -> None:
+    """One webhook delivery's id, or an event's receivers (webhooks.queueing); under a
+    backlog, a batch of other pending webhook deliveries with them (sending.BATCH)."""
     ids = [webhook_delivery_ids] if isinstance(webhook_delivery_ids, str) else webhook_delivery_ids
-    sending.attempt_many(ids)
+    sending.attempt_many(ids, more=max(0, sending.BATCH - len(ids)), retry_of=retry_of)
 
 
 @shared_task(name="webhooks.sweep")

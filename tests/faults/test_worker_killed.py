@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from channels_app import delivery as delivery_service
+from channels_app.delivery import BATCH
 from channels_app.models import ChannelConfig, Delivery
 from tests.conftest import wait_until
 from tests.fakes import Canned
@@ -49,8 +50,9 @@ def test_a_killed_worker_loses_no_delivery(
     first = processes.worker("worker-a", **lease)
 
     # When it is killed with SIGKILL, whole process group, after some are delivered and
-    # while both pool processes wait on the sink: those two sends reached the provider
-    # but their outcome was never written, the hardest case for "nothing lost"
+    # while two sends wait on the sink: they reached the provider but their outcome was
+    # never written, the hardest case for "nothing lost" (so were any other sends of the
+    # batches in flight whose outcomes were not yet stored)
     wait_until(lambda: slack.requests or not first.alive, timeout=60)
     first_seen, first_count = time.monotonic(), len(slack.requests)
     wait_until(lambda: len(slack.requests) >= TOTAL // 5 or not first.alive, timeout=90)
@@ -68,8 +70,10 @@ def test_a_killed_worker_loses_no_delivery(
     half_sent = set(
         Delivery.objects.filter(status="sending").values_list("message__body", flat=True)
     )
+    in_flight = half_sent & received_at_kill
     assert 0 < final_count() < TOTAL, at_kill
-    assert len(half_sent & received_at_kill) == CONCURRENCY, at_kill
+    # At least the two slow ones; at most one batch per pool process.
+    assert CONCURRENCY <= len(in_flight) <= CONCURRENCY * BATCH, at_kill
 
     # …and a new worker starts, with the outbox sweep running as beat would run it
     second = processes.worker("worker-b", **lease)
@@ -97,7 +101,7 @@ def test_a_killed_worker_loses_no_delivery(
         pool_processes_killed=len(pool),
         delivered_per_s_before_kill=round(rate_before, 1),
         received_before_kill=len(received_at_kill),
-        half_sent_at_kill=len(half_sent & received_at_kill),
+        half_sent_at_kill=len(in_flight),
         statuses_at_kill=at_kill,
         statuses_at_end=statuses,
         sweeps=sweeps,
@@ -108,7 +112,7 @@ def test_a_killed_worker_loses_no_delivery(
     )
     assert statuses == {"delivered": TOTAL}, second.log_tail()
     assert lost == []
-    # Only the sends in flight when the pool died are repeated (at-least-once): their
-    # leases ran out and the sweep handed them to the new worker.
-    assert {text for text, count in texts.items() if count > 1} == half_sent & received_at_kill
-    assert duplicates == CONCURRENCY
+    # Only the sends in flight when the pool died are repeated (at-least-once), once each:
+    # their leases ran out and the sweep handed them to the new worker.
+    assert {text for text, count in texts.items() if count > 1} == in_flight
+    assert duplicates == len(in_flight)

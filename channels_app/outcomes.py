@@ -1,0 +1,191 @@
+"""Recording what the transports answered: delivery rows, timeline, events, message status.
+
+A group of outcomes (deliveries of several messages, sent side by side) is recorded in one
+transaction: one statement per kind of row, not per delivery. If that transaction fails,
+each message is recorded on its own, so one message's trouble cannot hold back the others
+(their rows would otherwise stay "sending" until the lease runs out, and be sent again).
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.integrations import get_integration
+from channels_app.integrations.base import SendResult
+from channels_app.models import Delivery, Message
+from channels_app.outbound import Outcome
+from channels_app.queueing import enqueue
+from channels_app.retry import next_delay
+from channels_app.timeline import Change, record, record_many
+from oneping import queueing
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+
+# What an outcome writes on its delivery; the loaded row holds the others' current values.
+OUTCOME_FIELDS = [
+    "status",
+    "provider_message_id",
+    "last_error",
+    "next_attempt_at",
+    "enqueued_at",
+    "lease_expires_at",
+    "updated_at",
+]
+
+
+def record_outcomes(outcomes: list[tuple[Delivery, Outcome]]) -> None:
+    # The claim's lease, taken before _apply clears it on the objects (a second try needs it).
+    leases = {delivery.pk: delivery.lease_expires_at for delivery, _ in outcomes}
+    try:
+        with transaction.atomic():
+            _record_together(outcomes, leases)
+        return
+    except Exception:
+        by_message = _by_message(outcomes)
+        if len(by_message) == 1:
+            raise
+        logger.exception("recording %d outcomes at once failed; per message now", len(outcomes))
+    failures = []
+    for of_message in by_message.values():
+        try:
+            with transaction.atomic():
+                _record_together(of_message, leases)
+        except Exception as exc:
+            logger.exception("delivery %s: recording its outcome failed", of_message[0][0].pk)
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+def _by_message(outcomes: list[tuple[Delivery, Outcome]]) -> dict[str, list]:
+    grouped: dict[str, list[tuple[Delivery, Outcome]]] = defaultdict(list)
+    for delivery, outcome in outcomes:
+        grouped[delivery.message_id].append((delivery, outcome))
+    return grouped
+
+
+def _record_together(
+    outcomes: list[tuple[Delivery, Outcome]], leases: dict[str, datetime | None]
+) -> None:
+    # Still ours: "sending" with this claim's lease. A row whose lease ran out may have been
+    # swept and claimed again by another worker; that worker records it, not us.
+    ours = set(
+        Delivery.objects.select_for_update()
+        .filter(pk__in=[delivery.pk for delivery, _ in outcomes], status=Status.SENDING)
+        .values_list("pk", "lease_expires_at")
+    )
+    mine = [(d, outcome) for d, outcome in outcomes if (d.pk, leases[d.pk]) in ours]
+    if not mine:
+        return
+    # Every message of the group, locked after its deliveries (the order retry_failed and
+    # timeline.record take them) and in id order, so two workers never wait on each other.
+    messages = {
+        message.pk: message
+        for message in Message.objects.select_for_update()
+        .filter(pk__in={d.message_id for d, _ in mine})
+        .order_by("pk")
+    }
+    now = timezone.now()
+    changes = [_apply(delivery, outcome, now) for delivery, outcome in mine]
+    Delivery.objects.bulk_update([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+    record_many(changes, locked_messages=messages)
+    ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
+    settle_messages([messages[pk] for pk in sorted(ended)])
+
+
+def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> Change:
+    """Set the outcome's fields on the delivery (saved by the caller) and say what changed."""
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    if isinstance(outcome, SendResult):
+        delivery.status = get_integration(delivery.channel).success_status
+        delivery.provider_message_id = outcome.provider_message_id[:255]
+        delivery.last_error = ""
+        delivery.next_attempt_at = None
+        return Change(delivery, delivery.status, outcome.response_excerpt)
+
+    error = outcome
+    detail = error.message
+    if error.response_excerpt and error.response_excerpt not in detail:
+        detail = f"{detail}\n{error.response_excerpt}"
+    delivery.last_error = error.message[:2048]
+    if error.permanent or delivery.attempts >= delivery.max_attempts:
+        delivery.status = Status.FAILED
+        delivery.next_attempt_at = None
+        return Change(delivery, Status.FAILED, detail)
+    delay = next_delay(delivery.attempts, error.retry_after)
+    due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
+    delivery.status = Status.RETRYING
+    delivery.next_attempt_at = due
+    delivery.enqueued_at = enqueued_at
+    if use_countdown:
+        transaction.on_commit(
+            lambda: enqueue([delivery.pk], countdown=delay, retry_of=delivery.attempts)
+        )
+    return Change(delivery, Status.RETRYING, f"{detail}\nnext attempt in {delay:.1f} s")
+
+
+def settle_messages(messages: list[Message]) -> None:
+    """After deliveries ended: start each message's next fallback or skip the rest, and
+    re-derive its status. The caller holds the messages' row locks (select_for_update), so
+    two deliveries of one message ending at once agree."""
+    if not messages:
+        return
+    deliveries: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in Delivery.objects.filter(message_id__in=[m.pk for m in messages]).order_by(
+        "message_id", "fallback_order", "id"
+    ):
+        deliveries[delivery.message_id].append(delivery)
+    changed = [message for message in messages if _settle(message, deliveries[message.pk])]
+    if changed:
+        Message.objects.bulk_update(changed, ["status"])
+
+
+def _settle(message: Message, deliveries: list[Delivery]) -> bool:
+    """Start or skip the message's fallbacks; True if its status changed (not yet saved)."""
+    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
+    in_flight = any(d.status in Delivery.IN_FLIGHT for d in active)
+    succeeded = any(d.status in Delivery.SUCCEEDED for d in active)
+    standby = [d for d in deliveries if d.status == Status.STANDBY]
+    if standby and not in_flight:
+        if succeeded:
+            for fallback in standby:
+                set_status(fallback, Status.SKIPPED, "not needed: a requested channel succeeded")
+        else:
+            failed = ", ".join(d.channel for d in active if d.status in Delivery.ENDED_FAILED)
+            set_status(standby[0], Status.QUEUED, f"fallback: {failed} failed")
+            transaction.on_commit(lambda: enqueue([standby[0].pk]))
+    status = derive_status(deliveries)
+    if status == message.status:
+        return False
+    message.status = status
+    return True
+
+
+def set_status(delivery: Delivery, status: str, detail: str) -> None:
+    delivery.status = status
+    delivery.updated_at = timezone.now()
+    fields = ["status", "updated_at"]
+    if status == Status.QUEUED:
+        delivery.enqueued_at = delivery.updated_at
+        fields.append("enqueued_at")
+    delivery.save(update_fields=fields)
+    record(delivery, status, detail=detail)
+
+
+def derive_status(deliveries: list[Delivery]) -> str:
+    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
+    if any(d.status in Delivery.IN_FLIGHT for d in active):
+        if all(d.status == Status.QUEUED for d in active) and not any(d.attempts for d in active):
+            return Message.Status.QUEUED
+        return Message.Status.PROCESSING
+    succeeded = sum(d.status in Delivery.SUCCEEDED for d in active)
+    if succeeded == len(active):
+        return Message.Status.DELIVERED
+    if succeeded == 0:
+        return Message.Status.FAILED
+    return Message.Status.PARTIALLY_FAILED
