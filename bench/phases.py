@@ -290,6 +290,14 @@ def _drain(run, recipient: str, with_webhooks: bool) -> None:
     from webhooks.models import WebhookDelivery
 
     run.flush_broker()
+    # The HTTP phases left their accepted deliveries queued (their tasks were flushed). A
+    # worker under a backlog takes the oldest queued rows first, so it would send those
+    # before the N it is timed on: set them aside (a status no worker picks up).
+    set_aside = Delivery.objects.filter(status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SKIPPED
+    )
+    if set_aside:
+        print(f"   set aside {set_aside:,} deliveries left queued by earlier phases", flush=True)
     count = run.scale.drain_messages
     raw = run.request(
         "POST", "/api/v1/send", run.tenant.key, {**SEND_PAYLOAD, "recipient": recipient}

@@ -11,6 +11,7 @@ from accounts import api_keys
 from channels_app.models import ChannelConfig, Delivery, Message
 from oneping.logorder import LOG_KEY, with_log_key
 from tests.conftest import ApiClient
+from webhooks.models import Event, InboundEvent
 
 
 def send(api, **fields) -> dict:
@@ -69,6 +70,10 @@ def plan_without_sorting(queryset) -> str:
         (Message, {"recipient": "ops"}, {"message_log_recipient", "message_log"}),
         (Delivery, {}, {"delivery_log"}),
         (Delivery, {"status": "failed"}, {"delivery_by_status", "delivery_log"}),
+        (Event, {}, {"event_log"}),
+        (Event, {"type": "message.failed"}, {"event_log_type", "event_log"}),
+        (InboundEvent, {}, {"inbound_log"}),
+        (InboundEvent, {"status": "failed"}, {"inbound_by_status", "inbound_log"}),
     ],
 )
 def test_only_the_account_index_can_give_the_log_order(account, model, filters, indexes):

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from oneping.api.pagination import NewestFirstCursorPagination
+from oneping.api.pagination import LogCursorPagination, NewestFirstCursorPagination
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
@@ -125,6 +125,7 @@ class EventViewSet(
 ):
     queryset = Event.objects.prefetch_related("webhook_deliveries")
     serializer_class = EventSerializer
+    pagination_class = LogCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = EventFilter
 

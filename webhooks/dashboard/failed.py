@@ -38,11 +38,8 @@ def failed_rows(account: Account, kind: str) -> QuerySet:
             .select_related("event", "endpoint")
             .defer("event__body")
         )
-    return (
-        InboundEvent.objects.filter(account=account, status=InboundEvent.Status.FAILED)
-        .select_related("endpoint")
-        .defer("body", "headers", "traceback")
-    )
+    failed = InboundEvent.objects.filter(account=account, status=InboundEvent.Status.FAILED)
+    return with_log_key(failed).select_related("endpoint").defer("body", "headers", "traceback")
 
 
 def reprocess(account: Account, kind: str, ids: list[str] | None) -> int:

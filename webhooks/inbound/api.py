@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from oneping.api.pagination import LogCursorPagination
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from webhooks.inbound import presets, processing
 from webhooks.inbound.serializers import (
@@ -60,6 +61,7 @@ class InboundEventViewSet(
     """Received events; `?status=failed` lists the dead letters."""
 
     queryset = InboundEvent.objects.defer("body", "headers", "traceback")
+    pagination_class = LogCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = InboundEventFilter
 

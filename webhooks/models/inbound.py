@@ -1,12 +1,14 @@
 """Inbound webhooks: URLs that third parties post to, and what they posted."""
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
 from channels_app.models import Message
 from oneping.crypto import EncryptedTextField
 from oneping.ids import PublicIdField
+from oneping.logorder import log_index_key
 
 
 class InboundEndpoint(models.Model):
@@ -50,7 +52,10 @@ class InboundEvent(models.Model):
         FAILED = "failed", "Failed"
 
     id = PublicIdField(prefix="iev")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="inbound_events")
+    # No index of its own: inbound_log leads with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="inbound_events", db_index=False
+    )
     endpoint = models.ForeignKey(InboundEndpoint, on_delete=models.CASCADE, related_name="events")
     event_type = models.CharField(max_length=200, blank=True)
     dedup_key = models.CharField(max_length=255)
@@ -76,7 +81,9 @@ class InboundEvent(models.Model):
             models.UniqueConstraint(fields=["endpoint", "dedup_key"], name="inbound_dedup")
         ]
         indexes = [
-            models.Index(fields=["account", "status", "-id"], name="inbound_by_status"),
+            # In byte order, so only they give the log's order (oneping.logorder).
+            models.Index(F("account"), log_index_key(), name="inbound_log"),
+            models.Index(F("account"), F("status"), log_index_key(), name="inbound_by_status"),
             models.Index(fields=["status", "enqueued_at"], name="inbound_sweep"),
         ]
 
