@@ -1,8 +1,9 @@
 """The ceiling of a delivery's HTTP call: `requests.post` to the sink, nothing else.
 
-Like a transport it opens a fresh connection per post (requests.post, no Session) with a
-timeout and no redirects. PROCESSES processes post for SECONDS seconds (or MAX posts each),
-the same number of processes as the Celery worker's pool; prints one JSON line.
+Like a transport it posts through one requests.Session (its connection kept alive, as
+oneping.http does per thread) with a timeout and no redirects. PROCESSES processes post
+for SECONDS seconds (or MAX posts each), the same number of processes as the Celery
+worker's pool; prints one JSON line.
 
     python bench/sink_rate.py URL PROCESSES SECONDS [MAX]
 """
@@ -20,10 +21,11 @@ PAYLOAD = {"text": "bench message"}
 def _post_for(args: tuple[str, float, int]) -> tuple[int, int]:
     url, seconds, limit = args
     ok = failed = 0
+    session = requests.Session()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and ok + failed < limit:
         try:
-            response = requests.post(url, json=PAYLOAD, timeout=(5, 15), allow_redirects=False)
+            response = session.post(url, json=PAYLOAD, timeout=(5, 15), allow_redirects=False)
         except requests.RequestException:
             failed += 1
             continue

@@ -20,7 +20,7 @@ from channels_app.outbound import Outcome
 from channels_app.queueing import enqueue
 from channels_app.retry import next_delay
 from channels_app.timeline import Change, record, record_many
-from oneping import queueing
+from oneping import bulk, queueing
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -91,7 +91,7 @@ def _record_together(
     }
     now = timezone.now()
     changes = [_apply(delivery, outcome, now) for delivery, outcome in mine]
-    Delivery.objects.bulk_update([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+    bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
     record_many(changes, locked_messages=messages)
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
     settle_messages([messages[pk] for pk in sorted(ended)])

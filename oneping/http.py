@@ -1,7 +1,10 @@
 """Outbound HTTP: explicit timeouts, no redirects, our User-Agent, and the URL guard."""
 
 import email.utils
+import os
+import threading
 from datetime import UTC, datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -10,6 +13,20 @@ from django.conf import settings
 from oneping.urlguard import check_url
 
 USER_AGENT = "oneping/0.1"
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One session per thread, so connections to a provider are kept alive and reused
+    (a TLS handshake per delivery otherwise). It keeps no cookies: one customer's
+    provider must never see what another's answer set."""
+    pid, session = getattr(_local, "session", (None, None))
+    if session is None or pid != os.getpid():  # a forked child must not share sockets
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        _local.session = (os.getpid(), session)
+    return session
 
 
 def default_timeout() -> tuple[float, float]:
@@ -30,7 +47,7 @@ def post(
     (a redirect could lead past the URL guard)."""
     if guard:
         check_url(url)
-    return requests.post(
+    return _session().post(
         url,
         data=data,
         json=json,

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from oneping import http, leases, queueing
+from oneping import bulk, http, leases, queueing
 from oneping.parallel import THREADS, side_by_side
 from oneping.urlguard import UrlNotAllowed
 from webhooks import secrets as webhook_secrets
@@ -181,7 +181,7 @@ def _record(
     for delivery, outcome in mine:
         _apply(delivery, outcome, now)
     if mine:
-        WebhookDelivery.objects.bulk_update([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+        bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
 
 
 def _apply(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
