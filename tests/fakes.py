@@ -91,9 +91,13 @@ class FakeHTTPProvider:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                received = Received(
-                    "POST", self.path, dict(self.headers.items()), self.rfile.read(length)
-                )
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The client died between its headers and its body (a worker killed
+                    # mid-send): a real provider never acts on a truncated request.
+                    self.close_connection = True
+                    return
+                received = Received("POST", self.path, dict(self.headers.items()), body)
                 canned = provider.respond(received)
                 if canned.delay:
                     time.sleep(canned.delay)
