@@ -198,6 +198,12 @@ def main() -> int:
         "--profile", choices=["account", "send", "inbound", "first_wave", "batch", "webhook"]
     )
     parser.add_argument("--sql", action="store_true", help="print every statement")
+    parser.add_argument(
+        "--sort", default="cumulative", help="with --profile: a pstats key (tottime, calls…)"
+    )
+    parser.add_argument(
+        "--callers", metavar="REGEX", help="with --profile: who calls the functions matching it"
+    )
     args = parser.parse_args()
 
     configure()
@@ -226,7 +232,10 @@ def main() -> int:
                 for _ in range(args.repeat):
                     operation()
                 profiler.disable()
-                pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(120)
+                stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.sort)
+                stats.print_stats(120)
+                if args.callers:
+                    stats.print_callers(args.callers)
                 continue
             result = measure(name, operation, args.repeat)
             print(
