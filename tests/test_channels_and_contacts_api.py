@@ -209,6 +209,26 @@ def test_a_contact_routes_each_channel_to_its_address(api, channels, telegram, s
     assert override not in str(log)  # a webhook URL is a secret, even in the log
 
 
+def test_a_send_never_routes_through_another_accounts_contact(
+    api, channels, account, make_account, make_api_client
+):
+    # Given account B has a contact "jane" with a Telegram address, and A has none
+    other = make_api_client(make_account("B"))
+    other.post_json("/api/v1/contacts", {"identifier": "jane", "addresses": {"telegram": "777"}})
+
+    # When A sends to "jane" on Telegram
+    body = api.post_json(
+        "/api/v1/send", {"message": "hi", "channels": ["telegram"], "recipient": "jane"}
+    ).json()
+
+    # Then A's own default chat is used, never B's contact
+    delivery = body["deliveries"][0]
+    log = api.get(f"/api/v1/messages/{body['id']}").json()
+    assert delivery["channel"] == "telegram"
+    assert log["deliveries"][0]["address"] == "4242"
+    assert "777" not in str(log)
+
+
 def test_other_accounts_channels_and_contacts_are_404(make_account, make_api_client):
     client_a = make_api_client(make_account("A"))
     client_b = make_api_client(make_account("B"))
