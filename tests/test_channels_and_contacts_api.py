@@ -210,7 +210,7 @@ def test_a_contact_routes_each_channel_to_its_address(api, channels, telegram, s
 
 
 def test_a_send_never_routes_through_another_accounts_contact(
-    api, channels, account, make_account, make_api_client
+    api, channels, make_account, make_api_client
 ):
     # Given account B has a contact "jane" with a Telegram address, and A has none
     other = make_api_client(make_account("B"))
