@@ -53,7 +53,7 @@ def required_scopes(view, method: str) -> tuple[str, ...]:
     """The scopes of which a key needs at least one to call `method` on `view`."""
     declared = getattr(view, "required_scope", None)
     if declared:
-        return normalize([declared] if isinstance(declared, str) else declared)
+        return tuple(normalize([declared] if isinstance(declared, str) else declared))
     if method.upper() in SAFE_METHODS:
         if getattr(view, "reveals_secret", False):
             return (Scope.ADMIN.value,)
