@@ -82,6 +82,8 @@ def _reason(exc: Exception) -> str:
         return f"{code}: {message}"
     if isinstance(exc, ServiceError):
         return f"{exc.code}: {exc.message}"
+    if isinstance(exc, RenderError) and exc.code:
+        return f"{exc.code}: {exc}"
     return str(exc)
 
 
