@@ -2,11 +2,11 @@
 
 import logging
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -22,17 +22,18 @@ from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
 Status = InboundEvent.Status
-LEASE_SECONDS = 120
 
 
 def process(event_id: str) -> None:
     now = timezone.now()
+    if _give_up_on_interrupted(InboundEvent.objects.filter(pk=event_id), now):
+        return  # it killed the workers that took it: not one more
     claimed = leases.claim(
         InboundEvent,
         event_id,
         claimable=Q(status=Status.RECEIVED),
         claimed_status=Status.PROCESSING,
-        lease_seconds=LEASE_SECONDS,
+        lease_seconds=settings.ONEPING_INBOUND_LEASE_SECONDS,
         now=now,
     )
     if not claimed:
@@ -91,8 +92,9 @@ def reprocess(events: list[InboundEvent]) -> int:
     """Dead letters (failed, or ignored before a rule existed) go through processing again."""
     ids = [e.pk for e in events if e.status in (Status.FAILED, Status.IGNORED)]
     with transaction.atomic():
+        # attempts counts the claims since: the interruption cap starts again.
         InboundEvent.objects.filter(pk__in=ids, status__in=[Status.FAILED, Status.IGNORED]).update(
-            status=Status.RECEIVED, error="", traceback="", enqueued_at=timezone.now()
+            status=Status.RECEIVED, error="", traceback="", enqueued_at=timezone.now(), attempts=0
         )
         transaction.on_commit(lambda: enqueue(ids))
     return len(ids)
@@ -100,6 +102,9 @@ def reprocess(events: list[InboundEvent]) -> int:
 
 def sweep() -> int:
     now = timezone.now()
+    given_up = _give_up_on_interrupted(InboundEvent.objects.all(), now)
+    if given_up:
+        logger.warning("inbound sweep: %d events failed after repeated interruptions", given_up)
     lost = leases.lost_or_due(
         waiting=[Status.RECEIVED],
         retrying=None,
@@ -108,3 +113,17 @@ def sweep() -> int:
         stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
     )
     return leases.enqueue_swept(InboundEvent.objects.filter(lost), enqueue, now)
+
+
+def _give_up_on_interrupted(events: QuerySet[InboundEvent], now: datetime) -> int:
+    """Fail the events among `events` whose processing was interrupted (the worker died
+    holding the lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times; returns how many."""
+    times = settings.ONEPING_INBOUND_MAX_INTERRUPTIONS
+    poisoned = leases.interrupted_too_often(claimed=Status.PROCESSING, now=now, times=times)
+    return events.filter(poisoned).update(
+        status=Status.FAILED,
+        error=f"processing was interrupted {times} times",
+        processed_at=now,
+        lease_expires_at=None,
+        updated_at=now,
+    )
