@@ -31,6 +31,7 @@ import select
 import signal
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,11 @@ ISOLATED = sys.platform == "linux" and hasattr(os, "fork")
 # worker's shutdown code (a warm shutdown signals the whole process group).
 _RESET_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGCHLD")
 _MIB = 1024 * 1024
+# Python 3.12+ warns on fork() in a process with threads (a worker has some): the child
+# runs only the render (pure Python, no lock another thread may hold) and os._exit().
+warnings.filterwarnings(
+    "ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning
+)
 _MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024
 
 

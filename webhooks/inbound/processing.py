@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -26,8 +26,6 @@ Status = InboundEvent.Status
 
 def process(event_id: str) -> None:
     now = timezone.now()
-    if _give_up_on_interrupted(InboundEvent.objects.filter(pk=event_id), now):
-        return  # it killed the workers that took it: not one more
     claimed = leases.claim(
         InboundEvent,
         event_id,
@@ -39,6 +37,12 @@ def process(event_id: str) -> None:
     if not claimed:
         return  # processed already, or another worker has it
     event = InboundEvent.objects.select_related("endpoint", "account__plan").get(pk=event_id)
+    interrupted = event.attempts - 1  # every earlier claim's lease ran out (leases.py)
+    if interrupted >= settings.ONEPING_INBOUND_MAX_INTERRUPTIONS:
+        # It killed the workers that took it (a task the sweep did not stop: the broker
+        # redelivered it): not one more. The same rule as the sweep's, one claim later.
+        _finish(event, Status.FAILED, error=_interrupted_reason())
+        return
     try:
         outcome = _process(event)
     except (RenderError, ServiceError, ValidationError) as exc:
@@ -102,7 +106,7 @@ def reprocess(events: list[InboundEvent]) -> int:
 
 def sweep() -> int:
     now = timezone.now()
-    given_up = _give_up_on_interrupted(InboundEvent.objects.all(), now)
+    given_up = _give_up_on_interrupted(now)
     if given_up:
         logger.warning("inbound sweep: %d events failed after repeated interruptions", given_up)
     lost = leases.lost_or_due(
@@ -115,14 +119,19 @@ def sweep() -> int:
     return leases.enqueue_swept(InboundEvent.objects.filter(lost), enqueue, now)
 
 
-def _give_up_on_interrupted(events: QuerySet[InboundEvent], now: datetime) -> int:
-    """Fail the events among `events` whose processing was interrupted (the worker died
-    holding the lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times; returns how many."""
+def _interrupted_reason() -> str:
+    return f"processing was interrupted {settings.ONEPING_INBOUND_MAX_INTERRUPTIONS} times"
+
+
+def _give_up_on_interrupted(now: datetime) -> int:
+    """Fail the events whose processing was interrupted (the worker died holding the
+    lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times, instead of handing them out again;
+    returns how many."""
     times = settings.ONEPING_INBOUND_MAX_INTERRUPTIONS
     poisoned = leases.interrupted_too_often(claimed=Status.PROCESSING, now=now, times=times)
-    return events.filter(poisoned).update(
+    return InboundEvent.objects.filter(poisoned).update(
         status=Status.FAILED,
-        error=f"processing was interrupted {times} times",
+        error=_interrupted_reason(),
         processed_at=now,
         lease_expires_at=None,
         updated_at=now,
