@@ -91,6 +91,16 @@ def lost_or_due(
     return lost | due
 
 
+def interrupted_too_often(*, claimed: str, now: datetime, times: int) -> Q:
+    """Claims whose lease ran out on the `times`-th claim of the row: a finished claim
+    moves a row out of `claimed`, so each of those claims ended with its worker gone (killed,
+    out of memory, restarted). A row that keeps killing workers (a poison row) would come
+    back from the sweep forever; the caller fails these instead. Only for tables whose
+    `attempts` counts the claims since the row last became waiting (inbound events: reset
+    when reprocessed)."""
+    return Q(status=claimed, lease_expires_at__lt=now, attempts__gte=times)
+
+
 def enqueue_swept(
     rows: QuerySet, enqueue: Callable[[list[str]], None], now: datetime, batch: int = 500
 ) -> int:

@@ -321,6 +321,22 @@ ONEPING_WEBHOOK_AUTO_DISABLE_DAYS = 5
 # How long the previous secret keeps signing after a rotation.
 ONEPING_WEBHOOK_ROTATION_OVERLAP_HOURS = 24
 
+# --- Inbound webhooks ----------------------------------------------------------------
+# An event's templates render in a forked child whose memory may grow by this much over
+# what it inherited, and which is killed after this long (webhooks/inbound/isolation.py).
+ONEPING_TEMPLATE_MEMORY_BUDGET_MB = env_int("ONEPING_TEMPLATE_MEMORY_BUDGET_MB", 64)
+ONEPING_TEMPLATE_TIMEOUT_SECONDS = env_int("ONEPING_TEMPLATE_TIMEOUT_SECONDS", 10)
+# How long a worker may hold an inbound event it is processing, and how many times its
+# processing may be interrupted (the worker died) before the event fails for good.
+ONEPING_INBOUND_LEASE_SECONDS = 120
+ONEPING_INBOUND_MAX_INTERRUPTIONS = env_int("ONEPING_INBOUND_MAX_INTERRUPTIONS", 5)
+# POST /hooks/in/<token>: requests per second (and burst) per inbound endpoint and per
+# account, counted in the shared cache (webhooks/inbound/ratelimit.py).
+ONEPING_INBOUND_RATE_PER_ENDPOINT = env_int("ONEPING_INBOUND_RATE_PER_ENDPOINT", 50)
+ONEPING_INBOUND_BURST_PER_ENDPOINT = env_int("ONEPING_INBOUND_BURST_PER_ENDPOINT", 100)
+ONEPING_INBOUND_RATE_PER_ACCOUNT = env_int("ONEPING_INBOUND_RATE_PER_ACCOUNT", 200)
+ONEPING_INBOUND_BURST_PER_ACCOUNT = env_int("ONEPING_INBOUND_BURST_PER_ACCOUNT", 400)
+
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

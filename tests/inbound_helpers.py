@@ -62,3 +62,19 @@ def hmac_headers(secret: str, body: bytes, header: str = "X-Webhook-Signature") 
 
 def as_json(data) -> bytes:
     return json.dumps(data).encode()
+
+
+def create_inbound_endpoint(api, **fields) -> dict:
+    """An inbound endpoint made through the API (the response, with its `url`)."""
+    response = api.post_json("/api/v1/inbound-endpoints", {"name": "hook", **fields})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def inbound_path(endpoint: dict) -> str:
+    """The /hooks/in/<token> path of an endpoint, for Django's test client."""
+    return endpoint["url"].split("testserver", 1)[-1]
+
+
+def send_to_slack_rule(message: str = "{{ event }}") -> list[dict]:
+    return [{"event": "*", "message": message, "channels": ["slack"], "recipient": "ops"}]

@@ -282,6 +282,42 @@ def test_hostile_templates_fail_the_event_not_the_worker(api, channels, template
     assert reason in event.error
 
 
+@pytest.mark.parametrize(
+    ("template", "timeout", "error"),
+    [
+        (
+            "{{ ([payload.s] * 10000) | join }}",
+            10,
+            "template_too_large: the templates need more than 64 MiB of memory",
+        ),
+        (
+            "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+            0.5,
+            "template_timeout: the templates took longer than 0.5 s",
+        ),
+    ],
+    ids=["memory", "time"],
+)
+def test_a_template_past_the_child_limits_fails_the_event_with_a_code(
+    api, channels, settings, template, timeout, error
+):
+    # A payload string of 1000 KiB: the join asks for ~10 GB in one C call.
+    settings.ONEPING_TEMPLATE_MEMORY_BUDGET_MB = 64
+    settings.ONEPING_TEMPLATE_TIMEOUT_SECONDS = timeout
+    endpoint = create_endpoint(
+        api,
+        verification="none",
+        rules=[{"event": "*", "message": template, "channels": ["slack"], "recipient": "o"}],
+    )
+    post(endpoint, as_json({"event": "x", "s": "x" * 1000 * 1024}))
+
+    process_all()
+
+    event = InboundEvent.objects.get()
+    assert (event.status, event.error) == ("failed", error)
+    assert Message.objects.count() == 0
+
+
 def test_over_quota_fails_with_quota_exceeded(api, account, channels):
     MonthlyUsage.objects.create(account=account, period_start=billing_period()[0].date(), used=100)
     endpoint = create_endpoint(

@@ -13,3 +13,8 @@ from tests.settings import *  # noqa: F403
 
 if os.environ.get("ONEPING_FAULTS_DELIVERY_LEASE_SECONDS"):
     ONEPING_DELIVERY_LEASE_SECONDS = float(os.environ["ONEPING_FAULTS_DELIVERY_LEASE_SECONDS"])
+if os.environ.get("ONEPING_FAULTS_INBOUND_LEASE_SECONDS"):
+    ONEPING_INBOUND_LEASE_SECONDS = float(os.environ["ONEPING_FAULTS_INBOUND_LEASE_SECONDS"])
+if os.environ.get("ONEPING_FAULTS_POISON"):
+    # Imported by the worker at start-up, before its pool forks (tests/faults/poison.py).
+    CELERY_IMPORTS = ["tests.faults.poison"]

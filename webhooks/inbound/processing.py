@@ -2,7 +2,7 @@
 
 import logging
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +22,6 @@ from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
 Status = InboundEvent.Status
-LEASE_SECONDS = 120
 
 
 def process(event_id: str) -> None:
@@ -32,12 +31,18 @@ def process(event_id: str) -> None:
         event_id,
         claimable=Q(status=Status.RECEIVED),
         claimed_status=Status.PROCESSING,
-        lease_seconds=LEASE_SECONDS,
+        lease_seconds=settings.ONEPING_INBOUND_LEASE_SECONDS,
         now=now,
     )
     if not claimed:
         return  # processed already, or another worker has it
     event = InboundEvent.objects.select_related("endpoint", "account__plan").get(pk=event_id)
+    interrupted = event.attempts - 1  # every earlier claim's lease ran out (leases.py)
+    if interrupted >= settings.ONEPING_INBOUND_MAX_INTERRUPTIONS:
+        # It killed the workers that took it (a task the sweep did not stop: the broker
+        # redelivered it): not one more. The same rule as the sweep's, one claim later.
+        _finish(event, Status.FAILED, error=_interrupted_reason())
+        return
     try:
         outcome = _process(event)
     except (RenderError, ServiceError, ValidationError) as exc:
@@ -82,6 +87,8 @@ def _reason(exc: Exception) -> str:
         return f"{code}: {message}"
     if isinstance(exc, ServiceError):
         return f"{exc.code}: {exc.message}"
+    if isinstance(exc, RenderError) and exc.code:
+        return f"{exc.code}: {exc}"
     return str(exc)
 
 
@@ -89,8 +96,9 @@ def reprocess(events: list[InboundEvent]) -> int:
     """Dead letters (failed, or ignored before a rule existed) go through processing again."""
     ids = [e.pk for e in events if e.status in (Status.FAILED, Status.IGNORED)]
     with transaction.atomic():
+        # attempts counts the claims since: the interruption cap starts again.
         InboundEvent.objects.filter(pk__in=ids, status__in=[Status.FAILED, Status.IGNORED]).update(
-            status=Status.RECEIVED, error="", traceback="", enqueued_at=timezone.now()
+            status=Status.RECEIVED, error="", traceback="", enqueued_at=timezone.now(), attempts=0
         )
         transaction.on_commit(lambda: enqueue(ids))
     return len(ids)
@@ -98,6 +106,9 @@ def reprocess(events: list[InboundEvent]) -> int:
 
 def sweep() -> int:
     now = timezone.now()
+    given_up = _give_up_on_interrupted(now)
+    if given_up:
+        logger.warning("inbound sweep: %d events failed after repeated interruptions", given_up)
     lost = leases.lost_or_due(
         waiting=[Status.RECEIVED],
         retrying=None,
@@ -106,3 +117,22 @@ def sweep() -> int:
         stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
     )
     return leases.enqueue_swept(InboundEvent.objects.filter(lost), enqueue, now)
+
+
+def _interrupted_reason() -> str:
+    return f"processing was interrupted {settings.ONEPING_INBOUND_MAX_INTERRUPTIONS} times"
+
+
+def _give_up_on_interrupted(now: datetime) -> int:
+    """Fail the events whose processing was interrupted (the worker died holding the
+    lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times, instead of handing them out again;
+    returns how many."""
+    times = settings.ONEPING_INBOUND_MAX_INTERRUPTIONS
+    poisoned = leases.interrupted_too_often(claimed=Status.PROCESSING, now=now, times=times)
+    return InboundEvent.objects.filter(poisoned).update(
+        status=Status.FAILED,
+        error=_interrupted_reason(),
+        processed_at=now,
+        lease_expires_at=None,
+        updated_at=now,
+    )

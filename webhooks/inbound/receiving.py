@@ -1,17 +1,22 @@
 """POST /hooks/in/<token>: verify, store, acknowledge. Nothing else happens in the request.
 
 Order matters: an unknown token or a bad signature stores nothing (only a counter and the
-last reason on the endpoint), so unsigned junk cannot fill the database.
+last reason on the endpoint), so unsigned junk cannot fill the database. The rate limits
+come before the signature check: a flood costs a cache increment, not an HMAC and a write
+of the failure counter.
 """
 
 import hashlib
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from oneping import ratelimit
 from webhooks.inbound import payload as payloads
 from webhooks.inbound.queueing import enqueue
 from webhooks.inbound.verification import SCHEMES, VerificationFailed
@@ -26,6 +31,7 @@ DROPPED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
 class Answer:
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def token_hash(token: str) -> str:
@@ -42,6 +48,9 @@ def receive(
     )
     if endpoint is None:
         return _error(404, "not_found", "No enabled inbound endpoint has this URL.")
+    limited = _rate_limited(endpoint)
+    if limited is not None:
+        return limited
     lowered = {name.lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
     try:
@@ -73,6 +82,41 @@ def receive(
     return Answer(200, {"received": True, "id": event.pk})
 
 
+def _rate_limited(endpoint: InboundEndpoint) -> Answer | None:
+    """429 when the endpoint, or its account (all its endpoints together), is over its rate.
+    Per endpoint first, so a flood on one URL is refused before it counts against the
+    account's other endpoints."""
+    limits = [
+        (
+            "endpoint",
+            f"inbound:endpoint:{endpoint.pk}",
+            settings.ONEPING_INBOUND_RATE_PER_ENDPOINT,
+            settings.ONEPING_INBOUND_BURST_PER_ENDPOINT,
+        ),
+        (
+            "account",
+            f"inbound:account:{endpoint.account_id}",
+            settings.ONEPING_INBOUND_RATE_PER_ACCOUNT,
+            settings.ONEPING_INBOUND_BURST_PER_ACCOUNT,
+        ),
+    ]
+    for scope, name, rate, burst in limits:
+        wait = ratelimit.hit(name, rate=rate, burst=burst)
+        if wait is None:
+            continue
+        retry_after = max(1, math.ceil(wait))
+        whose = "This inbound URL accepts" if scope == "endpoint" else "Your inbound URLs accept"
+        return _error(
+            429,
+            "rate_limited",
+            f"{whose} at most {rate:g} requests a second (bursts of {burst}). "
+            "Retry after the time in the Retry-After header.",
+            details={"limit": scope, "rate": rate, "burst": burst, "retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+    return None
+
+
 def _count_failure(endpoint: InboundEndpoint, reason: str) -> None:
     InboundEndpoint.objects.filter(pk=endpoint.pk).update(
         failed_verifications=F("failed_verifications") + 1,
@@ -81,5 +125,12 @@ def _count_failure(endpoint: InboundEndpoint, reason: str) -> None:
     )
 
 
-def _error(status: int, code: str, message: str) -> Answer:
-    return Answer(status, {"error": {"code": code, "message": message, "details": {}}})
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return Answer(status, body, headers or {})

@@ -4,7 +4,8 @@ from typing import Any
 
 from channels_app.integrations import KINDS
 from oneping.storable import unstorable_text
-from webhooks.inbound.templates import render, syntax_error
+from webhooks.inbound.isolation import render_all
+from webhooks.inbound.templates import syntax_error
 
 WILDCARD = "*"
 TEMPLATE_FIELDS = ("message", "subject", "recipient")
@@ -87,13 +88,16 @@ def template_variables(payload: Any, event_type: str) -> dict[str, Any]:
 
 def send_request(rule: dict[str, Any], payload: Any, event_type: str) -> dict[str, Any]:
     """The /send body this rule makes of the payload (raises RenderError)."""
-    variables = template_variables(payload, event_type)
+    # One child renders them all (isolation.py): one fork per event, not one per field.
+    fields = ("message", "recipient", "subject")
+    sources = {field: rule[field] for field in fields if rule.get(field)}
+    rendered = render_all(sources, template_variables(payload, event_type))
     request = {
-        "message": render(rule["message"], variables),
-        "recipient": render(rule["recipient"], variables).strip(),
+        "message": rendered["message"],
+        "recipient": rendered["recipient"].strip(),
         "channels": rule["channels"],
         "fallback_channels": rule.get("fallback_channels", []),
     }
-    if rule.get("subject"):
-        request["subject"] = render(rule["subject"], variables)[:255]
+    if "subject" in rendered:
+        request["subject"] = rendered["subject"][:255]
     return request

@@ -43,8 +43,23 @@ _PERCENT_WIDTH = re.compile(r"%[-+ #0]*(\*|\d+)(?:\.(\*|\d+))?")
 _BRACE_WIDTH = re.compile(r"\{[^{}]*:[^{}]*?(\d+)[^{}]*\}")
 
 
+# Error codes of a render stopped by a limit (README, "Inbound webhooks"); other render
+# errors (an undefined variable, a sandbox refusal, a syntax error) have none.
+TEMPLATE_TOO_LARGE = "template_too_large"
+TEMPLATE_TIMEOUT = "template_timeout"
+OUT_OF_MEMORY = "the template needs too much memory"
+
+
 class RenderError(ValueError):
     """A template could not render; the message says why, for a person."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class _TooLarge(SecurityError):
+    """A size check refused a value (a SecurityError, so Jinja lets it through unchanged)."""
 
 
 class _TooSlow(Exception):
@@ -62,15 +77,15 @@ def _check_time() -> None:
 
 def _check_size(value: Any) -> Any:
     if isinstance(value, str | bytes | list | tuple | dict) and len(value) > MAX_VALUE:
-        raise SecurityError("the template builds a value that is too large")
+        raise _TooLarge("the template builds a value that is too large")
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise SecurityError("the template computes a number that is too large")
+        raise _TooLarge("the template computes a number that is too large")
     return value
 
 
 def _check_widths(*numbers: Any) -> None:
     if any(isinstance(n, int) and abs(n) > MAX_VALUE for n in numbers):
-        raise SecurityError("the template asks for a width that is too large")
+        raise _TooLarge("the template asks for a width that is too large")
 
 
 def _check_format(format_string: Any, arguments: Any = ()) -> None:
@@ -115,22 +130,22 @@ class _Environment(ImmutableSandboxedEnvironment):
             for sequence, count in ((left, right), (right, left)):
                 repeats = isinstance(sequence, str | list | tuple) and isinstance(count, int)
                 if repeats and count * max(len(sequence), 1) > MAX_REPEAT:
-                    raise SecurityError("the template builds a value that is too large")
+                    raise _TooLarge("the template builds a value that is too large")
             both_ints = isinstance(left, int) and isinstance(right, int)
             if both_ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                raise SecurityError("the template computes a number that is too large")
+                raise _TooLarge("the template computes a number that is too large")
             return operator.mul(left, right)
         if operator_name == "**":
             if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-                raise SecurityError("the template computes a power that is too large")
+                raise _TooLarge("the template computes a power that is too large")
             both_ints = isinstance(left, int) and isinstance(right, int)
             if both_ints and left.bit_length() * abs(right) > MAX_INT_BITS:
-                raise SecurityError("the template computes a number that is too large")
+                raise _TooLarge("the template computes a number that is too large")
             return operator.pow(left, right)
         if operator_name == "+":
             sized = isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple)
             if sized and len(left) + len(right) > MAX_VALUE:
-                raise SecurityError("the template builds a value that is too large")
+                raise _TooLarge("the template builds a value that is too large")
             return _check_size(operator.add(left, right))
         if operator_name == "%" and isinstance(left, str):
             _check_format(left, right)
@@ -168,7 +183,7 @@ def _new_environment() -> _Environment:
         if isinstance(s, str) and isinstance(old, str) and isinstance(new, str):
             growth = (s.count(old) if old else len(s) + 1) * max(len(new) - len(old), 0)
             if len(s) + growth > MAX_VALUE:
-                raise SecurityError("the template builds a value that is too large")
+                raise _TooLarge("the template builds a value that is too large")
         return _check_size(original_replace(eval_ctx, s, old, new, count))
 
     replace_filter.__dict__.update(original_replace.__dict__)
@@ -197,6 +212,8 @@ def render(source: str, variables: dict[str, Any]) -> str:
         return _render_within_budget(source, variables)
     except RenderError:
         raise
+    except _TooLarge as exc:
+        raise RenderError(str(exc), code=TEMPLATE_TOO_LARGE) from None
     except UndefinedError as exc:
         raise RenderError(f"template variable {_undefined_name(exc)} is undefined") from None
     except SecurityError as exc:
@@ -204,13 +221,14 @@ def render(source: str, variables: dict[str, Any]) -> str:
     except TemplateSyntaxError as exc:
         raise RenderError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     except _TooSlow:
-        raise RenderError(f"the template took longer than {MAX_SECONDS:g} s") from None
+        message = f"the template took longer than {MAX_SECONDS:g} s"
+        raise RenderError(message, code=TEMPLATE_TIMEOUT) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise RenderError(f"the template failed: {exc}") from None
     except RecursionError:
         raise RenderError("the template nests too deeply") from None
     except MemoryError:
-        raise RenderError("the template needs too much memory") from None
+        raise RenderError(OUT_OF_MEMORY, code=TEMPLATE_TOO_LARGE) from None
 
 
 def _render_within_budget(source: str, variables: dict[str, Any]) -> str:
@@ -224,7 +242,8 @@ def _render_within_budget(source: str, variables: dict[str, Any]) -> str:
         for chunk in template.generate(variables):
             length += len(chunk)
             if length > MAX_OUTPUT:
-                raise RenderError(f"the template produced more than {MAX_OUTPUT} characters")
+                message = f"the template produced more than {MAX_OUTPUT} characters"
+                raise RenderError(message, code=TEMPLATE_TOO_LARGE)
             chunks.append(chunk)
             _check_time()
         return "".join(chunks)

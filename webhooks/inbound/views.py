@@ -26,7 +26,7 @@ def receive(request: HttpRequest, token: str) -> JsonResponse:
         request.content_type or "",
         request.META.get("REMOTE_ADDR"),
     )
-    return JsonResponse(answer.body, status=answer.status)
+    return JsonResponse(answer.body, status=answer.status, headers=answer.headers)
 
 
 def _too_large(limit: int) -> JsonResponse:
