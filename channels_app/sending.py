@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import quota
 from accounts.models import Account
 from accounts.usage import Usage, usage_for
-from channels_app import addresses
+from channels_app import addresses, platform_mail
 from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
 from channels_app.queueing import enqueue_together
@@ -50,8 +50,11 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def plan_routes(account: Account, data: dict[str, Any]) -> list[addresses.Route]:
-    """Check every channel is configured, the text fits, and an address exists."""
+def plan_routes(
+    account: Account, data: dict[str, Any], *, is_test: bool = False
+) -> list[addresses.Route]:
+    """Check every channel is configured, the text fits, an address exists, and the
+    platform's own mail may be used (channels_app.platform_mail)."""
     wanted = [*data["channels"], *data["fallback_channels"]]
     configs = {config.kind: config for config in _configs_with_contact(account, wanted, data)}
     contact = _contact(account, data["recipient"], configs)
@@ -74,6 +77,7 @@ def plan_routes(account: Account, data: dict[str, Any]) -> list[addresses.Route]
                 details={"channel": channel, "limit": limit, "length": len(data["message"])},
             )
         routes.append(addresses.resolve(channel, data["recipient"], contact, config))
+    platform_mail.check_routes(account, routes, configs, is_test=is_test)
     return routes
 
 
@@ -138,7 +142,7 @@ def accept_message(
     serializer = SendRequestSerializer(data=payload)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    routes = plan_routes(account, data)
+    routes = plan_routes(account, data, is_test=is_test)
 
     with transaction.atomic():
         claim = None

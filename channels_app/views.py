@@ -29,12 +29,12 @@ from channels_app.serializers import (
     MessageListSerializer,
     MessageSerializer,
 )
+from channels_app.testsend import send_test_message
 from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 
-TEST_MESSAGE = "Test message from oneping: this channel works."
 IDEMPOTENCY_KEY_LIMIT = 255
 
 AcceptedSerializer = inline_serializer(
@@ -60,6 +60,9 @@ class SendView(APIView):
         request=SendRequestSerializer,
         responses={
             202: AcceptedSerializer,
+            403: error_response(
+                "`owner_not_verified`: the platform's mail needs a verified account owner."
+            ),
             409: error_response("`idempotency_conflict`: the key was used with another body."),
         },
         parameters=[
@@ -119,24 +122,26 @@ class ChannelViewSet(AccountScopedViewSet):
 
     @extend_schema(
         request=ChannelTestSerializer,
-        responses={202: OpenApiResponse(description="The test message was queued.")},
+        responses={
+            202: OpenApiResponse(description="The test message was queued."),
+            403: error_response(
+                "`owner_not_verified`: the platform's mail needs a verified account owner."
+            ),
+            429: error_response(
+                "`test_limit_exceeded`: this channel's free tests for the day are used "
+                "(`Retry-After`), or `rate_limited`."
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
-        """Send a short test message now (not counted against the quota)."""
+        """Send a short test message now: not counted against the quota, but capped per
+        channel and day. Through the platform's mail, only to a member's verified address."""
         channel = self.get_object()
         params = ChannelTestSerializer(data=request.data or {})
         params.is_valid(raise_exception=True)
-        accepted = accept_message(
-            request.account,
-            {
-                "message": TEST_MESSAGE,
-                "channels": [channel.kind],
-                "recipient": params.validated_data.get("recipient") or "test",
-                "retry": False,
-            },
-            count_quota=False,
-            is_test=True,
+        accepted = send_test_message(
+            request.account, channel, params.validated_data.get("recipient") or ""
         )
         body = accepted.body
         return Response(

@@ -158,7 +158,11 @@ EMAIL_TIMEOUT = 15
 
 # --- allauth: email is the login ----------------------------------------------------------
 _EMAIL_VERIFICATION_CHOICES = ("none", "optional", "mandatory")
-ACCOUNT_EMAIL_VERIFICATION = env_str("ONEPING_EMAIL_VERIFICATION", "optional")
+# Mandatory in production: an unverified sign-up cannot log in, so a throwaway address buys
+# nothing (and the platform's own mail refuses accounts whose owner is unverified anyway).
+ACCOUNT_EMAIL_VERIFICATION = env_str(
+    "ONEPING_EMAIL_VERIFICATION", "optional" if DEBUG else "mandatory"
+)
 if ACCOUNT_EMAIL_VERIFICATION not in _EMAIL_VERIFICATION_CHOICES:
     raise ImproperlyConfigured(
         f"ONEPING_EMAIL_VERIFICATION={ACCOUNT_EMAIL_VERIFICATION!r}: use one of "
@@ -311,6 +315,13 @@ ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]
 ONEPING_DELIVERY_LEASE_SECONDS = 120
 # A queued delivery whose task has not run after this long is enqueued again by the sweep.
 ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = env_int("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
+
+# Channel tests are free but capped per channel and UTC day (429 test_limit_exceeded).
+ONEPING_TEST_SENDS_PER_DAY = env_int("ONEPING_TEST_SENDS_PER_DAY", 20)
+
+# --- Per-account caps (accounts.limits.limit_for; 400 limit_reached) --------------------
+ONEPING_MAX_WEBHOOK_ENDPOINTS = env_int("ONEPING_MAX_WEBHOOK_ENDPOINTS", 20)
+ONEPING_MAX_INBOUND_ENDPOINTS = env_int("ONEPING_MAX_INBOUND_ENDPOINTS", 20)
 
 # --- Outgoing webhooks ----------------------------------------------------------------
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0

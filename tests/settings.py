@@ -41,3 +41,6 @@ ONEPING_WEBHOOK_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 2.0
 # The live test server speaks plain HTTP: secure-only cookies would never come back.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# The suite signs people up and uses the dashboard at once (production defaults to
+# mandatory verification; tests/test_settings.py checks that default).
+ACCOUNT_EMAIL_VERIFICATION = "optional"

@@ -126,6 +126,46 @@ def test_keys_are_per_account_and_expire_after_24_hours(api, slack_channel, make
     assert Message.objects.count() == 2
 
 
+def test_account_b_reusing_account_as_key_and_body_gets_its_own_message(
+    api, slack_channel, slack, make_account, make_api_client
+):
+    from channels_app import delivery as delivery_service
+    from channels_app.models import Delivery
+
+    account_b = make_account("Beta")
+    ChannelConfig.objects.create(
+        account=account_b, kind="slack", config={"webhook_url": f"{slack.url}/hook-of-b"}
+    )
+    api_b = make_api_client(account_b)
+    first_a = api.post_json("/api/v1/send", SEND, HTTP_IDEMPOTENCY_KEY="order-42")
+    a_message = Message.objects.get(pk=first_a.json()["id"])
+    a_before = (a_message.status, list(a_message.deliveries.values()))
+
+    first_b = api_b.post_json("/api/v1/send", SEND, HTTP_IDEMPOTENCY_KEY="order-42")
+    again_b = api_b.post_json("/api/v1/send", SEND, HTTP_IDEMPOTENCY_KEY="order-42")
+
+    # B's first call is not a replay of A's answer: its own message and its own delivery.
+    assert first_b.status_code == 202
+    assert "Idempotent-Replayed" not in first_b
+    body_b = first_b.json()
+    assert body_b["id"] != first_a.json()["id"]
+    assert body_b["deliveries"][0]["id"] != first_a.json()["deliveries"][0]["id"]
+    b_message = Message.objects.get(pk=body_b["id"])
+    assert b_message.account_id == account_b.pk
+    assert b_message.deliveries.get().account_id == account_b.pk
+    # B's own key replays B's answer, within B.
+    assert again_b["Idempotent-Replayed"] == "true" and again_b.json() == body_b
+    # Each account counted its own message; A's rows are as they were.
+    assert api.get("/api/v1/account").json()["usage"]["used"] == 1
+    assert api_b.get("/api/v1/account").json()["usage"]["used"] == 1
+    a_message.refresh_from_db()
+    assert (a_message.status, list(a_message.deliveries.values())) == a_before
+    # And B's delivery really goes to B's channel.
+    delivery_service.attempt(body_b["deliveries"][0]["id"])
+    assert Delivery.objects.get(pk=body_b["deliveries"][0]["id"]).status == "delivered"
+    assert [received.path for received in slack.requests] == ["/hook-of-b"]
+
+
 def test_an_overlong_idempotency_key_is_400(api, slack_channel):
     response = api.post_json("/api/v1/send", SEND, HTTP_IDEMPOTENCY_KEY="x" * 256)
     assert response.status_code == 400

@@ -67,3 +67,26 @@ def test_unknown_email_verification_mode_is_rejected(tmp_path):
 
     assert result.returncode != 0
     assert "ONEPING_EMAIL_VERIFICATION" in result.stderr
+
+
+def email_verification_mode(tmp_path, **env_overrides: str) -> str:
+    env = {key: value for key, value in os.environ.items() if key != "ONEPING_EMAIL_VERIFICATION"}
+    env.update(ONEPING_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="oneping.settings")
+    env.pop("DEBUG", None)
+    env.update(SECRET_KEY="x" * 50, ONEPING_ENCRYPTION_KEYS=ENCRYPTION_KEY, **env_overrides)
+    code = "from django.conf import settings; print(settings.ACCOUNT_EMAIL_VERIFICATION)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+ENCRYPTION_KEY = "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="
+
+
+def test_email_verification_is_mandatory_in_production_and_configurable(tmp_path):
+    assert email_verification_mode(tmp_path) == "mandatory"
+    assert email_verification_mode(tmp_path, DEBUG="off") == "mandatory"
+    assert email_verification_mode(tmp_path, DEBUG="on") == "optional"
+    assert email_verification_mode(tmp_path, ONEPING_EMAIL_VERIFICATION="optional") == "optional"

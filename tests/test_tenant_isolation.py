@@ -255,3 +255,92 @@ def test_ids_in_bodies_and_filters_reach_only_the_callers_objects(tenants, clien
 
     assert snapshot(account_a) == before
     assert not WebhookDelivery.objects.filter(account=account_b, event=objects_a.event).exists()
+
+
+# --- Lists: B's lists never contain A's rows --------------------------------------------
+
+# API list route -> (query, the attribute of Objects whose id B's own list must show).
+API_LISTS: dict[str, tuple[dict, str | None]] = {
+    "api-key-list": ({}, "api_key"),
+    "channel-list": ({}, "channel"),
+    "contact-list": ({}, "contact"),
+    "message-list": ({}, "message"),
+    "delivery-list": ({"status": "failed"}, "delivery"),  # the dead letters
+    "webhook-endpoint-list": ({}, "webhook_endpoint"),
+    "event-list": ({}, "event"),
+    "inbound-endpoint-list": ({}, "inbound_endpoint"),
+    "inbound-event-list": ({"status": "failed"}, "inbound_event"),
+}
+# Dashboard list page -> something of B's own that the page must show.
+DASHBOARD_LISTS: dict[str, Callable[[Objects], str]] = {
+    "overview": lambda o: o.delivery.last_error,  # recent failures
+    "dashboard-channels": lambda o: "Slack",
+    "dashboard-contacts": lambda o: o.contact.identifier,
+    "dashboard-messages": lambda o: o.message.pk,
+    "dashboard-webhooks": lambda o: o.webhook_endpoint.url,
+    "dashboard-inbound": lambda o: o.inbound_endpoint.name,
+    "dashboard-failed": lambda o: o.delivery.pk,
+    "dashboard-keys": lambda o: o.api_key.name,
+    "dashboard-team": lambda o: o.membership.user.email,
+}
+
+
+def ids_of(objects: Objects) -> list[str]:
+    return [
+        str(getattr(objects, name).pk)
+        for name in (
+            "api_key",
+            "channel",
+            "contact",
+            "message",
+            "delivery",
+            "webhook_endpoint",
+            "event",
+            "inbound_endpoint",
+            "inbound_event",
+        )
+    ]
+
+
+def test_every_api_list_route_is_covered():
+    found = {
+        pattern.name
+        for route, pattern in _walk(get_resolver().url_patterns)
+        if route.startswith("api/") and (pattern.name or "").endswith("-list")
+    }
+
+    assert found == set(API_LISTS), "add new list routes to API_LISTS"
+
+
+@pytest.mark.parametrize("name", sorted(API_LISTS))
+def test_an_api_list_shows_only_the_callers_rows(name, tenants):
+    _, objects_a, account_b, objects_b = tenants
+    query, own = API_LISTS[name]
+
+    response = ApiClient(_key_of(account_b)).get(reverse(name), query)
+
+    assert response.status_code == 200
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) else body
+    listed = {row["id"] for row in rows}
+    assert listed, f"{name}: B's own rows should be listed"
+    assert str(getattr(objects_b, own).pk) in listed
+    text = response.content.decode()
+    for a_id in ids_of(objects_a):
+        assert a_id not in text, f"{name} lists A's {a_id}"
+    assert MARKER not in text.lower()
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARD_LISTS))
+def test_a_dashboard_list_shows_only_the_callers_rows(name, tenants, client):
+    _, objects_a, _, objects_b = tenants
+    client.force_login(User.objects.get(email="beta-owner@example.com"))
+
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert DASHBOARD_LISTS[name](objects_b) in text, f"{name}: B's own rows should be listed"
+    for a_id in ids_of(objects_a):
+        assert a_id not in text, f"{name} shows A's {a_id}"
+    assert MARKER not in text.lower()

@@ -16,7 +16,7 @@ from oneping.api.pagination import LogCursorPagination, NewestFirstCursorPaginat
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
-from webhooks import events, sending
+from webhooks import endpoints, events, sending
 from webhooks.filters import EventFilter
 from webhooks.models import Event, WebhookAttempt, WebhookEndpoint
 from webhooks.secrets import account_signing_secret
@@ -37,11 +37,19 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
 
-    @extend_schema(responses={201: NewWebhookEndpointSerializer})
+    @extend_schema(
+        responses={
+            201: NewWebhookEndpointSerializer,
+            400: error_response(
+                "`validation_error`, `url_not_allowed`, or `limit_reached`: the account has "
+                "its maximum of webhook endpoints (details.limit)."
+            ),
+        }
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = serializer.save(account=request.account, secret=new_secret())
+        endpoint = endpoints.create_webhook_endpoint(request.account, **serializer.validated_data)
         return Response(NewWebhookEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer) -> None:

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -9,12 +8,10 @@ from accounts.permissions import Role, account_view
 from channels_app.dashboard.channel_forms import FORMS, ChannelForm, TestSendForm
 from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Delivery
-from channels_app.sending import accept_message
+from channels_app.testsend import send_test_message
 from oneping.api.errors import describe_validation_error
 from oneping.crypto import mask
 from oneping.errors import ServiceError
-
-TEST_MESSAGE = "Test message from oneping: this channel works."
 
 
 def _summary(channel: ChannelConfig | None) -> dict[str, str]:
@@ -77,22 +74,13 @@ def channel_delete(request: HttpRequest, kind: str) -> HttpResponse:
 @account_view()  # members may send test messages
 @require_POST
 def channel_test(request: HttpRequest, kind: str) -> HttpResponse:
-    get_object_or_404(ChannelConfig, account=request.account, kind=kind)
+    channel = get_object_or_404(ChannelConfig, account=request.account, kind=kind)
     form = TestSendForm(request.POST, prefix=f"test-{kind}")
     form.is_valid()
     try:
-        with transaction.atomic():
-            accepted = accept_message(
-                request.account,
-                {
-                    "message": TEST_MESSAGE,
-                    "channels": [kind],
-                    "recipient": form.cleaned_data.get("recipient") or "test",
-                    "retry": False,
-                },
-                count_quota=False,
-                is_test=True,
-            )
+        accepted = send_test_message(
+            request.account, channel, form.cleaned_data.get("recipient") or ""
+        )
     except ServiceError as exc:
         messages.error(request, f"Test not sent: {exc.message}")
         return redirect("dashboard-channels")

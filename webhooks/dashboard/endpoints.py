@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view
+from oneping.errors import ServiceError
 from oneping.pages import paginate
-from webhooks import events, sending
+from webhooks import endpoints, events, sending
 from webhooks.dashboard.forms import EndpointForm, RecoverForm, ReplayForm
 from webhooks.models import Event, WebhookAttempt, WebhookEndpoint
 from webhooks.signing import new_secret
@@ -69,11 +70,21 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 def endpoint_edit(request: HttpRequest, endpoint_id: str | None = None) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id) if endpoint_id is not None else None
     form = EndpointForm(request.POST or None, instance=endpoint)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        saved = form.save(account=request.account, secret=new_secret())
-        messages.success(request, f"Saved webhook endpoint {saved.url}.")
-        return redirect("dashboard-webhook", saved.pk)
-    return render(request, "webhooks/endpoint_form.html", {"form": form, "endpoint": endpoint})
+        try:
+            if endpoint is None:
+                saved = endpoints.create_webhook_endpoint(request.account, **form.cleaned_data)
+            else:
+                saved = form.save()
+        except ServiceError as exc:  # limit_reached
+            form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            messages.success(request, f"Saved webhook endpoint {saved.url}.")
+            return redirect("dashboard-webhook", saved.pk)
+    context = {"form": form, "endpoint": endpoint}
+    return render(request, "webhooks/endpoint_form.html", context, status=status)
 
 
 @account_view()

@@ -50,18 +50,15 @@ class EndpointForm(forms.Form):
     def clean_event_types(self) -> list[str]:
         return sorted(set(self.cleaned_data["event_types"]))
 
-    def save(self, *, account, secret: str) -> WebhookEndpoint:
-        """Create (with `secret`) or update; a secret is only ever set on creation."""
-        endpoint = self.instance or WebhookEndpoint(account=account, secret=secret)
+    def save(self) -> WebhookEndpoint:
+        """Update the endpoint being edited (new ones: webhooks.endpoints)."""
+        endpoint = self.instance
         endpoint.url = self.cleaned_data["url"]
         endpoint.description = self.cleaned_data["description"]
         endpoint.event_types = self.cleaned_data["event_types"]
-        if self.instance is None:
-            endpoint.save()
-        else:
-            # Only the edited fields: a worker may have disabled the endpoint (410 Gone) or
-            # an admin rotated its secret since this form was loaded.
-            endpoint.save(update_fields=["url", "description", "event_types", "updated_at"])
+        # Only the edited fields: a worker may have disabled the endpoint (410 Gone) or
+        # an admin rotated its secret since this form was loaded.
+        endpoint.save(update_fields=["url", "description", "event_types", "updated_at"])
         return endpoint
 
 

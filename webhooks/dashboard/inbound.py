@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view, has_role
+from oneping.errors import ServiceError
 from oneping.pages import paginate
+from webhooks import endpoints
 from webhooks.dashboard.forms import InboundEndpointForm
 from webhooks.inbound.rules import WILDCARD
 from webhooks.inbound.serializers import InboundEndpointSerializer
@@ -153,16 +155,25 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 @account_view(Role.ADMIN)
 def inbound_create(request: HttpRequest) -> HttpResponse:
     form = InboundEndpointForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         serializer = InboundEndpointSerializer(
             data=form.serializer_data(), context={"request": request}
         )
         if serializer.is_valid():
-            endpoint = serializer.save(account=request.account)
-            messages.success(request, f"Created inbound endpoint {endpoint.name}.")
-            return redirect("dashboard-inbound-endpoint", endpoint.pk)
-        form.add_serializer_errors(serializer.errors)
-    return render(request, "webhooks/inbound_form.html", {"form": form})
+            try:
+                endpoint = endpoints.create_inbound_endpoint(
+                    request.account, **serializer.validated_data
+                )
+            except ServiceError as exc:  # limit_reached
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Created inbound endpoint {endpoint.name}.")
+                return redirect("dashboard-inbound-endpoint", endpoint.pk)
+        else:
+            form.add_serializer_errors(serializer.errors)
+    return render(request, "webhooks/inbound_form.html", {"form": form}, status=status)
 
 
 @account_view()

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from oneping.api.pagination import LogCursorPagination
+from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
+from webhooks import endpoints
 from webhooks.inbound import presets, processing
 from webhooks.inbound.serializers import (
     BulkReprocessSerializer,
@@ -39,11 +41,19 @@ class InboundEndpointViewSet(AccountScopedViewSet):
     queryset = InboundEndpoint.objects.all()
     serializer_class = InboundEndpointSerializer
 
-    @extend_schema(responses={201: NewInboundEndpointSerializer})
+    @extend_schema(
+        responses={
+            201: NewInboundEndpointSerializer,
+            400: error_response(
+                "`validation_error`, or `limit_reached`: the account has its maximum of "
+                "inbound endpoints (details.limit)."
+            ),
+        }
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = serializer.save(account=request.account)
+        endpoint = endpoints.create_inbound_endpoint(request.account, **serializer.validated_data)
         answer = NewInboundEndpointSerializer(endpoint, context={"request": request})
         return Response(answer.data, status=status.HTTP_201_CREATED)
 

@@ -1,4 +1,3 @@
-import secrets
 from typing import Any
 
 from rest_framework import serializers
@@ -6,11 +5,8 @@ from rest_framework import serializers
 from channels_app.models import ChannelConfig
 from oneping.crypto import mask
 from webhooks.inbound import presets
-from webhooks.inbound.receiving import token_hash
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent
-
-TOKEN_BYTES = 24  # 32 URL-safe characters
 
 
 class InboundEndpointSerializer(serializers.ModelSerializer):
@@ -97,10 +93,6 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
                     {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
                 ) from None
         return attrs
-
-    def create(self, validated_data: dict[str, Any]) -> InboundEndpoint:
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        return super().create({**validated_data, "token": token, "token_hash": token_hash(token)})
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):

@@ -1,0 +1,72 @@
+"""Sending a channel's test message: the one service behind the API's
+`POST /api/v1/channels/{id}/test` and the dashboard's "Send test" button.
+
+Tests are free (they skip the monthly quota, as the README promises), so they are capped
+per channel and UTC day instead (`ONEPING_TEST_SENDS_PER_DAY`, 20): without a cap a free
+account could send without limit by calling test in a loop. A test through the platform's
+own mail is further restricted in channels_app.platform_mail.
+"""
+
+import math
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.limits import day_window, limit_for
+from accounts.models import Account
+from channels_app.models import ChannelConfig, Message
+from channels_app.sending import Accepted, accept_message
+from oneping.errors import ServiceError
+
+TEST_MESSAGE = "Test message from oneping: this channel works."
+DEFAULT_RECIPIENT = "test"
+
+
+class TestLimitExceeded(ServiceError):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, channel: ChannelConfig, limit: int, resets_at):
+        retry_after = max(math.ceil((resets_at - timezone.now()).total_seconds()), 1)
+        super().__init__(
+            "test_limit_exceeded",
+            f"This {channel.kind} channel has sent its {limit} test messages today; "
+            f"tests are free but capped, and the count resets at {resets_at:%Y-%m-%d %H:%M} "
+            "UTC.",
+            status=429,
+            details={
+                "channel": channel.kind,
+                "limit": limit,
+                "resets_at": resets_at.isoformat().replace("+00:00", "Z"),
+            },
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def tests_sent_today(account: Account, kind: str) -> int:
+    start, _ = day_window()
+    # Counted by kind, not by config row: deleting and re-creating the channel must not
+    # reset the count. message_log_created (account, created_at) narrows the scan to today.
+    return Message.objects.filter(
+        account=account, created_at__gte=start, is_test=True, deliveries__channel=kind
+    ).count()
+
+
+def send_test_message(account: Account, channel: ChannelConfig, recipient: str = "") -> Accepted:
+    """Queue a one-attempt test message on `channel`, not counted against the quota.
+
+    Raises TestLimitExceeded (429) past the daily cap, and what accept_message raises
+    (recipient_unresolved, test_recipient_not_allowed, owner_not_verified, …)."""
+    payload = {
+        "message": TEST_MESSAGE,
+        "channels": [channel.kind],
+        "recipient": recipient or DEFAULT_RECIPIENT,
+        "retry": False,
+    }
+    with transaction.atomic():
+        # Concurrent tests of one channel count one after the other (SQLite's BEGIN
+        # IMMEDIATE already serialises writers; PostgreSQL needs the row lock).
+        ChannelConfig.objects.select_for_update().filter(pk=channel.pk).values_list("pk").first()
+        limit = limit_for(account, "test_sends_per_day")
+        if tests_sent_today(account, channel.kind) >= limit:
+            raise TestLimitExceeded(channel, limit, day_window()[1])
+        return accept_message(account, payload, count_quota=False, is_test=True)
