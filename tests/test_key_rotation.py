@@ -97,7 +97,7 @@ def test_rotating_to_a_new_key_lets_the_old_one_be_dropped(db, settings, make_ac
     # then A can be dropped: every stored token reads with B alone, and every secret too.
     settings.ONEPING_ENCRYPTION_KEYS = [KEY_B]
     only_b = Fernet(KEY_B.encode())
-    for column, tokens in stored_tokens().items():
+    for tokens in stored_tokens().values():
         for token in tokens:
             only_b.decrypt(token.encode())  # raises InvalidToken if A was still needed
     for (model, field), plaintext in PLAINTEXTS.items():
