@@ -109,9 +109,7 @@ def test_a_failing_delivery_follows_the_production_schedule_to_the_last_attempt(
         slack.stop()
 
 
-def test_a_failing_webhook_follows_the_production_schedule_to_the_last_attempt(
-    settings, account
-):
+def test_a_failing_webhook_follows_the_production_schedule_to_the_last_attempt(settings, account):
     settings.ONEPING_WEBHOOK_RETRY_SCHEDULE = WEBHOOK_SCHEDULE
     receiver = FakeHTTPProvider(default=Canned(500, "oops")).start()
     try:
