@@ -106,7 +106,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Keys are issued where the raw key can be shown once: the dashboard or the command.
         return False
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_keys.revoke_key(api_key)

@@ -70,7 +70,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Reprocess selected failed deliveries")
+    @admin.action(description="Reprocess selected failed deliveries", permissions=["change"])
     def reprocess(self, request, queryset):
         queued = 0
         for delivery in queryset.filter(status__in=Delivery.ENDED_FAILED):

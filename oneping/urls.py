@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -12,6 +13,11 @@ api_v1 = [
     path("", include("channels_app.api_urls")),
     path("", include("webhooks.api_urls")),
 ]
+
+# The admin's own login form counts no failures: send staff through allauth's login, which
+# throttles failed attempts per IP and per address (ACCOUNT_RATE_LIMITS' login_failed).
+# https://docs.allauth.org/en/latest/common/admin.html
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", overview, name="overview"),

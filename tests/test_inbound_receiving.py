@@ -171,9 +171,23 @@ def test_hmac_sha256_in_a_custom_header_with_or_without_prefix(make_inbound):
     headers = hmac_headers("k", body, "X-Signature")
 
     assert post(endpoint["url"], body, **headers).status_code == 200
-    bare = {key: value.removeprefix("sha256=") for key, value in headers.items()}
-    assert post(endpoint["url"], as_json({"event": "again"}), **bare).status_code == 401
-    assert InboundEvent.objects.get().event_type == "deploy.done"
+    # The bare hex digest of the body it comes with is accepted too (README: "a sha256=
+    # prefix is fine")…
+    again = as_json({"event": "deploy.again"})
+    bare = {
+        key: value.removeprefix("sha256=")
+        for key, value in hmac_headers("k", again, "X-Signature").items()
+    }
+    assert not any(value.startswith("sha256=") for value in bare.values())
+    assert post(endpoint["url"], again, **bare).status_code == 200
+    # …and a bare digest of another body is still a mismatch.
+    other = post(endpoint["url"], as_json({"event": "forged"}), **bare)
+    assert other.status_code == 401
+    assert "mismatch" in other.json()["error"]["message"]
+    assert sorted(InboundEvent.objects.values_list("event_type", flat=True)) == [
+        "deploy.again",
+        "deploy.done",
+    ]
 
 
 def test_none_verification_takes_event_from_the_body(make_inbound):
@@ -251,6 +265,39 @@ def test_the_request_stores_without_rendering_or_sending(make_inbound, slack):
     assert Message.objects.count() == 0
     assert slack.requests == []
     assert "Cookie" not in event.headers
+
+
+def test_stored_headers_drop_the_senders_credentials(api, make_inbound):
+    """GitLab, Asana, API gateways… send tokens in headers: members would read them in
+    the event's headers (dashboard, API, admin). Signatures stay: they are evidence."""
+    endpoint = make_inbound("github", secret=GITHUB_SECRET)
+    body = as_json({"action": "opened"})
+    credentials = {
+        "HTTP_AUTHORIZATION": "Bearer s3cr3t-1",
+        "HTTP_PROXY_AUTHORIZATION": "Basic s3cr3t-2",
+        "HTTP_COOKIE": "session=s3cr3t-3",
+        "HTTP_X_GITLAB_TOKEN": "s3cr3t-4",
+        "HTTP_X_API_KEY": "s3cr3t-5",
+        "HTTP_X_HOOK_SECRET": "s3cr3t-6",
+        "HTTP_X_AUTH_TOKEN": "s3cr3t-7",
+        "HTTP_X_WEBHOOK_SECRET": "s3cr3t-8",
+        "HTTP_X_GOOG_CHANNEL_TOKEN": "s3cr3t-9",
+        "HTTP_X_ACCESS_TOKEN": "s3cr3t-10",
+    }
+    signed = github_headers(GITHUB_SECRET, body, "pull_request", "d-creds")
+
+    response = post(
+        endpoint["url"], body, HTTP_USER_AGENT="GitHub-Hookshot/1", **signed, **credentials
+    )
+
+    assert response.status_code == 200
+    stored = InboundEvent.objects.get().headers
+    assert "s3cr3t" not in str(stored)
+    assert stored["X-Github-Event"] == "pull_request"
+    assert stored["X-Hub-Signature-256"] == signed["HTTP_X_HUB_SIGNATURE_256"]
+    assert stored["User-Agent"] == "GitHub-Hookshot/1"
+    shown = api.get(f"/api/v1/inbound-events/{InboundEvent.objects.get().pk}").json()
+    assert "s3cr3t" not in str(shown)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "failing_since", "previous_secret_expires_at", "created_at"]
     actions = ["enable", "disable"]
 
-    @admin.action(description="Enable selected endpoints")
+    @admin.action(description="Enable selected endpoints", permissions=["change"])
     def enable(self, request, queryset):
         for endpoint in queryset.filter(enabled=False):
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
@@ -30,7 +30,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             sending.resume(endpoint)
         self.message_user(request, "Enabled.", messages.SUCCESS)
 
-    @admin.action(description="Disable selected endpoints")
+    @admin.action(description="Disable selected endpoints", permissions=["change"])
     def disable(self, request, queryset):
         for endpoint in queryset.filter(enabled=True):
             sending.disable(endpoint, f"Disabled by {request.user} in the admin.")
@@ -59,7 +59,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Reprocess selected failed webhook deliveries")
+    @admin.action(
+        description="Reprocess selected failed webhook deliveries", permissions=["change"]
+    )
     def reprocess(self, request, queryset):
         queued = sending.resend(list(queryset.filter(status=WebhookDelivery.Status.FAILED)))
         self.message_user(request, f"Queued {queued} webhook deliveries again.", messages.SUCCESS)
@@ -84,11 +86,11 @@ class InboundEndpointAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "failed_verifications", "last_failure_reason", "last_failure_at"]
     actions = ["enable", "disable"]
 
-    @admin.action(description="Enable selected inbound endpoints")
+    @admin.action(description="Enable selected inbound endpoints", permissions=["change"])
     def enable(self, request, queryset):
         queryset.update(enabled=True)
 
-    @admin.action(description="Disable selected inbound endpoints")
+    @admin.action(description="Disable selected inbound endpoints", permissions=["change"])
     def disable(self, request, queryset):
         queryset.update(enabled=False)
 
@@ -109,7 +111,7 @@ class InboundEventAdmin(admin.ModelAdmin):
     def payload(self, event: InboundEvent) -> str:
         return bytes(event.body).decode("utf-8", errors="replace")
 
-    @admin.action(description="Reprocess selected failed inbound events")
+    @admin.action(description="Reprocess selected failed inbound events", permissions=["change"])
     def reprocess(self, request, queryset):
         queued = processing.reprocess(list(queryset))
         self.message_user(request, f"Queued {queued} inbound events again.", messages.SUCCESS)

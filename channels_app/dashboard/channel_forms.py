@@ -13,7 +13,9 @@ KEEP = "Leave empty to keep the saved one."
 class ChannelForm(forms.Form):
     kind = ""
     title = ""
-    help_html = ""
+    # Shown above the form: plain text with `code`, *emphasis* and [links](https://…)
+    # (oneping/templatetags/help_markdown.py), never HTML.
+    setup_help = ""
     secret_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, existing: dict[str, Any] | None = None, **kwargs):
@@ -50,10 +52,10 @@ class ChannelForm(forms.Form):
 
 class TelegramForm(ChannelForm):
     kind, title = "telegram", "Telegram"
-    help_html = (
-        "Talk to <a href='https://t.me/BotFather'>@BotFather</a>, send <code>/newbot</code> and "
-        "copy the token. Add the bot to your group or channel; its chat id is in "
-        "<code>getUpdates</code> (groups and channels start with <code>-100</code>)."
+    setup_help = (
+        "Talk to [@BotFather](https://t.me/BotFather), send `/newbot` and copy the token. "
+        "Add the bot to your group or channel; its chat id is in `getUpdates` (groups and "
+        "channels start with `-100`)."
     )
     secret_fields = ("bot_token",)
     bot_token = forms.CharField(label="Bot token", widget=forms.PasswordInput(render_value=False))
@@ -64,9 +66,9 @@ class TelegramForm(ChannelForm):
 
 class SlackForm(ChannelForm):
     kind, title = "slack", "Slack"
-    help_html = (
-        "In Slack: <em>Apps → Incoming Webhooks → Add to Slack</em>, pick a channel and copy "
-        "the URL (<code>https://hooks.slack.com/services/…</code>)."
+    setup_help = (
+        "In Slack: *Apps → Incoming Webhooks → Add to Slack*, pick a channel and copy "
+        "the URL (`https://hooks.slack.com/services/…`)."
     )
     secret_fields = ("webhook_url",)
     webhook_url = forms.CharField(label="Incoming webhook URL", widget=forms.PasswordInput)
@@ -74,9 +76,9 @@ class SlackForm(ChannelForm):
 
 class DiscordForm(ChannelForm):
     kind, title = "discord", "Discord"
-    help_html = (
-        "In Discord: <em>Channel settings → Integrations → Webhooks → New webhook → Copy "
-        "webhook URL</em> (<code>https://discord.com/api/webhooks/…</code>)."
+    setup_help = (
+        "In Discord: *Channel settings → Integrations → Webhooks → New webhook → Copy "
+        "webhook URL* (`https://discord.com/api/webhooks/…`)."
     )
     secret_fields = ("webhook_url",)
     webhook_url = forms.CharField(label="Webhook URL", widget=forms.PasswordInput)
@@ -84,9 +86,9 @@ class DiscordForm(ChannelForm):
 
 class EmailForm(ChannelForm):
     kind, title = "email", "Email"
-    help_html = (
+    setup_help = (
         "Leave the host empty to send with oneping's own mail settings, or give your SMTP "
-        "server (e.g. your provider's <code>smtp.example.com</code>, port 587 with STARTTLS)."
+        "server (e.g. your provider's `smtp.example.com`, port 587 with STARTTLS)."
     )
     secret_fields = ("password",)
     host = forms.CharField(label="SMTP host", required=False)

@@ -10,7 +10,7 @@ KEEP_CURRENT_HELP = "Leave empty to keep the current one."
 class ContactForm(forms.Form):
     identifier = forms.CharField(
         max_length=255,
-        help_text="What you send as <code>recipient</code>, e.g. an email or a user id.",
+        help_text="What you send as `recipient`, e.g. an email or a user id.",
     )
     name = forms.CharField(max_length=200, required=False)
     email = forms.EmailField(required=False)

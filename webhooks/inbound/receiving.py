@@ -23,8 +23,47 @@ from webhooks.inbound.verification import SCHEMES, VerificationFailed
 from webhooks.models import InboundEndpoint, InboundEvent
 
 MAX_BODY_BYTES = 1024 * 1024
-# Not kept with the stored event: credentials of the sender's own, not evidence.
-DROPPED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+# Not kept with the stored event (members, the API and the admin see stored headers):
+# credentials of the sender's own, not evidence. Signature headers stay: an HMAC over the
+# body says nothing without the secret. README "Inbound webhooks" lists these.
+DROPPED_HEADERS = frozenset(
+    {
+        "authorization",  # RFC 9110 §11.6.2
+        "proxy-authorization",  # RFC 9110 §11.7.2
+        "cookie",
+        # GitLab sends the webhook's secret token itself, in plain text:
+        # https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token
+        "x-gitlab-token",
+        "x-api-key",
+        "api-key",
+        # Asana's handshake secret: https://developers.asana.com/docs/webhooks-guide
+        "x-hook-secret",
+        # Google's push-notification channel token: https://developers.google.com/workspace/drive/api/guides/push
+        "x-goog-channel-token",
+    }
+)
+# Any other header whose name says it carries a credential, e.g. X-Auth-Token,
+# X-Webhook-Secret, X-Access-Token, X-Apikey.
+DROPPED_NAME_PARTS = (
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "apikey",
+    "api-key",
+    "auth",
+    "cookie",
+)
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The request headers stored with an event: all but credentials."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name.lower() not in DROPPED_HEADERS
+        and not any(part in name.lower() for part in DROPPED_NAME_PARTS)
+    }
 
 
 @dataclass(frozen=True)
@@ -69,7 +108,7 @@ def receive(
                 endpoint=endpoint,
                 event_type=event_type,
                 dedup_key=dedup_key,
-                headers={k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS},
+                headers=kept_headers(headers),
                 body=body,
                 content_type=content_type[:200],
                 remote_ip=remote_ip,
