@@ -31,7 +31,7 @@ from channels_app.serializers import (
 )
 from channels_app.testsend import send_test_message
 from oneping.api.pagination import LogCursorPagination
-from oneping.api.schema import error_response
+from oneping.api.schema import COMMON_ERRORS, error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 
@@ -61,7 +61,8 @@ class SendView(APIView):
         responses={
             202: AcceptedSerializer,
             403: error_response(
-                "`owner_not_verified`: the platform's mail needs a verified account owner."
+                f"{COMMON_ERRORS[403]} `owner_not_verified`: the platform's mail needs a "
+                "verified account owner."
             ),
             409: error_response("`idempotency_conflict`: the key was used with another body."),
         },
@@ -125,7 +126,8 @@ class ChannelViewSet(AccountScopedViewSet):
         responses={
             202: OpenApiResponse(description="The test message was queued."),
             403: error_response(
-                "`owner_not_verified`: the platform's mail needs a verified account owner."
+                f"{COMMON_ERRORS[403]} `owner_not_verified`: the platform's mail needs a "
+                "verified account owner."
             ),
             429: error_response(
                 "`test_limit_exceeded`: this channel's free tests for the day are used "
@@ -216,5 +218,5 @@ class DeliveryViewSet(
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Reprocess a failed delivery: new attempts for the same delivery."""
         delivery = delivery_service.retry_failed(self.get_object())
-        fresh = self.get_queryset().get(pk=delivery.pk)
-        return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)
+        # The delivery as accepted (queued): a worker may already have claimed it by now.
+        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
