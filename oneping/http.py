@@ -22,6 +22,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NameResolutionError
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from oneping.urlguard import check_url, public_addresses
 
@@ -192,6 +193,8 @@ def describe_failure(exc: BaseException, host: str) -> str:
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"the TLS certificate of {host} is not valid: {cause.verify_message}"
+    if has(CertificateError):  # urllib3's own check of assert_hostname
+        return f"the TLS certificate of {host} is not valid for that name"
     if has(ssl.SSLError, requests.exceptions.SSLError):
         return f"the TLS handshake with {host} failed"
     if has(ConnectionRefusedError):
