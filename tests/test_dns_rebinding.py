@@ -289,3 +289,43 @@ def test_ipv6_carrying_a_private_ipv4_is_refused(url):
 )
 def test_ipv6_carrying_a_public_ipv4_is_accepted(url):
     assert check_url(url, allow_private=False) == url
+
+
+@pytest.mark.parametrize("certified", [f"mail.{NAME}", f"other.{NAME}"])
+def test_starttls_to_the_pinned_address_verifies_the_name(
+    api, account, rebinding, monkeypatch, tmp_path, certified
+):
+    context, ca_file = _certificate(tmp_path, certified)
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # what ssl.create_default_context trusts
+    handler = RecordingSMTPHandler()
+    controller = Controller(handler, hostname=CHECKED, port=_free_port(), tls_context=context)
+    controller.start()
+    try:
+        ChannelConfig.objects.create(
+            account=account,
+            kind="email",
+            config={
+                "host": f"mail.{NAME}",
+                "port": controller.port,
+                "username": "",
+                "password": "",
+                "use_tls": True,
+                "use_ssl": False,
+                "from_email": "alerts@acme.test",
+            },
+        )
+        accepted = api.post_json(
+            "/api/v1/send", {"message": "hi", "channels": ["email"], "recipient": "a@b.test"}
+        )
+        delivery_service.attempt(accepted.json()["deliveries"][0]["id"])
+    finally:
+        controller.stop()
+
+    delivery = Delivery.objects.get()
+    if certified == f"mail.{NAME}":
+        assert delivery.status == "sent", delivery.last_error
+        assert len(handler.messages) == 1
+    else:
+        assert delivery.status == "retrying"
+        assert "certificate" in delivery.last_error and "not valid" in delivery.last_error
+        assert handler.messages == []
