@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from oneping.urlguard import check_url, public_addresses
@@ -88,14 +88,21 @@ def default_timeout() -> tuple[float, float]:
     return (settings.ONEPING_HTTP_CONNECT_TIMEOUT, settings.ONEPING_HTTP_READ_TIMEOUT)
 
 
-def checked_address(url: str) -> str | None:
-    """Check the URL (UrlNotAllowed if it may not be used) and return the address to
-    connect to, or None when private addresses are allowed (connect by name)."""
+def checked_addresses(url: str) -> list[str | None]:
+    """Check the URL (UrlNotAllowed if it may not be used) and return the addresses to
+    connect to, in resolver order; [None] when private addresses are allowed (by name)."""
     check_url(url, resolve=False)
     parts = urlsplit(url.strip())
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = public_addresses(parts.hostname, port)
-    return addresses[0] if addresses else None
+    return public_addresses(parts.hostname, port) or [None]
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """The request failed before a connection existed, so nothing was sent: another
+    checked address (say IPv4 after an unreachable IPv6) may be tried safely."""
+    return isinstance(exc, requests.ConnectTimeout) or any(
+        isinstance(cause, NewConnectionError) for cause in _causes(exc)
+    )
 
 
 def post(
@@ -108,19 +115,30 @@ def post(
     guard: bool = True,
 ) -> requests.Response:
     """POST once. Raises requests' exceptions and UrlNotAllowed; never follows redirects
-    (a redirect could lead past the URL guard). Guarded, it connects to the checked address."""
-    address = checked_address(url) if guard else None
+    (a redirect could lead past the URL guard). Guarded, it connects to a checked address
+    (the next one only if the previous could not be connected to)."""
+    addresses = checked_addresses(url) if guard else [None]
     session = _session()
-    request = session.prepare_request(
-        requests.Request(
-            "POST", url, data=data, json=json, headers={"User-Agent": USER_AGENT, **(headers or {})}
+    for index, address in enumerate(addresses):
+        request = session.prepare_request(
+            requests.Request(
+                "POST",
+                url,
+                data=data,
+                json=json,
+                headers={"User-Agent": USER_AGENT, **(headers or {})},
+            )
         )
-    )
-    setattr(request, PINNED_ADDRESS, address)
-    options = session.merge_environment_settings(request.url, {}, None, None, None)
-    return session.send(
-        request, timeout=timeout or default_timeout(), allow_redirects=False, **options
-    )
+        setattr(request, PINNED_ADDRESS, address)
+        options = session.merge_environment_settings(request.url, {}, None, None, None)
+        try:
+            return session.send(
+                request, timeout=timeout or default_timeout(), allow_redirects=False, **options
+            )
+        except requests.ConnectionError as exc:
+            if index == len(addresses) - 1 or not _never_connected(exc):
+                raise
+    raise AssertionError("unreachable: the last address returns or raises")
 
 
 def post_json(url: str, payload: Any, **kwargs: Any) -> requests.Response:
@@ -201,6 +219,8 @@ def describe_failure(exc: BaseException, host: str) -> str:
         return f"could not connect to {host} (connection refused)"
     if has(ConnectionResetError):
         return f"{host} reset the connection"
+    if has(requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        return f"the answer from {host} was cut off or garbled"
     if has(RemoteDisconnected, ConnectionAbortedError, BrokenPipeError):
         return f"{host} closed the connection without answering"
     for cause in causes:

@@ -16,32 +16,40 @@ from django.core.mail.backends.smtp import EmailBackend
 
 
 class _Pinned:
-    def __init__(self, *args: Any, pinned_address: str, **kwargs: Any):
-        self.pinned_address = pinned_address  # before super(): it connects right away
+    def __init__(self, *args: Any, pinned_addresses: list[str], **kwargs: Any):
+        self.pinned_addresses = pinned_addresses  # before super(): it connects right away
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return super()._get_socket(self.pinned_address, port, timeout)
+        """The first checked address that accepts the connection (as create_connection
+        tries each address a name resolves to)."""
+        for index, address in enumerate(self.pinned_addresses):
+            try:
+                return super()._get_socket(address, port, timeout)
+            except OSError:
+                if index == len(self.pinned_addresses) - 1:
+                    raise
+        raise OSError("no address to connect to")
 
 
 class PinnedSMTP(_Pinned, smtplib.SMTP):
-    """smtplib.SMTP that connects to `pinned_address` (STARTTLS still checks the name)."""
+    """smtplib.SMTP that connects to a checked address (STARTTLS still checks the name)."""
 
 
 class PinnedSMTPSSL(_Pinned, smtplib.SMTP_SSL):
-    """smtplib.SMTP_SSL that connects to `pinned_address` (TLS still checks the name)."""
+    """smtplib.SMTP_SSL that connects to a checked address (TLS still checks the name)."""
 
 
 class PinnedEmailBackend(EmailBackend):
-    """Django's SMTP backend, connecting to `address` when one is given (None: by name)."""
+    """Django's SMTP backend, connecting to one of `addresses` ([] or None: by name)."""
 
-    def __init__(self, *args: Any, address: str | None = None, **kwargs: Any):
-        self.address = address
+    def __init__(self, *args: Any, addresses: list[str] | None = None, **kwargs: Any):
+        self.addresses = addresses or []
         super().__init__(*args, **kwargs)
 
     @property
     def connection_class(self):
-        if not self.address:
+        if not self.addresses:
             return super().connection_class
         pinned = PinnedSMTPSSL if self.use_ssl else PinnedSMTP
-        return partial(pinned, pinned_address=self.address)
+        return partial(pinned, pinned_addresses=self.addresses)

@@ -329,3 +329,34 @@ def test_starttls_to_the_pinned_address_verifies_the_name(
         assert delivery.status == "retrying"
         assert "certificate" in delivery.last_error and "not valid" in delivery.last_error
         assert handler.messages == []
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses(monkeypatch, settings):
+    """As a resolver-order connect would (say, IPv4 after an unreachable IPv6): only
+    checked addresses, and only when the previous one never accepted the connection."""
+    settings.ONEPING_ALLOW_PRIVATE_URLS = False
+    real_getaddrinfo = socket.getaddrinfo
+    refusing = "127.0.0.3"  # nothing listens there
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == NAME:
+            return [
+                *real_getaddrinfo(refusing, port, *args, **kwargs),
+                *real_getaddrinfo(CHECKED, port, *args, **kwargs),
+            ]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    public = {ipaddress.ip_address(CHECKED), ipaddress.ip_address(refusing)}
+    real_is_public = urlguard._is_public
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(urlguard, "_is_public", lambda a: a in public or real_is_public(a))
+    _Recorder.seen = []
+    server = _serve(CHECKED)
+    port = server.server_address[1]
+    try:
+        assert http.post(f"http://{NAME}:{port}/hook", json={}).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert _Recorder.seen == [(CHECKED, f"{NAME}:{port}")]

@@ -96,7 +96,7 @@ class EmailIntegration(Integration):
                 raise TransportError(str(exc), permanent=True) from None
             connection = get_connection(
                 "oneping.smtp.PinnedEmailBackend",
-                address=addresses[0] if addresses else None,
+                addresses=addresses,
                 host=config["host"],
                 port=config["port"],
                 username=config["username"],
