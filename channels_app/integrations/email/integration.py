@@ -17,6 +17,7 @@ from channels_app.integrations.base import (
     TransportError,
 )
 from oneping.http import describe_failure
+from oneping.smtp import PinnedEmailBackend
 from oneping.urlguard import UrlNotAllowed, check_host, public_addresses
 
 FIELDS = {"host", "port", "username", "password", "use_tls", "use_ssl", "from_email"}
@@ -94,8 +95,7 @@ class EmailIntegration(Integration):
                 addresses = public_addresses(config["host"], config["port"])
             except UrlNotAllowed as exc:
                 raise TransportError(str(exc), permanent=True) from None
-            connection = get_connection(
-                "oneping.smtp.PinnedEmailBackend",
+            connection = PinnedEmailBackend(
                 addresses=addresses,
                 host=config["host"],
                 port=config["port"],
