@@ -1,7 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from accounts import api_keys
+from accounts import api_keys, invitations
 from accounts.models import Account, ApiKey, Invitation, Membership, MonthlyUsage, Plan, User
 
 
@@ -39,14 +39,67 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at"]
     inlines = [MembershipInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Role changes and removals go through the team service, as in the dashboard: it
+        # keeps an owner and revokes the API keys of whoever is removed or demoted.
+        formset.save(commit=False)
+        revoked: list[ApiKey] = []
+        try:
+            for membership in formset.deleted_objects:
+                revoked += invitations.remove_member(membership)
+            for membership, changed in formset.changed_objects:
+                if "role" in changed:
+                    current = Membership.objects.get(pk=membership.pk)
+                    revoked += invitations.change_role(current, membership.role)
+                    changed = [field for field in changed if field != "role"]
+                if changed:
+                    membership.save(update_fields=changed)
+        except invitations.TeamError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        for membership in formset.new_objects:
+            membership.save()
+        if revoked:
+            names = ", ".join(f"{key.name} ({key.prefix}…)" for key in revoked)
+            self.message_user(request, f"Revoked API keys: {names}.", messages.WARNING)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "account", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "account",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "account__name", "account__slug"]
-    readonly_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at", "created_by"]
-    fields = ["id", "account", "name", "prefix", "created_by", "created_at", "last_used_at"]
+    # Scopes are fixed at issue time, like the key itself: to change them, issue a new key.
+    readonly_fields = [
+        "id",
+        "prefix",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "created_by_user",
+        "created_by_key",
+    ]
+    fields = [
+        "id",
+        "account",
+        "name",
+        "prefix",
+        "scopes",
+        "created_by_user",
+        "created_by_key",
+        "created_at",
+        "last_used_at",
+    ]
     actions = ["revoke"]
 
     def has_add_permission(self, request):

@@ -2,12 +2,17 @@
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from accounts import scopes as scopes_module
 from accounts.models import Account, ApiKey, User
+from accounts.scopes import ALL_SCOPES
+from oneping.errors import ServiceError
 
 KEY_PREFIX = "op_live_"
 # 32 random bytes → 43 URL-safe characters (the issue asks for at least 32).
@@ -28,16 +33,45 @@ def looks_like_key(raw_key: str) -> bool:
     )
 
 
-def issue_key(account: Account, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
-    """Create a key; the raw key is returned here once and never stored."""
+def issue_key(
+    account: Account,
+    name: str,
+    scopes: Iterable[str] = ALL_SCOPES,
+    *,
+    created_by_user: User | None = None,
+    created_by_key: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned here once and never stored.
+
+    The dashboard, the API and the create_api_key command all come here, so the same rules
+    hold everywhere: at least one known scope, never more than the creating key holds, and
+    at most ONEPING_MAX_API_KEYS active keys per account.
+    """
+    scopes = scopes_module.normalize(scopes)
+    if not scopes:
+        raise ServiceError("validation_error", "scopes: choose at least one of send, read, admin.")
+    scopes_module.check_can_grant(created_by_key, scopes)
     raw_key = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES)
-    api_key = ApiKey.objects.create(
-        account=account,
-        name=name,
-        prefix=raw_key[:DISPLAY_PREFIX_LENGTH],
-        key_hash=hash_key(raw_key),
-        created_by=created_by,
-    )
+    with transaction.atomic():
+        # The account row lock makes two concurrent creations count one after the other.
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        limit = settings.ONEPING_MAX_API_KEYS
+        if ApiKey.objects.active().filter(account=account).count() >= limit:
+            raise ServiceError(
+                "limit_reached",
+                f"This account has {limit} active API keys, the most it may have; "
+                "revoke one before creating another.",
+                details={"limit": limit, "resource": "api_keys"},
+            )
+        api_key = ApiKey.objects.create(
+            account=account,
+            name=name,
+            scopes=scopes,
+            prefix=raw_key[:DISPLAY_PREFIX_LENGTH],
+            key_hash=hash_key(raw_key),
+            created_by_user=created_by_user,
+            created_by_key=created_by_key,
+        )
     return api_key, raw_key
 
 
@@ -45,6 +79,31 @@ def revoke_key(api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+
+
+def revoke_keys_created_by(user: User, account: Account) -> list[ApiKey]:
+    """Revoke the active keys `user` minted in `account`, and those their keys minted in
+    turn (else a key could outlive its maker by minting a child first). Returns them."""
+    revoked: list[ApiKey] = []
+    seen: set[str] = set()
+    # Revoked keys are walked too: a child they minted earlier may still be active.
+    frontier = list(ApiKey.objects.filter(account=account, created_by_user=user))
+    now = timezone.now()
+    while frontier:
+        seen.update(key.pk for key in frontier)
+        for key in frontier:
+            if key.revoked_at is None:
+                key.revoked_at = now
+                revoked.append(key)
+        frontier = [
+            key
+            for key in ApiKey.objects.filter(account=account, created_by_key__in=frontier)
+            if key.pk not in seen
+        ]
+    ApiKey.objects.filter(pk__in=[key.pk for key in revoked], revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    return revoked
 
 
 def find_active_key(raw_key: str) -> ApiKey | None:

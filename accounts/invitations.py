@@ -15,7 +15,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account, Invitation, Membership, User
+from accounts import api_keys
+from accounts.models import Account, ApiKey, Invitation, Membership, User
+from accounts.permissions import KEY_MANAGER_ROLE, RANK
 
 Role = Membership.Role
 # Owners are made by promoting someone who already joined, never by an emailed link.
@@ -122,21 +124,42 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
 
 
 @transaction.atomic
-def change_role(membership: Membership, role: str) -> Membership:
+def change_role(membership: Membership, role: str) -> list[ApiKey]:
+    """Give `membership` another role. Returns the API keys this revoked: a member demoted
+    below the role that manages keys loses the keys they created (see _revoke_their_keys)."""
     if role not in Role.values:
         raise TeamError(f"Unknown role {role!r}.")
     if membership.role == Role.OWNER and role != Role.OWNER:
         _keep_another_owner(membership)
     membership.role = role
     membership.save(update_fields=["role"])
-    return membership
+    if RANK[role] < RANK[KEY_MANAGER_ROLE]:
+        return _revoke_their_keys(membership)
+    return []
 
 
 @transaction.atomic
-def remove_member(membership: Membership) -> None:
+def remove_member(membership: Membership) -> list[ApiKey]:
+    """Remove someone from the account. Returns the API keys they created, now revoked."""
     if membership.role == Role.OWNER:
         _keep_another_owner(membership)
+    revoked = _revoke_their_keys(membership)
     membership.delete()
+    return revoked
+
+
+def _revoke_their_keys(membership: Membership) -> list[ApiKey]:
+    # A key acts with the authority of whoever made it. Someone who may no longer manage
+    # keys (demoted to member) or who left must not keep acting through the keys they
+    # made, nor through keys those keys minted. A demotion that keeps the right to manage
+    # keys (owner to admin) changes nothing about keys: they could mint the same again.
+    return api_keys.revoke_keys_created_by(membership.user, membership.account)
+
+
+def revoke_keys_on_cascade(sender, instance: Membership, **kwargs) -> None:
+    """pre_delete of a Membership: the backstop for removals that skip remove_member, such
+    as deleting the user in the admin (which cascades to their memberships)."""
+    _revoke_their_keys(instance)
 
 
 def _keep_another_owner(membership: Membership) -> None:

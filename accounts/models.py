@@ -142,8 +142,20 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=20, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    # Fail closed: a key made without naming its scopes can do nothing. The issuing
+    # service (accounts.api_keys.issue_key) names them; see accounts.scopes for the rule.
+    scopes = models.JSONField(default=list, help_text="Any of send, read, admin.")
+    # Who minted the key: a person (dashboard) or another key (API); neither for the
+    # create_api_key command. Removing or demoting that person revokes what they minted.
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_api_keys",
+    )
+    created_by_key = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="minted_keys"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -17,6 +17,8 @@ from accounts.models import Membership
 
 Role = Membership.Role
 RANK = {Role.MEMBER: 0, Role.ADMIN: 1, Role.OWNER: 2}
+# The least role that creates and revokes API keys; losing it revokes the keys one made.
+KEY_MANAGER_ROLE = Role.ADMIN
 
 
 def has_role(membership: Membership | None, role: str) -> bool:

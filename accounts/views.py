@@ -6,8 +6,10 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import api_keys
-from accounts.models import ApiKey
+from accounts.models import ApiKey, User
+from accounts.scopes import ALL_SCOPES
 from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
+from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin
 
 
@@ -28,14 +30,31 @@ class ApiKeyViewSet(
 ):
     """API keys of the account. DELETE revokes: the key stops working at once."""
 
-    queryset = ApiKey.objects.all()
+    queryset = ApiKey.objects.select_related("created_by_user")
     serializer_class = ApiKeySerializer
 
-    @extend_schema(request=ApiKeySerializer, responses={201: NewApiKeySerializer})
+    @extend_schema(
+        request=ApiKeySerializer,
+        responses={
+            201: NewApiKeySerializer,
+            400: error_response(
+                "`validation_error`, or `limit_reached`: the account has "
+                "ONEPING_MAX_API_KEYS active keys (details.limit)."
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        api_key, raw_key = api_keys.issue_key(request.account, serializer.validated_data["name"])
+        creator = request.auth if isinstance(request.auth, ApiKey) else None
+        api_key, raw_key = api_keys.issue_key(
+            request.account,
+            serializer.validated_data["name"],
+            # By default, as much as the creating key may grant: all of its own scopes.
+            serializer.validated_data.get("scopes", creator.scopes if creator else ALL_SCOPES),
+            created_by_user=request.user if isinstance(request.user, User) else None,
+            created_by_key=creator,
+        )
         api_key.key = raw_key
         return Response(NewApiKeySerializer(api_key).data, status=status.HTTP_201_CREATED)
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from accounts.scopes import Scope
 from channels_app import delivery as delivery_service
 from channels_app.filters import DeliveryFilter, MessageFilter
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
@@ -52,6 +53,8 @@ AcceptedSerializer = inline_serializer(
 
 class SendView(APIView):
     """POST /api/v1/send (and /send): accept a message for delivery on its channels."""
+
+    required_scope = Scope.SEND
 
     @extend_schema(
         request=SendRequestSerializer,
@@ -165,6 +168,7 @@ class MessageViewSet(
 ):
     """The delivery log, newest first."""
 
+    reads_messages = True  # a key that sends may follow what it sent
     queryset = Message.objects.all()
     pagination_class = LogCursorPagination
     filter_backends = [DjangoFilterBackend]
@@ -188,6 +192,7 @@ class DeliveryViewSet(
 ):
     """Deliveries across messages; `?status=failed` lists the dead letters."""
 
+    reads_messages = True  # a message's deliveries are part of reading it
     queryset = Delivery.objects.prefetch_related("timeline")
     pagination_class = LogCursorPagination
     serializer_class = DeliverySerializer
@@ -201,7 +206,8 @@ class DeliveryViewSet(
             409: error_response("`delivery_not_failed`: only failed deliveries are retried."),
         },
     )
-    @action(detail=True, methods=["post"])
+    # Re-sending a failed delivery is sending: a key that may send may retry what it sent.
+    @action(detail=True, methods=["post"], required_scope=Scope.SEND)
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Reprocess a failed delivery: new attempts for the same delivery."""
         delivery = delivery_service.retry_failed(self.get_object())

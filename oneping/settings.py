@@ -209,10 +209,17 @@ X_FRAME_OPTIONS = "DENY"
 ONEPING_API_MAX_BODY_BYTES = env_int("ONEPING_API_MAX_BODY_BYTES", 1024 * 1024)
 # How stale ApiKey.last_used_at may get before a request writes it again.
 ONEPING_API_KEY_TOUCH_SECONDS = 60
+# Active API keys per account; more answer 400 limit_reached (a stolen key cannot mint
+# keys without end).
+ONEPING_MAX_API_KEYS = env_int("ONEPING_MAX_API_KEYS", 50)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every route, present and future, checks the API key's scopes (accounts.scopes).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.scopes.ScopePermission",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser, also refusing nesting that exhausts recursion and overflowing floats.
     "DEFAULT_PARSER_CLASSES": ["oneping.api.parsers.JSONParser"],

@@ -45,7 +45,9 @@ def member_client(client, make_member):
 
 
 def test_a_new_key_is_shown_once_and_authenticates(owner_client, account):
-    response = owner_client.post("/keys/new/", {"name": "production"})
+    response = owner_client.post(
+        "/keys/new/", {"name": "production", "scopes": ["send", "read", "admin"]}
+    )
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -112,7 +114,7 @@ def test_the_keys_page_costs_the_same_queries_with_many_keys(
     owner_client, account, owner, django_assert_max_num_queries
 ):
     for n in range(30):
-        api_keys.issue_key(account, f"key {n}", created_by=owner)
+        api_keys.issue_key(account, f"key {n}", created_by_user=owner)
     owner_client.get("/keys/")  # the first visit stores the current account in the session
 
     # A fixed handful (session, user, account, role, usage, layout, one page of keys): one

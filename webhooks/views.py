@@ -57,7 +57,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
                 sending.resume(endpoint)
 
     @extend_schema(responses=SecretSerializer)
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], reveals_secret=True)
     def secret(self, request: Request, pk: str | None = None) -> Response:
         return Response({"secret": self.get_object().secret})
 
@@ -152,6 +152,7 @@ class EventViewSet(
 class SigningSecretView(GenericAPIView):
     """The secret that signs events sent to a message's callback_url."""
 
+    reveals_secret = True
     serializer_class = SecretSerializer
 
     def get(self, request: Request) -> Response:

@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import invitations
 from accounts.current import switch_account
 from accounts.dashboard.forms import InviteForm, RoleForm
 from accounts.invitations import TeamError
-from accounts.models import Invitation, Membership
+from accounts.models import ApiKey, Invitation, Membership
 from accounts.permissions import Role, account_view
 
 
@@ -44,11 +45,12 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
         messages.error(request, "Choose one of the roles.")
         return redirect("dashboard-team")
     try:
-        invitations.change_role(membership, form.cleaned_data["role"])
+        revoked = invitations.change_role(membership, form.cleaned_data["role"])
     except TeamError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{membership.user} is now {membership.get_role_display()}.")
+        _tell_revoked_keys(request, membership, revoked)
     return redirect("dashboard-team")
 
 
@@ -57,7 +59,7 @@ def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = _member(request, membership_id)
     try:
-        invitations.remove_member(membership)
+        revoked = invitations.remove_member(membership)
     except TeamError as exc:
         messages.error(request, str(exc))
         return redirect("dashboard-team")
@@ -66,6 +68,7 @@ def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         messages.success(request, f"You left {request.account.name}.")
         return redirect("overview")
     messages.success(request, f"Removed {membership.user} from the team.")
+    _tell_revoked_keys(request, membership, revoked)
     return redirect("dashboard-team")
 
 
@@ -106,6 +109,17 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     ).exists()
     context = {"invitation": invitation, "already_member": already_member}
     return render(request, "accounts/invitation_accept.html", context)
+
+
+def _tell_revoked_keys(request: HttpRequest, membership: Membership, revoked: list[ApiKey]):
+    """The owner sees which keys stopped working, so nothing breaks unexplained."""
+    if revoked:
+        names = ", ".join(f"{key.name} ({key.prefix}…)" for key in revoked)
+        messages.warning(
+            request,
+            f"Revoked {len(revoked)} API key{pluralize(len(revoked))} {membership.user} "
+            f"created: {names}. Programs using them stop working.",
+        )
 
 
 def _member(request: HttpRequest, membership_id: int) -> Membership:

@@ -28,6 +28,8 @@ def error_response(description: str) -> OpenApiResponse:
 COMMON_ERRORS = {
     400: "`validation_error`, `invalid_json` or another 400 code of the request.",
     401: "`not_authenticated` (no key) or `invalid_api_key`.",
+    403: "`insufficient_scope`: the API key lacks the scope this operation needs "
+    "(`x-required-scopes`, any one of them); the message names it.",
     404: "`not_found`: no such object in this account, or an invalid cursor.",
     413: "`payload_too_large`: the body is over the limit.",
     415: "`unsupported_media_type`: send JSON.",
@@ -37,7 +39,7 @@ COMMON_ERRORS = {
 
 class ApiAutoSchema(AutoSchema):
     def error_statuses(self) -> list[int]:
-        statuses = [401, 429]
+        statuses = [401, 403, 429]
         has_body = self.method in ("POST", "PUT", "PATCH")
         has_parameters = any(
             parameter.get("in") in ("query", "header")
@@ -50,6 +52,17 @@ class ApiAutoSchema(AutoSchema):
         if "{" in self.path or (self._is_list_view() and self._get_paginator()):
             statuses.append(404)  # an unknown id, or a cursor that is not ours
         return sorted(statuses)
+
+    def get_operation(self, *args, **kwargs) -> dict | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        # Permissions that refuse some callers (the API key scopes) say which, here.
+        for permission in self.view.get_permissions():
+            document = getattr(permission, "document_operation", None)
+            if document is not None:
+                document(operation, self.view, self.method)
+        return operation
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -12,6 +12,11 @@ class AccountScopedMixin:
     """
 
     account_field = "account"
+    # What an API key needs here, when not the default rule (accounts.scopes): a view or one
+    # @action(...) sets these; DRF only accepts @action keywords the class already has.
+    required_scope: str | tuple[str, ...] | None = None
+    reads_messages = False
+    reveals_secret = False
     # Ids are printable: a NUL in the URL is no id (PostgreSQL refuses it in a query).
     lookup_value_regex = "[^/.\x00]+"
 

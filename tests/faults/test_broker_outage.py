@@ -84,8 +84,9 @@ def test_sends_during_a_broker_outage_are_all_delivered_after_it(
         seconds.append(time.monotonic() - started)
         statuses[response.status_code] += 1
     time.sleep(1)
-    # What the worker had started before Redis died may finish meanwhile; what was sent
-    # during the outage cannot reach it.
+    # What the worker had started before Redis died may finish meanwhile, and a batch it
+    # claims then may include rows stored during the outage (claims read the table, not the
+    # queue): reported, not asserted.
     delivered_during_outage = sum(r.json()["text"].startswith("outage") for r in slack.requests)
 
     # …and Redis comes back on the same port, empty, and the sweep runs as beat runs it
@@ -107,7 +108,7 @@ def test_sends_during_a_broker_outage_are_all_delivered_after_it(
             time.sleep(0.1)
     recovered_in = time.monotonic() - back_at
 
-    # Then every request was accepted, nothing was sent during the outage, all arrive after
+    # Then every request was accepted, and every message arrives exactly once
     texts = Counter(r.json()["text"] for r in slack.requests)
     expected = {f"outage #{n}" for n in range(DURING_OUTAGE)}
     expected |= {f"before #{n}" for n in range(JUST_BEFORE)} | {"before"}
@@ -130,7 +131,6 @@ def test_sends_during_a_broker_outage_are_all_delivered_after_it(
         seconds_redis_back_to_all_delivered=round(recovered_in, 2),
     )
     assert statuses == {202: DURING_OUTAGE}
-    assert delivered_during_outage == 0
     assert worker.alive, worker.log_tail()
     assert delivered_count() == total, worker.log_tail()
     assert lost == []

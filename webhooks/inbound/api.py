@@ -34,6 +34,8 @@ PresetSerializer = inline_serializer(
 
 
 class InboundEndpointViewSet(AccountScopedViewSet):
+    # Its `url` carries the token: whoever has it can post events that send messages.
+    reveals_secret = True
     queryset = InboundEndpoint.objects.all()
     serializer_class = InboundEndpointSerializer
 
