@@ -31,7 +31,12 @@ def outcome_of(delivery: Delivery) -> Outcome:
     except Exception as exc:
         # A bug or an unexpected library error: keep it on the delivery, and retry.
         logger.exception("delivery %s: unexpected error", delivery.pk)
-        return TransportError(f"Internal error: {exc!r}", permanent=False)
+        # Its type only: an unexpected exception's text may quote a URL or a token, and
+        # last_error is shown to members and sent to webhook receivers.
+        return TransportError(
+            f"Internal error ({type(exc).__name__}); the details are in the worker's log.",
+            permanent=False,
+        )
 
 
 def _send(delivery: Delivery) -> SendResult:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from channels_app.integrations import KINDS
 from oneping.storable import unstorable_text
-from oneping.urlguard import UrlNotAllowed, check_url
+from oneping.urlguard import UrlNotAllowed, check_receiver_url
 
 METADATA_LIMIT_BYTES = 8 * 1024
 
@@ -76,9 +76,9 @@ class SendRequestSerializer(serializers.Serializer):
         if not value:
             return value
         try:
-            return check_url(value)
+            return check_receiver_url(value)
         except UrlNotAllowed as exc:
-            raise serializers.ValidationError(str(exc), code="url_not_allowed") from None
+            raise serializers.ValidationError(str(exc), code=exc.code) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         overlap = set(attrs["channels"]) & set(attrs.get("fallback_channels", []))

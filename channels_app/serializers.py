@@ -2,7 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from channels_app.contacts import clean_addresses, merge_secrets, shown_addresses
+from channels_app.channel_config import clean_channel_config
+from channels_app.contacts import clean_addresses, shown_addresses
 from channels_app.integrations import KINDS, get_integration
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
@@ -27,12 +28,9 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs.get("kind") or self.instance.kind
-        integration = get_integration(kind)
-        config = attrs.get("config", {})
-        if self.instance is not None:
-            config = merge_secrets(set(integration.secret_fields), self.instance.config, config)
+        stored = self.instance.config if self.instance is not None else None
         try:
-            attrs["config"] = integration.clean_config(config)
+            attrs["config"] = clean_channel_config(kind, attrs.get("config", {}), stored)
         except ConfigError as exc:
             raise serializers.ValidationError(
                 {"config": {exc.field: [serializers.ErrorDetail(exc.message, code=exc.code)]}}

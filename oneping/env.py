@@ -46,3 +46,23 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """Django's SECURE_PROXY_SSL_HEADER as `HEADER,value` (e.g. HTTP_X_FORWARDED_PROTO,https:
+    the request.META key and the value meaning https); a true word means exactly that pair,
+    a false word or nothing means no proxy header is trusted.
+    https://docs.djangoproject.com/en/stable/ref/settings/#secure-proxy-ssl-header
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw or raw.lower() in FALSE_WORDS:
+        return None
+    if raw.lower() in TRUE_WORDS:
+        return ("HTTP_X_FORWARDED_PROTO", "https")
+    header, _, value = (part.strip() for part in raw.partition(","))
+    if not header.startswith("HTTP_") or not value or "," in value:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: use HEADER,value with the header as Django names it in "
+            "request.META, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return (header.upper(), value)

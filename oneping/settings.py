@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from oneping.env import env_bool, env_int, env_list, env_str
+from oneping.env import env_bool, env_int, env_list, env_proxy_ssl_header, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -190,13 +190,18 @@ if not ONEPING_ENCRYPTION_KEYS:
     ]
 
 ONEPING_ALLOW_PRIVATE_URLS = env_bool("ONEPING_ALLOW_PRIVATE_URLS", default=DEBUG)
+# Webhook endpoints and callback_url must be https:// unless this is on (oneping.urlguard).
+ONEPING_ALLOW_HTTP_URLS = env_bool("ONEPING_ALLOW_HTTP_URLS", default=DEBUG)
 
 # --- HTTP security ----------------------------------------------------------------------
-# TLS usually ends at a proxy: say so with SECURE_PROXY_SSL_HEADER=1 (it then sends
-# X-Forwarded-Proto), and turn on the redirect where nothing else does it.
+# TLS usually ends at a proxy: say which header it sets with
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (1 means exactly that), so links we
+# build (invitations, inbound URLs) say https; and turn on the redirect where nothing else
+# does it.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = _PROXY_SSL_HEADER
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
@@ -355,4 +360,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # urllib3 logs each request's path at DEBUG, and a webhook URL's path is its secret.
+    "loggers": {"urllib3": {"level": "INFO"}},
 }

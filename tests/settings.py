@@ -27,6 +27,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ONEPING_ALLOW_PRIVATE_URLS = True
+# The fake providers and receivers speak plain http on loopback.
+ONEPING_ALLOW_HTTP_URLS = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so worker threads and processes see the same test database.

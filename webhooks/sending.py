@@ -127,10 +127,13 @@ def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
         )
     except UrlNotAllowed as exc:
         outcome.error, outcome.permanent = f"URL not allowed: {exc}", True
-    except requests.Timeout:
-        outcome.error = f"Timed out after {settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS} s."
     except requests.RequestException as exc:
-        outcome.error = f"Could not connect: {exc}"[:EXCERPT_LIMIT]
+        # From the failure's kind and the host only: requests' own text names the URL's
+        # path and query, where callback URLs often carry a token.
+        reason = http.describe_failure(exc, http.host_of(outcome.url))
+        if isinstance(exc, requests.Timeout):
+            reason = f"{reason} (after {settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS} s)"
+        outcome.error = f"{reason[0].upper()}{reason[1:]}."
     else:
         outcome.status_code = response.status_code
         outcome.response_body = response.text[:EXCERPT_LIMIT]

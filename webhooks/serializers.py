@@ -4,7 +4,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oneping.urlguard import UrlNotAllowed, check_url
+from oneping.urlguard import UrlNotAllowed, check_receiver_url
 from webhooks.events import EVENT_TYPES
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -29,9 +29,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_url(self, value: str) -> str:
         try:
-            return check_url(value)
+            return check_receiver_url(value)
         except UrlNotAllowed as exc:
-            raise serializers.ValidationError(str(exc), code="url_not_allowed") from None
+            raise serializers.ValidationError(str(exc), code=exc.code) from None
 
     def validate_event_types(self, value: list[str]) -> list[str]:
         unknown = [event_type for event_type in value if event_type not in EVENT_TYPES]

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from channels_app.integrations import get_integration
+from channels_app.channel_config import clean_channel_config
 from channels_app.integrations.base import ConfigError
 
 KEEP = "Leave empty to keep the saved one."
@@ -41,10 +41,10 @@ class ChannelForm(forms.Form):
             return data
         config = self.to_config(data)
         for name in self.secret_fields:  # empty secret field: keep the saved value
-            if not config.get(name) and self.existing.get(name):
-                config[name] = self.existing[name]
+            if not config.get(name):
+                config.pop(name, None)
         try:
-            data["config"] = get_integration(self.kind).clean_config(config)
+            data["config"] = clean_channel_config(self.kind, config, self.existing or None)
         except ConfigError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return data

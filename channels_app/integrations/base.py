@@ -5,6 +5,8 @@ from typing import Any, ClassVar
 
 import requests
 
+from oneping.http import describe_failure, host_of
+
 EXCERPT_LIMIT = 2048
 
 
@@ -67,6 +69,10 @@ class Integration:
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Whether a contact's address for this kind is a secret (a webhook URL is).
     address_is_secret: ClassVar[bool] = False
+    # Where each secret is sent: {secret: (config fields naming its destination)}. Changing
+    # a destination without sending the secret again is refused (channels_app.channel_config),
+    # else whoever may edit the channel could point the stored secret at their own server.
+    secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {}
     # What a successful attempt means: "delivered" into a chat, or "sent" to an SMTP server.
     success_status: ClassVar[str] = "delivered"
 
@@ -98,8 +104,10 @@ def excerpt(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:EXCERPT_LIMIT]}"
 
 
-def network_error(exc: requests.RequestException, secret: str = "") -> TransportError:
-    """Timeouts and connection errors are transient; never leak a secret in the message."""
-    kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
-    detail = str(exc).replace(secret, "<redacted>") if secret else str(exc)
-    return TransportError(f"The provider {kind}: {detail}"[:EXCERPT_LIMIT], permanent=False)
+def network_error(exc: requests.RequestException, url: str) -> TransportError:
+    """Timeouts and connection errors are transient. The message names the failure's kind
+    and the host only: never the exception's text, which carries the URL's path (a Slack or
+    Discord webhook's secret, a Telegram bot token)."""
+    return TransportError(
+        f"Sending failed: {describe_failure(exc, host_of(url))}.", permanent=False
+    )

@@ -37,7 +37,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> requests.Response:
     except UrlNotAllowed as exc:
         raise TransportError(f"The webhook URL is not allowed: {exc}", permanent=True) from None
     except requests.RequestException as exc:
-        raise network_error(exc, secret=url) from None
+        raise network_error(exc, url) from None
 
 
 class WebhookUrlIntegration(Integration):
@@ -47,6 +47,8 @@ class WebhookUrlIntegration(Integration):
     neither, messages go to the configured one (target "")."""
 
     secret_fields = ("webhook_url",)
+    # The URL is both the secret and where it goes: a new destination is a new secret.
+    secret_destinations = {"webhook_url": ("webhook_url",)}
     address_is_secret = True
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:

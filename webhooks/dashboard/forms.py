@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 from channels_app.integrations import KINDS
-from oneping.urlguard import UrlNotAllowed, check_url
+from oneping.urlguard import UrlNotAllowed, check_receiver_url
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound.presets import PRESETS
 from webhooks.models import InboundEndpoint, WebhookEndpoint
@@ -43,7 +43,7 @@ class EndpointForm(forms.Form):
 
     def clean_url(self) -> str:
         try:
-            return check_url(self.cleaned_data["url"])
+            return check_receiver_url(self.cleaned_data["url"])
         except UrlNotAllowed as exc:
             raise forms.ValidationError(str(exc)) from None
 

@@ -1,7 +1,6 @@
 """Email through Django's SMTP backend: the platform's mail settings, or the account's own."""
 
 import smtplib
-import socket
 from email.utils import make_msgid
 from typing import Any
 
@@ -17,7 +16,9 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
 )
-from oneping.urlguard import UrlNotAllowed, check_host
+from oneping.http import describe_failure
+from oneping.smtp import PinnedEmailBackend
+from oneping.urlguard import UrlNotAllowed, check_host, public_addresses
 
 FIELDS = {"host", "port", "username", "password", "use_tls", "use_ssl", "from_email"}
 
@@ -33,6 +34,9 @@ def is_email(value: str) -> bool:
 class EmailIntegration(Integration):
     kind = "email"
     secret_fields = ("password",)
+    # The password goes to this server, as this user, over this kind of connection: changing
+    # any of them without typing the password again would send it somewhere new.
+    secret_destinations = {"password": ("host", "port", "username", "use_tls", "use_ssl")}
     success_status = "sent"  # accepted by the SMTP server; delivery to the inbox is unknown
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -82,10 +86,17 @@ class EmailIntegration(Integration):
         return recipient if is_email(recipient) else None
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
+        server = ""
         if config.get("host"):
-            check_host(config["host"], config["port"])  # DNS may have changed since saving
-            connection = get_connection(
-                "django.core.mail.backends.smtp.EmailBackend",
+            server = f"{config['host']}:{config['port']}"
+            try:
+                # Checked again (DNS may have changed since saving), and connected to the
+                # very address checked: oneping.smtp.
+                addresses = public_addresses(config["host"], config["port"])
+            except UrlNotAllowed as exc:
+                raise TransportError(str(exc), permanent=True) from None
+            connection = PinnedEmailBackend(
+                addresses=addresses,
                 host=config["host"],
                 port=config["port"],
                 username=config["username"],
@@ -108,11 +119,11 @@ class EmailIntegration(Integration):
         try:
             email.send(fail_silently=False)
         except Exception as exc:
-            raise self.classify(exc) from None
+            raise self.classify(exc, server=server or "the SMTP server") from None
         return SendResult(provider_message_id=message_id, response_excerpt="250 accepted")
 
     @staticmethod
-    def classify(exc: Exception) -> TransportError:
+    def classify(exc: Exception, server: str = "the SMTP server") -> TransportError:
         """SMTP reply codes: 4yz is a transient failure, 5yz permanent (RFC 5321 §4.2.1).
 
         A refused recipient with a 5yz code will not be accepted later; an unreachable or
@@ -144,6 +155,16 @@ class EmailIntegration(Integration):
             )
         if isinstance(exc, UrlNotAllowed):
             return TransportError(str(exc), permanent=True)
-        if isinstance(exc, smtplib.SMTPException | socket.timeout | OSError):
-            return TransportError(f"Could not reach the SMTP server: {exc}", permanent=False)
-        return TransportError(f"Sending the email failed: {exc}", permanent=False)
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return TransportError(
+                f"Could not reach the SMTP server: {server} closed the connection.",
+                permanent=False,
+            )
+        if isinstance(exc, smtplib.SMTPException):
+            # smtplib's own fixed sentences ("STARTTLS extension not supported by server.").
+            return TransportError(f"The SMTP exchange with {server} failed: {exc}", permanent=False)
+        if isinstance(exc, OSError):
+            # Described from its kind, not its text: see oneping.http.describe_failure.
+            reason = describe_failure(exc, server)
+            return TransportError(f"Could not reach the SMTP server: {reason}.", permanent=False)
+        return TransportError(f"Sending the email failed ({type(exc).__name__}).", permanent=False)

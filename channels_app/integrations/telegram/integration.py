@@ -1,7 +1,7 @@
 """Telegram Bot API: https://core.telegram.org/bots/api#sendmessage"""
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from django.conf import settings
@@ -27,6 +27,9 @@ class TelegramIntegration(Integration):
     kind = "telegram"
     message_limit = 4096  # https://core.telegram.org/bots/api#sendmessage ("1-4096 characters")
     secret_fields = ("bot_token",)
+    # The token only ever goes to ONEPING_TELEGRAM_API_BASE, the operator's setting: no
+    # config field moves it (default_chat_id picks a chat, which the API's recipient can too).
+    secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {"bot_token": ()}
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         unknown = set(config) - {"bot_token", "default_chat_id"}
@@ -71,7 +74,7 @@ class TelegramIntegration(Integration):
                 url, {"chat_id": outgoing.target, "text": outgoing.text}, guard=False
             )
         except requests.RequestException as exc:
-            raise network_error(exc, secret=token) from None
+            raise network_error(exc, base) from None
         return self.classify(response)
 
     @staticmethod
