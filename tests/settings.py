@@ -21,7 +21,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-01
 os.environ.setdefault("ONEPING_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
 
 from oneping.settings import *  # noqa: E402, F403
-from oneping.settings import DATABASES  # noqa: E402
+from oneping.settings import DATABASES, STORAGES  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -41,3 +41,10 @@ ONEPING_WEBHOOK_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 2.0
 # The live test server speaks plain HTTP: secure-only cookies would never come back.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# The suite runs without `collectstatic`: templates name source files, WhiteNoise and the
+# live server find them in the app folders.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
