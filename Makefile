@@ -39,14 +39,14 @@ run: $(STAMP)
 	@echo ""
 	@echo "  oneping is starting at http://127.0.0.1:$(PORT)  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
 # For editing code: runserver reloads on every change (Procfile.dev). Not for load.
 dev: export DEBUG ?= true
 dev: export PORT := $(PORT)
 dev: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
