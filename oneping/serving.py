@@ -52,28 +52,51 @@ def web_threads() -> int:
     return max(1, env_int("WEB_THREADS", DEFAULT_THREADS))
 
 
+def worker_concurrency() -> int:
+    """Child processes of a Celery worker (each holds one persistent connection)."""
+    return max(1, env_int("WORKER_CONCURRENCY", 2))
+
+
+def connection_budget() -> int:
+    """PostgreSQL connections this host's processes may hold together; PostgreSQL's default
+    max_connections is 100, and psql, migrations and monitoring need some."""
+    return env_int("DATABASE_MAX_CONNECTIONS", 80)
+
+
+BEAT_CONNECTIONS = 1
+
+
 def pool_sizes() -> tuple[int, int]:
-    """(min, max) PostgreSQL connections of each web process's pool."""
-    max_size = max(1, env_int("DATABASE_POOL_MAX_SIZE", web_threads()))
+    """(min, max) PostgreSQL connections of each web process's pool.
+
+    The default max is one per thread, lowered to what the budget leaves each process after
+    the workers and beat (threads then wait for a connection instead of exceeding the
+    budget): a many-core host starts with the defaults rather than being refused.
+    """
+    max_size = env_int("DATABASE_POOL_MAX_SIZE", 0)
+    if max_size < 1:
+        share = (connection_budget() - worker_concurrency() - BEAT_CONNECTIONS) // web_processes()
+        max_size = max(1, min(web_threads(), share))
     min_size = min(max_size, max(0, env_int("DATABASE_POOL_MIN_SIZE", 2)))
     return min_size, max_size
 
 
-def check_connection_budget(worker_concurrency: int, budget: int) -> None:
+def check_connection_budget() -> None:
     """Refuse to start when this host's processes could open more PostgreSQL connections
-    than the budget: past PostgreSQL's max_connections (100 by default) every process,
-    psql included, is refused with "sorry, too many clients already"."""
+    than the budget: past PostgreSQL's max_connections every process, psql included, is
+    refused with "sorry, too many clients already"."""
     processes = web_processes()
     _, per_process = pool_sizes()
     web = processes * per_process
-    beat = 1
-    total = web + worker_concurrency + beat
+    workers = worker_concurrency()
+    total = web + workers + BEAT_CONNECTIONS
+    budget = connection_budget()
     if total > budget:
         raise ImproperlyConfigured(
             f"Up to {total} PostgreSQL connections: web {processes} processes * "
-            f"{per_process} pooled connections (WEB_CONCURRENCY * DATABASE_POOL_MAX_SIZE, "
-            f"default WEB_THREADS) = {web}, + worker {worker_concurrency} "
-            f"(WORKER_CONCURRENCY) + beat {beat}, over DATABASE_MAX_CONNECTIONS={budget}. "
-            "Lower WEB_CONCURRENCY, WEB_THREADS or DATABASE_POOL_MAX_SIZE, or raise "
-            "DATABASE_MAX_CONNECTIONS (keep it under PostgreSQL's max_connections)."
+            f"{per_process} pooled connections (WEB_CONCURRENCY * DATABASE_POOL_MAX_SIZE) = "
+            f"{web}, + worker {workers} (WORKER_CONCURRENCY) + beat {BEAT_CONNECTIONS}, over "
+            f"DATABASE_MAX_CONNECTIONS={budget}. Lower WEB_CONCURRENCY or "
+            "DATABASE_POOL_MAX_SIZE, or raise DATABASE_MAX_CONNECTIONS (keep it under "
+            "PostgreSQL's max_connections)."
         )

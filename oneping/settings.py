@@ -131,10 +131,7 @@ else:
             # A request waits this long for a free connection before it fails (503).
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
         }
-    serving.check_connection_budget(
-        worker_concurrency=env_int("WORKER_CONCURRENCY", 2),
-        budget=env_int("DATABASE_MAX_CONNECTIONS", 80),
-    )
+    serving.check_connection_budget()
 
 # The cache holds rate-limit counters (API keys, logins): with several web processes it
 # must be shared, e.g. CACHE_URL=redis://127.0.0.1:6379/1. The default is per process.
@@ -163,6 +160,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# Present before collectstatic fills it: WhiteNoise warns about a missing folder.
+STATIC_ROOT.mkdir(exist_ok=True)
 # With DEBUG off, hashed names cached for ever and gzip copies, from `collectstatic` (which
 # `make run` runs); with DEBUG on, WhiteNoise reads the source folders as they change.
 STORAGES = {
@@ -303,7 +302,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Child processes of a worker started without --concurrency (the Procfile's); each holds
 # one database connection, counted in the budget above.
-CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2)
+CELERY_WORKER_CONCURRENCY = serving.worker_concurrency()
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue per kind of job, so production can give each its own workers (README,

@@ -94,14 +94,14 @@ def test_sqlite_has_no_pool_even_in_web_processes(tmp_path):
 
 
 def test_more_connections_than_the_budget_refuse_to_start_with_the_arithmetic(tmp_path):
-    # 20 processes x 4 threads + 2 worker children + beat = 83 > 80
-    result = run(
-        REPORT,
-        ONEPING_DATA_DIR=str(tmp_path),
-        DATABASE_URL=POSTGRES,
-        CACHE_URL=REDIS_CACHE,
-        WEB_CONCURRENCY="20",
-    )
+    # 20 processes x 4 connections + 2 worker children + beat = 83 > 80
+    base = {
+        "ONEPING_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": POSTGRES,
+        "CACHE_URL": REDIS_CACHE,
+        "WEB_CONCURRENCY": "20",
+    }
+    result = run(REPORT, **base, DATABASE_POOL_MAX_SIZE="4")
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
@@ -109,17 +109,30 @@ def test_more_connections_than_the_budget_refuse_to_start_with_the_arithmetic(tm
     assert "web 20 processes * 4 pooled connections" in result.stderr
     assert "DATABASE_MAX_CONNECTIONS=80" in result.stderr
 
-    # A smaller pool per process, or a larger budget, fits
-    for fix in ({"DATABASE_POOL_MAX_SIZE": "3"}, {"DATABASE_MAX_CONNECTIONS": "90"}):
-        fits = run(
-            REPORT,
+    # More processes than the budget has connections cannot fit at all
+    result = run(REPORT, **base | {"WEB_CONCURRENCY": "90"})
+    assert result.returncode != 0
+    assert "Up to 93 PostgreSQL connections" in result.stderr
+
+    # A larger budget fits
+    assert (
+        run(REPORT, **base, DATABASE_POOL_MAX_SIZE="4", DATABASE_MAX_CONNECTIONS="90").returncode
+        == 0
+    )
+
+
+def test_by_default_the_pool_shrinks_to_fit_the_budget_on_many_cores(tmp_path):
+    # 20 processes (20 cores) of 4 threads: (80 - 2 - 1) // 20 = 3 connections each
+    _, web = report(
+        run(
+            GUNICORN_THEN_DJANGO,
             ONEPING_DATA_DIR=str(tmp_path),
             DATABASE_URL=POSTGRES,
             CACHE_URL=REDIS_CACHE,
             WEB_CONCURRENCY="20",
-            **fix,
         )
-        assert fits.returncode == 0, fits.stderr
+    )
+    assert web["pool"]["max_size"] == 3
 
 
 def test_without_a_shared_cache_gunicorn_runs_one_process_with_threads(tmp_path):
