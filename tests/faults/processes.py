@@ -5,6 +5,7 @@ never touches anything the test did not start."""
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -76,6 +77,10 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# honcho's own line when it has started a process: "... system | web.1 started (pid=4242)"
+HONCHO_STARTED = re.compile(r"\| \S+ started \(pid=(\d+)\)")
+
+
 class Spawned:
     """One started process (and its process group), its output in a log file."""
 
@@ -139,6 +144,20 @@ class Spawned:
         while self.group_pids() and time.monotonic() < deadline:
             self.kill(signal.SIGKILL)  # pool children orphaned by a killed parent
             time.sleep(0.05)
+        # honcho (`make run`) starts each process in a session of its own, out of reach of
+        # the killpg above: a worker or beat left behind would go on consuming the test
+        # run's queues and sweeping its database in later tests.
+        for group in self.honcho_groups():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+
+    def honcho_groups(self) -> set[int]:
+        """The process groups honcho reported starting ("web.1 started (pid=4242)")."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return set()
+        return {int(pid) for pid in HONCHO_STARTED.findall(text)}
 
     def log_tail(self, lines: int = 40) -> str:
         try:
