@@ -19,6 +19,9 @@ if "ONEPING_TEST_DATA_DIR" not in os.environ:
 os.environ["ONEPING_DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("ONEPING_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
+# The suite counts in prometheus-client's multiprocess mode, as production does: the
+# worker processes tests start write into the same folder the test process scrapes.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(_DATA_DIR, "metrics")
 
 from oneping.settings import *  # noqa: E402, F403
 from oneping.settings import DATABASES  # noqa: E402
