@@ -26,7 +26,7 @@ from channels_app.outcomes import record_outcomes, set_status
 from channels_app.queueing import enqueue
 from channels_app.retry import retry_schedule
 from channels_app.timeline import Change, record_many
-from oneping import instruments, leases, parallel, queueing
+from oneping import instruments, leases, logs, parallel, queueing
 from oneping.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ def _claim(delivery_ids: list[str], more: int, retry_of: int | None) -> list[Del
         if not claimed:
             return []  # final, not due yet, or another worker holds them
         deliveries = list(claim_query().filter(pk__in=claimed))
+        messages = {delivery.message_id for delivery in deliveries}
+        if len(messages) == 1:
+            logs.bind(message_id=messages.pop())
         record_many([Change(delivery, Status.SENDING) for delivery in deliveries])
         starting = {d.message_id for d in deliveries if d.message.status == Message.Status.QUEUED}
         if starting:

@@ -129,7 +129,9 @@ def bind_task_context(task: Any = None, task_id: str | None = None, args=None, *
         ids[name] = value
     argument = TASK_ARGUMENT_IDS.get(getattr(task, "name", ""))
     if argument and args:
-        ids[argument] = args[0]
+        rows = args[0]
+        # A task of one row (most are) logs its id; a batch, the list.
+        ids[argument] = rows[0] if isinstance(rows, list | tuple) and len(rows) == 1 else rows
     reset({k: v for k, v in ids.items() if v is not None})
 
 
