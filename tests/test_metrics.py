@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.utils import timezone
 
@@ -211,3 +212,41 @@ def test_prepare_does_nothing_with_metrics_off(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "metrics").exists()
+
+
+def test_a_worker_only_host_exports_its_folder_behind_the_token(db):
+    from oneping import instruments
+    from tests.faults.processes import free_port, wait_for_port
+
+    # Given this process counted something into the host's folder
+    instruments.QUOTA_REJECTIONS.inc()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "ONEPING_TEST_DATA_DIR": str(django_settings.DATA_DIR),
+        "METRICS_TOKEN": TOKEN,
+    }
+    exporter = subprocess.Popen(
+        [sys.executable, "-m", "oneping.metrics", "serve", "--bind", "127.0.0.1"],
+        cwd=ROOT,
+        env={**env, "METRICS_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        url = f"http://127.0.0.1:{port}/metrics"
+
+        # When Prometheus scrapes it, with and without the token
+        scraped = requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        refused = requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=10)
+    finally:
+        exporter.terminate()
+        exporter.wait(10)
+
+    # Then it gets the folder's sums, or 401 in the error shape
+    assert scraped.status_code == 200
+    assert "oneping_quota_rejections_total" in scraped.text
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_metrics_token"
