@@ -16,7 +16,7 @@ from tests.fakes import Canned, FakeHTTPProvider
 from tests.faults.processes import Processes
 from tests.inbound_helpers import as_json
 from tests.metrics_helpers import TOKEN, moved, scrape, value
-from webhooks.models import InboundEvent, WebhookDelivery
+from webhooks.models import InboundEvent, WebhookAttempt, WebhookDelivery
 
 pytestmark = pytest.mark.worker
 
@@ -72,7 +72,13 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
             "name": "deploys",
             "verification": "none",
             "rules": [
-                {"event": "deploy", "message": "deployed", "channels": ["slack"], "recipient": "o"}
+                {"event": "deploy", "message": "deployed", "channels": ["slack"], "recipient": "o"},
+                {
+                    "event": "broken",
+                    "message": "{{ nope }}",
+                    "channels": ["slack"],
+                    "recipient": "o",
+                },
             ],
         },
     ).json()
@@ -92,13 +98,16 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
     slack.answer(Canned(500, "hiccup"))
     flaky = send(api, "flaky")
     wait_until(lambda: final(flaky), timeout=60)
-    for body in ({"event": "deploy", "n": 1}, {"event": "deploy", "n": 1}, {"event": "other"}):
+    events = [{"event": "deploy", "n": 1}, {"event": "deploy", "n": 1}, {"event": "other"}]
+    for body in [*events, {"event": "broken"}]:
         assert (
             Client().post(hook_path, as_json(body), content_type="application/json").status_code
             == 200
         )
     wait_until(
-        lambda: InboundEvent.objects.filter(status__in=["processed", "ignored"]).count() == 2,
+        lambda: (
+            InboundEvent.objects.filter(status__in=["processed", "ignored", "failed"]).count() == 3
+        ),
         timeout=60,
     )
     # Slack's answer is the delivery itself (its success status is "delivered").
@@ -124,13 +133,22 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
         == webhook_posts - 1
     )
     inbound_events = "oneping_inbound_events_total"
-    assert moved(before, after, inbound_events, status="received") == 2  # in this process
+    assert moved(before, after, inbound_events, status="received") == 3  # in this process
     assert moved(before, after, inbound_events, status="duplicate") == 1
     assert moved(before, after, inbound_events, status="processed") == 1  # in the worker
     assert moved(before, after, inbound_events, status="ignored") == 1
-    assert value(after, "oneping_tasks_in_progress") == 0
+    assert moved(before, after, inbound_events, status="failed") == 1  # template error
+    in_progress = [v for (name, _), v in after.items() if name == "oneping_tasks_in_progress"]
+    assert in_progress and sum(in_progress) == 0
     assert value(after, "oneping_queue_depth", queue="sending") == 0
     assert value(after, "oneping_outbox_oldest_due_age_seconds", table="deliveries") == 0
+
+    # And a receiver that answers 410 Gone makes a permanent webhook failure
+    receiver.answer(Canned(410, "gone"))
+    send(api, "last")
+    wait_until(lambda: WebhookAttempt.objects.filter(status_code=410).exists(), timeout=60)
+    gone_410 = scrape()
+    assert moved(after, gone_410, "oneping_webhook_attempts_total", outcome="permanent") == 1
 
     # …written by at least two processes: this one and the worker's pool processes
     folder = Path(django_settings.PROMETHEUS_MULTIPROC_DIR)
@@ -148,5 +166,5 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
     assert not (folder / f"gauge_livesum_{worker.pid}.db").exists()
     later = scrape()
     assert value(later, "oneping_deliveries_total", channel="slack", status="delivered") == value(
-        after, "oneping_deliveries_total", channel="slack", status="delivered"
+        gone_410, "oneping_deliveries_total", channel="slack", status="delivered"
     )
