@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from oneping import serving
 from oneping.env import env_bool, env_int, env_list, env_proxy_ssl_header, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     # redirects and errors the middleware below it produce.
     "oneping.telemetry.RequestTelemetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app (https://whitenoise.readthedocs.io/en/stable/django.html).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # First after security: turns every error under /api/ into the JSON error shape.
     "oneping.api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,6 +122,27 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
     )
+    # Web processes (gunicorn_conf sets DATABASE_POOL) share a pool per process instead of a
+    # connection per thread; Django requires CONN_MAX_AGE 0 with it, connections go back to
+    # the pool after each request. Celery workers keep their persistent connection.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool
+    if env_bool("DATABASE_POOL", default=False):
+        _pool_min, _pool_max = serving.pool_sizes()
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _connect_timeout = float(DATABASES["default"]["OPTIONS"]["connect_timeout"])
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # A request waits for a connection no longer than it would to open one without
+            # a pool, then fails with 503 (a database that is away or hung).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 0) or _connect_timeout,
+            # psycopg_pool retries a failed connection with doubling delays until this much
+            # time has passed, then leaves it to the next request: without a cap the delay
+            # after a minute's outage is itself half a minute, and requests keep failing
+            # after the database is back. https://www.psycopg.org/psycopg3/docs/api/pool.html
+            "reconnect_timeout": env_int("DATABASE_POOL_RECONNECT_TIMEOUT", 5),
+        }
+    serving.check_connection_budget()
 
 # The cache holds rate-limit counters (API keys, logins): with several web processes it
 # must be shared, e.g. CACHE_URL=redis://127.0.0.1:6379/1. The default is per process.
@@ -147,6 +171,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# Present before collectstatic fills it: WhiteNoise warns about a missing folder.
+STATIC_ROOT.mkdir(exist_ok=True)
+# With DEBUG off, hashed names cached for ever and gzip copies, from `collectstatic` (which
+# `make run` runs); with DEBUG on, WhiteNoise reads the source folders as they change.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
@@ -284,6 +320,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Child processes of a worker started without --concurrency (the Procfile's); each holds
+# one database connection, counted in the budget above.
+CELERY_WORKER_CONCURRENCY = serving.worker_concurrency()
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue per kind of job, so production can give each its own workers (README,

@@ -208,26 +208,31 @@ def test_tls_to_the_pinned_address_verifies_the_name(rebinding, monkeypatch, tmp
         server.server_close()
 
 
+def send_email_through(api, account, port: int) -> None:
+    """Configure an email channel on NAME:port, send one message and attempt it here."""
+    ChannelConfig.objects.create(
+        account=account,
+        kind="email",
+        config={
+            "host": NAME,
+            "port": port,
+            "username": "",
+            "password": "",
+            "use_tls": False,
+            "use_ssl": False,
+            "from_email": "alerts@acme.test",
+        },
+    )
+    accepted = api.post_json(
+        "/api/v1/send", {"message": "hi", "channels": ["email"], "recipient": "a@b.test"}
+    )
+    delivery_service.attempt(accepted.json()["deliveries"][0]["id"])
+
+
 def test_smtp_to_a_rebinding_name_never_reaches_loopback(api, account, rebinding):
     smtp = FakeSMTP().start()  # on 127.0.0.1 only
     try:
-        ChannelConfig.objects.create(
-            account=account,
-            kind="email",
-            config={
-                "host": NAME,
-                "port": smtp.port,
-                "username": "",
-                "password": "",
-                "use_tls": False,
-                "use_ssl": False,
-                "from_email": "alerts@acme.test",
-            },
-        )
-        accepted = api.post_json(
-            "/api/v1/send", {"message": "hi", "channels": ["email"], "recipient": "a@b.test"}
-        )
-        delivery_service.attempt(accepted.json()["deliveries"][0]["id"])
+        send_email_through(api, account, smtp.port)
     finally:
         smtp.stop()
 
@@ -242,23 +247,7 @@ def test_smtp_connects_to_the_checked_address(api, account, rebinding):
     controller = Controller(handler, hostname=CHECKED, port=_free_port())
     controller.start()
     try:
-        ChannelConfig.objects.create(
-            account=account,
-            kind="email",
-            config={
-                "host": NAME,
-                "port": controller.port,
-                "username": "",
-                "password": "",
-                "use_tls": False,
-                "use_ssl": False,
-                "from_email": "alerts@acme.test",
-            },
-        )
-        accepted = api.post_json(
-            "/api/v1/send", {"message": "hi", "channels": ["email"], "recipient": "a@b.test"}
-        )
-        delivery_service.attempt(accepted.json()["deliveries"][0]["id"])
+        send_email_through(api, account, controller.port)
     finally:
         controller.stop()
 
