@@ -36,6 +36,7 @@ run: export PORT := $(PORT)
 run: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m oneping.metrics prepare
 	@echo ""
 	@echo "  oneping is starting at http://127.0.0.1:$(PORT)  (Ctrl-C stops web, worker and beat)"
 	@echo ""
@@ -46,6 +47,7 @@ dev: export DEBUG ?= true
 dev: export PORT := $(PORT)
 dev: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m oneping.metrics prepare
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP)

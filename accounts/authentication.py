@@ -5,6 +5,7 @@ from rest_framework.request import Request
 
 from accounts import api_keys
 from accounts.models import Account, ApiKey
+from oneping import logs
 
 
 class ApiClient:
@@ -43,6 +44,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_keys.record_use(api_key)
         # Views read the tenant as request.account, the same attribute the dashboard uses.
         request._request.account = api_key.account
+        logs.bind(account_id=api_key.account_id)
         return ApiClient(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

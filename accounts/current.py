@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 
 from accounts.models import Account
+from oneping import logs
 
 SESSION_KEY = "account_id"
 
@@ -18,6 +19,8 @@ def current_account(request: HttpRequest) -> Account | None:
         account = accounts.order_by("pk").first()
         if account is not None:
             request.session[SESSION_KEY] = account.pk
+    if account is not None:
+        logs.bind(account_id=account.pk)
     return account
 
 

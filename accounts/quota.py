@@ -11,6 +11,7 @@ from django.db import connection
 
 from accounts.models import Account, MonthlyUsage
 from accounts.usage import Usage, billing_period, usage_for
+from oneping import instruments
 from oneping.errors import ServiceError
 
 
@@ -47,6 +48,7 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
             )
         used = _count_one(account, start.date(), limit)
     if used is None:
+        instruments.QUOTA_REJECTIONS.inc()
         raise QuotaExceeded(usage_for(account, now))
     return Usage(period_start=start, period_end=end, used=used, limit=limit)
 

@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class ChannelsAppConfig(AppConfig):
     name = "channels_app"
     verbose_name = "Channels and deliveries"
+
+    def ready(self) -> None:
+        from channels_app.models import Delivery
+        from oneping.scrape import Outbox, register_outbox
+
+        # /metrics reports how long the oldest due delivery has waited for a worker.
+        status = Delivery.Status
+        register_outbox(
+            Outbox(
+                "deliveries",
+                Delivery,
+                waiting=(status.QUEUED,),
+                retrying=status.RETRYING,
+                claimed=status.SENDING,
+            )
+        )

@@ -26,7 +26,7 @@ from channels_app.outcomes import record_outcomes, set_status
 from channels_app.queueing import enqueue
 from channels_app.retry import retry_schedule
 from channels_app.timeline import Change, record_many
-from oneping import leases, parallel, queueing
+from oneping import instruments, leases, logs, parallel, queueing
 from oneping.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ def attempt_many(delivery_ids: list[str], *, more: int = 0, retry_of: int | None
     retry's countdown (oneping.queueing.SCHEDULED_EARLY)."""
     deliveries = _claim(delivery_ids, more, retry_of)
     for outcomes in outbound.send_all(deliveries):
+        # Counted as sent, whatever recording them does next: the provider saw them.
+        for delivery, outcome in outcomes:
+            instruments.DELIVERY_ATTEMPTS.labels(delivery.channel, outbound.kind(outcome)).inc()
         record_outcomes(outcomes)
 
 
@@ -80,6 +83,9 @@ def _claim(delivery_ids: list[str], more: int, retry_of: int | None) -> list[Del
         if not claimed:
             return []  # final, not due yet, or another worker holds them
         deliveries = list(claim_query().filter(pk__in=claimed))
+        messages = {delivery.message_id for delivery in deliveries}
+        if len(messages) == 1:
+            logs.bind(message_id=messages.pop())
         record_many([Change(delivery, Status.SENDING) for delivery in deliveries])
         starting = {d.message_id for d in deliveries if d.message.status == Message.Status.QUEUED}
         if starting:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import Outgoing, SendResult, TransportError
 from channels_app.models import Delivery
+from oneping import instruments
 from oneping.parallel import side_by_side
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,13 @@ Outcome = SendResult | TransportError
 def send_all(deliveries: list[Delivery]) -> Iterator[list[tuple[Delivery, Outcome]]]:
     """Send every delivery; yield their outcomes in groups, as they come."""
     return side_by_side(deliveries, outcome_of)
+
+
+def kind(outcome: Outcome) -> str:
+    """An attempt's outcome in the metrics' words: delivered, transient or permanent."""
+    if isinstance(outcome, SendResult):
+        return instruments.DELIVERED
+    return instruments.PERMANENT if outcome.permanent else instruments.TRANSIENT
 
 
 def outcome_of(delivery: Delivery) -> Outcome:

@@ -9,6 +9,7 @@ each message is recorded on its own, so one message's trouble cannot hold back t
 import logging
 from collections import defaultdict
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +21,7 @@ from channels_app.outbound import Outcome
 from channels_app.queueing import enqueue
 from channels_app.retry import next_delay
 from channels_app.timeline import Change, record, record_many
-from oneping import bulk, queueing
+from oneping import bulk, instruments, queueing
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -95,6 +96,20 @@ def _record_together(
     record_many(changes, locked_messages=messages)
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
     settle_messages([messages[pk] for pk in sorted(ended)])
+    count_final([(change.delivery.channel, change.status) for change in changes])
+
+
+def count_final(changes: list[tuple[str, str]]) -> None:
+    """Count deliveries that reached a final status, once their transaction committed (a
+    rolled-back group is recorded again, per message: see record_outcomes)."""
+    final = [(channel, status) for channel, status in changes if status in Delivery.FINAL]
+    if final:
+        transaction.on_commit(partial(_count, final))
+
+
+def _count(final: list[tuple[str, str]]) -> None:
+    for channel, status in final:
+        instruments.DELIVERIES.labels(channel, status).inc()
 
 
 def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> Change:
@@ -175,6 +190,7 @@ def set_status(delivery: Delivery, status: str, detail: str) -> None:
         fields.append("enqueued_at")
     delivery.save(update_fields=fields)
     record(delivery, status, detail=detail)
+    count_final([(delivery.channel, status)])
 
 
 def derive_status(deliveries: list[Delivery]) -> str:

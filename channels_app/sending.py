@@ -22,6 +22,7 @@ from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey
 from channels_app.queueing import enqueue_together
 from channels_app.retry import retry_schedule
 from channels_app.send_request import SendRequestSerializer
+from oneping import logs
 from oneping.errors import ServiceError
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -151,6 +152,7 @@ def accept_message(
             if replay is not None:
                 return Accepted(body=replay, replayed=True)
         message, deliveries = _store(account, data, routes, is_test=is_test)
+        logs.bind(message_id=message.pk)
         # Counted last: the month's usage row is locked from here to the commit, and every
         # concurrent send of the account waits for that lock (docs/benchmarks.md).
         usage = quota.consume(account) if count_quota else usage_for(account)

@@ -48,3 +48,11 @@ loglevel = env_str("LOG_LEVEL", "info").lower()
 # two servers on one host (two instances, or tests in parallel) would fight over it.
 # Older versions ignore the setting.
 control_socket_disable = True
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A web process exited: mark its live gauges dead in the metric files (imported here,
+    not at the top, so the master does not load the application)."""
+    from oneping.metrics import child_exit as mark_dead
+
+    mark_dead(server, worker)

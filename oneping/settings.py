@@ -6,6 +6,7 @@ and Celery's filesystem broker inside ONEPING_DATA_DIR, no other services.
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -58,6 +59,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer gets an X-Request-Id, a log line and its metrics, also the
+    # redirects and errors the middleware below it produce.
+    "oneping.telemetry.RequestTelemetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the app (https://whitenoise.readthedocs.io/en/stable/django.html).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -392,12 +396,40 @@ ONEPING_INBOUND_BURST_PER_ENDPOINT = env_int("ONEPING_INBOUND_BURST_PER_ENDPOINT
 ONEPING_INBOUND_RATE_PER_ACCOUNT = env_int("ONEPING_INBOUND_RATE_PER_ACCOUNT", 200)
 ONEPING_INBOUND_BURST_PER_ACCOUNT = env_int("ONEPING_INBOUND_BURST_PER_ACCOUNT", 400)
 
+# --- Metrics (oneping/metrics.py, README "Metrics and alerts") ------------------------------
+# GET /metrics answers only a request with `Authorization: Bearer <METRICS_TOKEN>`; unset,
+# it is 404. Every process of a host writes its counters into PROMETHEUS_MULTIPROC_DIR
+# (prometheus-client's multiprocess mode), which the scrape adds up. The client reads the
+# variable when it is imported, so it is decided here, before any app code imports it;
+# with a token and no folder of its own, the folder is in the data dir.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
 # --- Logging --------------------------------------------------------------------------
+# plain: a line of text; json: one JSON object a line, with the request id, account id and
+# message/delivery/event ids where known (oneping/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "oneping.logs.JsonFormatter"},
+    },
+    "filters": {"context": {"()": "oneping.logs.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # urllib3 logs each request's path at DEBUG, and a webhook URL's path is its secret.
     "loggers": {"urllib3": {"level": "INFO"}},

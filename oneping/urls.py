@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from channels_app.dashboard.overview import overview
 from channels_app.views import SendAliasView
 from oneping.health import healthz
+from oneping.scrape import metrics
 from webhooks.inbound.views import receive as receive_inbound_webhook
 
 api_v1 = [
@@ -22,6 +23,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", overview, name="overview"),
     path("healthz", healthz, name="healthz"),
+    # Prometheus' scrape target, behind METRICS_TOKEN (404 when unset).
+    path("metrics", metrics, name="metrics"),
     # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
     path("send", SendAliasView.as_view(), name="send-alias"),
     path("api/v1/", include(api_v1)),

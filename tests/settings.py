@@ -19,9 +19,20 @@ if "ONEPING_TEST_DATA_DIR" not in os.environ:
 os.environ["ONEPING_DATA_DIR"] = _DATA_DIR
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("ONEPING_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
+# The suite counts in prometheus-client's multiprocess mode, as production does: the
+# worker processes tests start write into the same folder the test process scrapes. A
+# server a test starts with metrics of its own (test_make_run_under_load) names its folder.
+# (tests/served_settings.py imports oneping.settings before this file: set the setting
+# again below, so the folder the client writes to and the one the scrape reads are one.)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get(
+    "ONEPING_TEST_METRICS_DIR", os.path.join(_DATA_DIR, "metrics")
+)
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 from oneping.settings import *  # noqa: E402, F403
 from oneping.settings import DATABASES, STORAGES  # noqa: E402
+
+PROMETHEUS_MULTIPROC_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

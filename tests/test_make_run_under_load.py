@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 
 from accounts import api_keys, services
 from accounts.models import Account, Plan
@@ -39,6 +40,7 @@ GITHUB_SECRET = "load-test-secret"
 VENV = Path(sys.executable).parent.parent
 
 pytestmark = pytest.mark.worker
+METRICS_TOKEN = "load-test-metrics-token"
 
 
 @pytest.fixture
@@ -53,10 +55,16 @@ def processes(transactional_db, tmp_path: Path) -> Iterator[Processes]:
 
 
 @pytest.fixture
-def served(processes: Processes, slack) -> str:
-    """`make run` on a free port; its base URL once gunicorn listens."""
+def served(processes: Processes, slack, tmp_path: Path) -> str:
+    """`make run` on a free port, metrics on; its base URL once gunicorn listens."""
     port = free_port()
-    env = child_env(DJANGO_SETTINGS_MODULE="tests.served_settings", DEBUG="false", PORT=str(port))
+    env = child_env(
+        DJANGO_SETTINGS_MODULE="tests.served_settings",
+        DEBUG="false",
+        PORT=str(port),
+        METRICS_TOKEN=METRICS_TOKEN,
+        ONEPING_TEST_METRICS_DIR=str(tmp_path / "metrics"),
+    )
     # The venv this suite runs in, and never a reinstall in the middle of a test (-o).
     argv = ["make", "--no-print-directory", f"VENV={VENV}", "-o", f"{VENV}/.installed", "run"]
     make = processes.start("make-run", argv, env)
@@ -276,6 +284,18 @@ def test_make_run_keeps_the_per_key_limit_exact_and_serves_static_files(served, 
 
     # Then exactly 60 pass and 90 are refused, whichever process and thread served them
     assert outcomes == {"200": 60, "429 rate_limited": 90}, outcomes
+    # And /metrics, summed over every gunicorn process's files, counted each answer once
+    scraped = requests.get(
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=60
+    )
+    assert scraped.status_code == 200, scraped.text[:500]
+    counted: Counter[str] = Counter()
+    for family in text_string_to_metric_families(scraped.text):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if name == "oneping_http_requests_total" and labels["route"] == "message-list":
+                counted[labels["status"]] += int(sample.value)
+    assert counted == {"200": 60, "429": 90}, counted
 
     # And the app serves its static files itself, hashed, compressed and cached for ever
     docs = requests.get(f"{base}/api/docs/", timeout=60)

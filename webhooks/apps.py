@@ -13,3 +13,27 @@ class WebhooksConfig(AppConfig):
         delivery_status_changed.connect(
             on_delivery_status_changed, dispatch_uid="webhooks.delivery_events"
         )
+
+        from oneping.scrape import Outbox, register_outbox
+        from webhooks.models import InboundEvent, WebhookDelivery
+
+        # /metrics reports how long the oldest due row of each outbox has waited.
+        outgoing, inbound = WebhookDelivery.Status, InboundEvent.Status
+        register_outbox(
+            Outbox(
+                "webhook_deliveries",
+                WebhookDelivery,
+                waiting=(outgoing.PENDING,),
+                retrying=outgoing.RETRYING,
+                claimed=outgoing.SENDING,
+            )
+        )
+        register_outbox(
+            Outbox(
+                "inbound_events",
+                InboundEvent,
+                waiting=(inbound.RECEIVED,),
+                claimed=inbound.PROCESSING,
+                created_field="received_at",
+            )
+        )

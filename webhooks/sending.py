@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from oneping import bulk, http, leases, queueing
+from oneping import bulk, http, instruments, leases, queueing
 from oneping.parallel import THREADS, side_by_side
 from oneping.urlguard import UrlNotAllowed
 from webhooks import secrets as webhook_secrets
@@ -87,6 +87,8 @@ def attempt_many(
     for outcomes in side_by_side(
         deliveries, lambda delivery: _post(delivery, secrets[delivery.pk])
     ):
+        for delivery, outcome in outcomes:
+            instruments.WEBHOOK_ATTEMPTS.labels(outcome.kind(delivery)).inc()
         with transaction.atomic():
             _record(outcomes, leases_of)
 
@@ -105,6 +107,15 @@ class Outcome:
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+    def kind(self, delivery: WebhookDelivery) -> str:
+        """In the metrics' words; permanent as _apply decides it (410 from an endpoint, a
+        URL not allowed): the delivery gets no more retries."""
+        if self.succeeded:
+            return instruments.DELIVERED
+        if self.permanent or (self.status_code == 410 and delivery.endpoint is not None):
+            return instruments.PERMANENT
+        return instruments.TRANSIENT
 
 
 def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from channels_app.sending import accept_message
-from oneping import leases
+from oneping import instruments, leases, logs
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
 from webhooks.inbound import payload as payloads
@@ -37,6 +37,7 @@ def process(event_id: str) -> None:
     if not claimed:
         return  # processed already, or another worker has it
     event = InboundEvent.objects.select_related("endpoint", "account__plan").get(pk=event_id)
+    logs.bind(event_id=event.pk, account_id=event.account_id)
     interrupted = event.attempts - 1  # every earlier claim's lease ran out (leases.py)
     if interrupted >= settings.ONEPING_INBOUND_MAX_INTERRUPTIONS:
         # It killed the workers that took it (a task the sweep did not stop: the broker
@@ -70,7 +71,7 @@ def _process(event: InboundEvent) -> tuple[str, str, str | None]:
 def _finish(
     event: InboundEvent, status: str, error: str = "", message_id: str | None = None, trace=""
 ) -> None:
-    InboundEvent.objects.filter(pk=event.pk, status=Status.PROCESSING).update(
+    finished = InboundEvent.objects.filter(pk=event.pk, status=Status.PROCESSING).update(
         status=status,
         error=error[:4000],
         traceback=trace[:20000],
@@ -79,6 +80,8 @@ def _finish(
         lease_expires_at=None,
         updated_at=timezone.now(),
     )
+    if finished:
+        instruments.INBOUND_EVENTS.labels(status).inc()
 
 
 def _reason(exc: Exception) -> str:
@@ -129,10 +132,13 @@ def _give_up_on_interrupted(now: datetime) -> int:
     returns how many."""
     times = settings.ONEPING_INBOUND_MAX_INTERRUPTIONS
     poisoned = leases.interrupted_too_often(claimed=Status.PROCESSING, now=now, times=times)
-    return InboundEvent.objects.filter(poisoned).update(
+    failed = InboundEvent.objects.filter(poisoned).update(
         status=Status.FAILED,
         error=_interrupted_reason(),
         processed_at=now,
         lease_expires_at=None,
         updated_at=now,
     )
+    if failed:
+        instruments.INBOUND_EVENTS.labels(Status.FAILED).inc(failed)
+    return failed

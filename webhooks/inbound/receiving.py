@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from oneping import ratelimit
+from oneping import instruments, logs, ratelimit
 from webhooks.inbound import payload as payloads
 from webhooks.inbound.queueing import enqueue
 from webhooks.inbound.verification import SCHEMES, VerificationFailed
@@ -87,6 +87,7 @@ def receive(
     )
     if endpoint is None:
         return _error(404, "not_found", "No enabled inbound endpoint has this URL.")
+    logs.bind(account_id=endpoint.account_id)
     limited = _rate_limited(endpoint)
     if limited is not None:
         return limited
@@ -117,7 +118,10 @@ def receive(
             transaction.on_commit(lambda: enqueue([event.pk]))
     except IntegrityError:
         # The unique (endpoint, dedup_key) constraint: a retry or a concurrent duplicate.
+        instruments.INBOUND_EVENTS.labels("duplicate").inc()
         return Answer(200, {"received": True, "duplicate": True})
+    logs.bind(event_id=event.pk)
+    instruments.INBOUND_EVENTS.labels(InboundEvent.Status.RECEIVED).inc()
     return Answer(200, {"received": True, "id": event.pk})
 
 
