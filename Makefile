@@ -1,4 +1,5 @@
-# oneping: `make run` serves the app with a worker and beat; `make test` runs the suite.
+# oneping: `make run` serves the app (gunicorn) with a worker and beat; `make dev` the same
+# with Django's autoreloading development server; `make test` runs the suite.
 # Both create .venv on first use and reinstall only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -8,10 +9,11 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run dev test lint format bench clean
 
 help:
-	@echo "make run     start web + worker + beat at http://127.0.0.1:$(PORT)"
+	@echo "make run     start web (gunicorn) + worker + beat at http://127.0.0.1:$(PORT)"
+	@echo "make dev     the same with runserver, reloading on code changes"
 	@echo "make test    run the test suite (DATABASE_URL/CELERY_BROKER_URL pick PostgreSQL/Redis)"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  apply ruff's fixes and formatting"
@@ -26,15 +28,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Development mode: DEBUG on unless the environment says otherwise.
+# DEBUG on (development secrets) unless the environment says otherwise; served by gunicorn
+# as in production (Procfile). Static files are collected for WhiteNoise (DEBUG off serves
+# the compressed, hashed copies only).
 run: export DEBUG ?= true
 run: export PORT := $(PORT)
 run: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	@echo ""
 	@echo "  oneping is starting at http://127.0.0.1:$(PORT)  (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
+
+# For editing code: runserver reloads on every change (Procfile.dev). Not for load.
+dev: export DEBUG ?= true
+dev: export PORT := $(PORT)
+dev: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -54,7 +66,6 @@ clean:
 # on 127.0.0.1, torn down at the end. QUICK=1: everything at small scale in under 3 minutes;
 # PROFILE=1: py-spy profiles of the web and worker; BENCH_ARGS: e.g. --only send,inbound.
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check gunicorn \
-		$(if $(filter 1 true yes,$(PROFILE)),py-spy)
+	$(if $(filter 1 true yes,$(PROFILE)),$(BIN)/python -m pip install --quiet --disable-pip-version-check py-spy)
 	$(BIN)/python -m bench.run $(if $(filter 1 true yes,$(QUICK)),--quick) \
 		$(if $(filter 1 true yes,$(PROFILE)),--profile) $(BENCH_ARGS)

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from oneping import serving
 from oneping.env import env_bool, env_int, env_list, env_proxy_ssl_header, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app (https://whitenoise.readthedocs.io/en/stable/django.html).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # First after security: turns every error under /api/ into the JSON error shape.
     "oneping.api.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,6 +118,20 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
     )
+    # Web processes (gunicorn_conf sets DATABASE_POOL) share a pool per process instead of a
+    # connection per thread; Django requires CONN_MAX_AGE 0 with it, connections go back to
+    # the pool after each request. Celery workers keep their persistent connection.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool
+    if env_bool("DATABASE_POOL", default=False):
+        _pool_min, _pool_max = serving.pool_sizes()
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # A request waits this long for a free connection before it fails (503).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        }
+    serving.check_connection_budget()
 
 # The cache holds rate-limit counters (API keys, logins): with several web processes it
 # must be shared, e.g. CACHE_URL=redis://127.0.0.1:6379/1. The default is per process.
@@ -143,6 +160,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# Present before collectstatic fills it: WhiteNoise warns about a missing folder.
+STATIC_ROOT.mkdir(exist_ok=True)
+# With DEBUG off, hashed names cached for ever and gzip copies, from `collectstatic` (which
+# `make run` runs); with DEBUG on, WhiteNoise reads the source folders as they change.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
@@ -280,6 +309,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Child processes of a worker started without --concurrency (the Procfile's); each holds
+# one database connection, counted in the budget above.
+CELERY_WORKER_CONCURRENCY = serving.worker_concurrency()
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue per kind of job, so production can give each its own workers (README,

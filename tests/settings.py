@@ -21,7 +21,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production-01
 os.environ.setdefault("ONEPING_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
 
 from oneping.settings import *  # noqa: E402, F403
-from oneping.settings import DATABASES  # noqa: E402
+from oneping.settings import DATABASES, STORAGES  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -46,3 +46,10 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # The suite signs people up and uses the dashboard at once (production defaults to
 # mandatory verification; tests/test_settings.py checks that default).
 ACCOUNT_EMAIL_VERIFICATION = "optional"
+# The suite runs without `collectstatic`: templates name source files, WhiteNoise and the
+# live server find them in the app folders.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
