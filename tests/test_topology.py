@@ -235,9 +235,7 @@ def api_post(base: str, key: str, path: str, body: dict) -> dict:
 def queue_depths() -> dict[str, int]:
     with celery_app.connection_for_write() as conn:
         channel = conn.default_channel
-        return {
-            name: channel.queue_declare(queue=name).message_count for name in QUEUES
-        }
+        return {name: channel.queue_declare(queue=name).message_count for name in QUEUES}
 
 
 def database_connections() -> int:
@@ -366,6 +364,11 @@ def test_the_procfile_topology_loses_nothing_when_a_sending_worker_dies(formatio
 
     # Then host A is whole: no process of it died when host B's worker did
     survivors = {name: hosts["a"].alive(name) for name in hosts["a"].pids()}
+    # …and the killed worker's deliveries came back through beat's sweep, run by host A
+    sweeps = sum("outbox-sweep" in line for line in hosts["a"].lines_of("beat.1"))
+    # When host A is told to stop (SIGTERM, as a deploy does), every process ends cleanly
+    shutdown_seconds = hosts["a"].stop()
+    stopped_cleanly = {name: not hosts["a"].alive(name) for name in survivors}
 
     messages = Message.objects.filter(account__in=[account, free])
     deliveries = Delivery.objects.filter(account__in=[account, free])
@@ -412,8 +415,23 @@ def test_the_procfile_topology_loses_nothing_when_a_sending_worker_dies(formatio
         queues=queue_depths(),
         peak_database_connections=peak_connections,
         seconds_kill_to_all_final=round(recovered_in, 1),
+        beat_outbox_sweeps=sweeps,
+        seconds_sigterm_to_host_a_stopped=round(shutdown_seconds, 1),
     )
     assert all(survivors.values()), (survivors, hosts["a"].log()[-3000:])
+    assert sorted(survivors) == [
+        "beat.1",
+        "web.1",
+        "web.2",
+        "worker-inbound.1",
+        "worker-sending.1",
+        "worker-webhooks.1",
+    ]
+    assert sweeps > 0
+    assert all(stopped_cleanly.values()), stopped_cleanly
+    # gunicorn's graceful stop (WEB_GRACEFUL_TIMEOUT) and Celery's warm shutdown, not
+    # honcho's SIGKILL five seconds after its SIGTERM
+    assert "SIGKILL" not in hosts["a"].log(), hosts["a"].log()[-3000:]
 
     # Every request was answered by both instances, and nothing failed
     assert len(per_instance) == 2 and min(per_instance.values()) > 0, per_instance
