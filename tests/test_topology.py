@@ -35,7 +35,7 @@ from tests.conftest import TELEGRAM_TOKEN, wait_until
 from tests.fakes import Canned, FakeHTTPProvider, FakeSlack, FakeTelegram
 from tests.faults.processes import Processes, database_url, free_port, wait_for_port
 from tests.faults.report import report
-from tests.topology_formation import Host, path_with_venv
+from tests.topology_formation import HOST_A, HOST_B, Host, path_with_venv
 from webhooks.models import Event, InboundEvent, WebhookDelivery
 
 SENDS = 120  # to Slack and Telegram: two deliveries each
@@ -123,8 +123,8 @@ def formation(transactional_db, tmp_path: Path, providers) -> Iterator[dict]:
     )
     env.pop("ONEPING_TEST_DATA_DIR", None)
     hosts = {
-        "a": Host(processes, "host-a", ["-c", "web=2"], env),
-        "b": Host(processes, "host-b", ["worker-sending"], env),
+        "a": Host(processes, "host-a", HOST_A, env),
+        "b": Host(processes, "host-b", HOST_B, env),
     }
     web = [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"]
     stopped: dict[str, float] = {}

@@ -17,6 +17,10 @@ from tests.faults.processes import BIN, ROOT, Processes, Spawned
 
 PROCFILE = "deploy/Procfile"
 OVERLAY = "tests/topology.env"
+# What each "host" of the test runs (docs/deploy.md, "The topology test"): host A two web
+# instances (PORT, PORT + 1), one worker per queue and beat; host B a second sending worker.
+HOST_A = ["-c", "web=2"]
+HOST_B = ["worker-sending"]
 # honcho's own line when it has started a process: "... system | web.1 started (pid=4242)"
 STARTED = re.compile(r"\| (\S+) started \(pid=(\d+)\)")
 
@@ -25,8 +29,8 @@ class Host:
     """One `honcho start -f deploy/Procfile -e tests/topology.env …`: what a host runs."""
 
     def __init__(self, processes: Processes, name: str, args: list[str], env: dict[str, str]):
-        argv = [str(BIN / "honcho"), "start", "-f", PROCFILE, "-e", OVERLAY, "--no-colour"]
-        self.honcho: Spawned = processes.start(name, [*argv, *args], env)
+        argv = [str(BIN / "honcho"), *command(args)[1:]]
+        self.honcho: Spawned = processes.start(name, argv, env)
         self.name = name
 
     def log(self) -> str:
@@ -75,6 +79,10 @@ class Host:
         return took
 
 
+def command(args: list[str]) -> list[str]:
+    return ["honcho", "start", "-f", PROCFILE, "-e", OVERLAY, "--no-colour", *args]
+
+
 def group_members(group: int) -> set[int]:
     members = set()
     for entry in Path("/proc").iterdir():
@@ -100,4 +108,4 @@ def path_with_venv() -> str:
     return f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-__all__ = ["OVERLAY", "PROCFILE", "ROOT", "Host", "group_alive", "path_with_venv"]
+__all__ = ["HOST_A", "HOST_B", "OVERLAY", "PROCFILE", "ROOT", "Host", "command", "path_with_venv"]
