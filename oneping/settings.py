@@ -125,11 +125,18 @@ else:
     if env_bool("DATABASE_POOL", default=False):
         _pool_min, _pool_max = serving.pool_sizes()
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _connect_timeout = float(DATABASES["default"]["OPTIONS"]["connect_timeout"])
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": _pool_min,
             "max_size": _pool_max,
-            # A request waits this long for a free connection before it fails (503).
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            # A request waits for a connection no longer than it would to open one without
+            # a pool, then fails with 503 (a database that is away or hung).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 0) or _connect_timeout,
+            # psycopg_pool retries a failed connection with doubling delays until this much
+            # time has passed, then leaves it to the next request: without a cap the delay
+            # after a minute's outage is itself half a minute, and requests keep failing
+            # after the database is back. https://www.psycopg.org/psycopg3/docs/api/pool.html
+            "reconnect_timeout": env_int("DATABASE_POOL_RECONNECT_TIMEOUT", 5),
         }
     serving.check_connection_budget()
 

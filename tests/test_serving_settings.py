@@ -65,7 +65,7 @@ def test_web_processes_pool_their_connections_and_other_processes_keep_them(tmp_
         run(GUNICORN_THEN_DJANGO, ONEPING_DATA_DIR=str(tmp_path), DATABASE_URL=POSTGRES)
     )
     # Then connections are pooled (Django requires CONN_MAX_AGE 0 with a pool), one per thread
-    assert web["pool"] == {"min_size": 2, "max_size": 4, "timeout": 10}
+    assert web["pool"] == {"min_size": 2, "max_size": 4, "timeout": 5.0, "reconnect_timeout": 5}
     assert web["conn_max_age"] == 0
 
     # And a Celery worker or manage.py (no gunicorn config) keeps persistent connections
@@ -83,9 +83,11 @@ def test_pool_sizes_come_from_the_environment(tmp_path):
             DATABASE_POOL="true",
             DATABASE_POOL_MIN_SIZE="1",
             DATABASE_POOL_MAX_SIZE="3",
+            DATABASE_POOL_TIMEOUT="3",
+            DATABASE_POOL_RECONNECT_TIMEOUT="2",
         )
     )
-    assert web["pool"] == {"min_size": 1, "max_size": 3, "timeout": 10}
+    assert web["pool"] == {"min_size": 1, "max_size": 3, "timeout": 3, "reconnect_timeout": 2}
 
 
 def test_sqlite_has_no_pool_even_in_web_processes(tmp_path):

@@ -50,11 +50,18 @@ def database_proxy(transactional_db) -> Iterator[TcpProxy]:
 
 
 def start_web(
-    processes: Processes, proxy: TcpProxy, url_query: str = ""
+    processes: Processes, proxy: TcpProxy, url_query: str = "", pooled: bool = False
 ) -> tuple[Spawned, str, str]:
-    """(process, base URL, which server)."""
+    """(process, base URL, which server). pooled: as the Procfile runs it (gunicorn's config:
+    threads, and a connection pool instead of a persistent connection)."""
     port = free_port()
     env = child_env(DATABASE_URL=database_url(port=proxy.port) + url_query)
+    if pooled:
+        argv = [str(BIN / "gunicorn"), "-c", "oneping/gunicorn_conf.py", "oneping.wsgi"]
+        argv += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"]
+        web = processes.start("web", argv, env)
+        wait_for_port(port, 30, web)
+        return web, f"http://127.0.0.1:{port}", "gunicorn pooled"
     if (BIN / "gunicorn").exists():
         # One sync worker: one persistent database connection, reused request after request.
         argv = [str(BIN / "gunicorn"), "oneping.wsgi", "--bind", f"127.0.0.1:{port}"]
@@ -86,12 +93,18 @@ def slack_channel(account, slack):
     )
 
 
+POOLED = pytest.mark.parametrize(
+    "pooled", [pytest.param(False, id="persistent"), pytest.param(True, id="pooled")]
+)
+
+
 @pytest.mark.timeout(180)
+@POOLED
 def test_the_api_is_503_while_the_database_is_away_and_recovers_without_a_restart(
-    api_key, slack_channel, processes: Processes, database_proxy: TcpProxy, empty_queue
+    pooled, api_key, slack_channel, processes: Processes, database_proxy: TcpProxy, empty_queue
 ):
     # Given a web process whose database connection goes through the proxy, and works
-    web, base, server = start_web(processes, database_proxy)
+    web, base, server = start_web(processes, database_proxy, pooled=pooled)
     assert send(base, api_key, "before").status_code == 202
     assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
 
@@ -167,7 +180,9 @@ HUNG_ANSWER_WITHIN_SECONDS = 8.0
         pytest.param("?connect_timeout=2", id="connect_timeout=2"),
     ],
 )
+@POOLED
 def test_a_hung_database_is_503_within_the_connect_timeout(
+    pooled: bool,
     url_query: str,
     api_key,
     slack_channel,
@@ -176,7 +191,7 @@ def test_a_hung_database_is_503_within_the_connect_timeout(
     empty_queue,
 ):
     # Given a web process that works, its database behind the proxy
-    web, base, server = start_web(processes, database_proxy, url_query)
+    web, base, server = start_web(processes, database_proxy, url_query, pooled)
     assert send(base, api_key, "before").status_code == 202
 
     # When the database hangs: its connections are cut, new ones accepted, never answered
