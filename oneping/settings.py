@@ -334,11 +334,28 @@ CELERY_TASK_ROUTES = {
     "webhooks.send_webhook": {"queue": "webhooks"},
     "webhooks.process_inbound": {"queue": "inbound"},
 }
+
+
+def _seconds(name: str, default: int) -> int:
+    """A duration from the environment in whole seconds; a lease or interval of 0 would
+    let every sweep take every claim over (or spin beat), so it must be positive."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value}: use a number of seconds of 1 or more.")
+    return value
+
+
+# How often beat runs each outbox sweep (deliveries, webhooks, inbound events): the most a
+# lost task waits, after its lease or ONEPING_OUTBOX_SWEEP_AFTER_SECONDS, to be sent again.
+ONEPING_SWEEP_INTERVAL_SECONDS = _seconds("ONEPING_SWEEP_INTERVAL_SECONDS", 60)
 # Synced into django-celery-beat's tables at beat start-up, so they show in the admin.
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "channels_app.sweep_outbox", "schedule": 60.0},
-    "webhook-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
-    "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": 60.0},
+    "outbox-sweep": {
+        "task": "channels_app.sweep_outbox",
+        "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
+    },
+    "webhook-sweep": {"task": "webhooks.sweep", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
+    "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
     "webhook-auto-disable": {"task": "webhooks.auto_disable", "schedule": 3600.0},
 }
 # A request must not hang on a broker outage: the message is stored, the sweep sends it.
@@ -359,10 +376,11 @@ ONEPING_SMTP_TIMEOUT = 15.0
 ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.telegram.org")
 # Seconds before attempts 2, 3, … of a delivery that failed transiently (±20 % jitter).
 ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]
-# How long a worker may hold a delivery it is sending before another may take it over.
-ONEPING_DELIVERY_LEASE_SECONDS = 120
+# How long a worker may hold a delivery it is sending before another may take it over
+# (a worker killed mid-send holds its deliveries this long). Longer than any batch's sends.
+ONEPING_DELIVERY_LEASE_SECONDS = _seconds("ONEPING_DELIVERY_LEASE_SECONDS", 120)
 # A queued delivery whose task has not run after this long is enqueued again by the sweep.
-ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = env_int("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
+ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = _seconds("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
 
 # Channel tests are free but capped per channel and UTC day (429 test_limit_exceeded).
 ONEPING_TEST_SENDS_PER_DAY = env_int("ONEPING_TEST_SENDS_PER_DAY", 20)
@@ -373,6 +391,9 @@ ONEPING_MAX_INBOUND_ENDPOINTS = env_int("ONEPING_MAX_INBOUND_ENDPOINTS", 20)
 
 # --- Outgoing webhooks ----------------------------------------------------------------
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0
+# How long a worker may hold a webhook delivery it is sending: a few times the timeout,
+# since a batch's POSTs run side by side.
+ONEPING_WEBHOOK_LEASE_SECONDS = _seconds("ONEPING_WEBHOOK_LEASE_SECONDS", 60)
 # Seconds before each retry after the first, immediate try (±10 % jitter).
 ONEPING_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
 # An endpoint whose every delivery failed for this long is disabled by a periodic task.
@@ -387,7 +408,7 @@ ONEPING_TEMPLATE_MEMORY_BUDGET_MB = env_int("ONEPING_TEMPLATE_MEMORY_BUDGET_MB",
 ONEPING_TEMPLATE_TIMEOUT_SECONDS = env_int("ONEPING_TEMPLATE_TIMEOUT_SECONDS", 10)
 # How long a worker may hold an inbound event it is processing, and how many times its
 # processing may be interrupted (the worker died) before the event fails for good.
-ONEPING_INBOUND_LEASE_SECONDS = 120
+ONEPING_INBOUND_LEASE_SECONDS = _seconds("ONEPING_INBOUND_LEASE_SECONDS", 120)
 ONEPING_INBOUND_MAX_INTERRUPTIONS = env_int("ONEPING_INBOUND_MAX_INTERRUPTIONS", 5)
 # POST /hooks/in/<token>: requests per second (and burst) per inbound endpoint and per
 # account, counted in the shared cache (webhooks/inbound/ratelimit.py).

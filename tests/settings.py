@@ -52,6 +52,8 @@ ONEPING_HTTP_READ_TIMEOUT = 2.0
 ONEPING_SMTP_TIMEOUT = 5.0
 ONEPING_WEBHOOK_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 2.0
+# Four timeouts, as in production (unless a process is given its own).
+ONEPING_WEBHOOK_LEASE_SECONDS = int(os.environ.get("ONEPING_WEBHOOK_LEASE_SECONDS") or 8)
 # The live test server speaks plain HTTP: secure-only cookies would never come back.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # The suite signs people up and uses the dashboard at once (production defaults to

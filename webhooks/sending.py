@@ -71,7 +71,7 @@ def attempt_many(
             list(dict.fromkeys(webhook_delivery_ids)),
             claimable=due & receiving,
             claimed_status=Status.SENDING,
-            lease_seconds=settings.ONEPING_WEBHOOK_TIMEOUT_SECONDS * 4,
+            lease_seconds=settings.ONEPING_WEBHOOK_LEASE_SECONDS,
             now=now,
             waiting=waiting,
             more=more,
