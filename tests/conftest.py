@@ -177,3 +177,26 @@ def channels(account, telegram, slack, discord, smtp):
         kind: ChannelConfig.objects.create(account=account, kind=kind, config=config)
         for kind, config in configs.items()
     }
+
+
+@pytest.fixture
+def processes(transactional_db, tmp_path):
+    """Processes this test starts (tests/faults/processes.py); all stopped before the test
+    database is flushed, so none holds a connection or a lock the flush would wait for."""
+    from tests.faults.processes import Processes
+
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture
+def empty_queue(transactional_db) -> Iterator[None]:
+    """Tasks left by earlier tests (or by this one) would only slow a worker down."""
+    from oneping.celery import app
+
+    app.control.purge()
+    yield
+    app.control.purge()

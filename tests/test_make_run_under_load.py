@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,17 +41,6 @@ VENV = Path(sys.executable).parent.parent
 
 pytestmark = pytest.mark.worker
 METRICS_TOKEN = "load-test-metrics-token"
-
-
-@pytest.fixture
-def processes(transactional_db, tmp_path: Path) -> Iterator[Processes]:
-    """Stopped (SIGTERM to make's process group: honcho stops web, worker and beat) before
-    the test database is flushed."""
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop_all()
 
 
 @pytest.fixture

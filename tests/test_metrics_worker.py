@@ -2,7 +2,6 @@
 own pool processes) counts deliveries, attempts, webhook attempts and inbound events into
 the host's metric folder, and the test process, which serves /metrics, adds them up."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from channels_app.models import ChannelConfig, Delivery
-from oneping.celery import app
 from tests.conftest import wait_until
 from tests.fakes import Canned, FakeHTTPProvider
 from tests.faults.processes import Processes
@@ -18,18 +16,7 @@ from tests.inbound_helpers import as_json
 from tests.metrics_helpers import TOKEN, moved, scrape, value
 from webhooks.models import InboundEvent, WebhookAttempt, WebhookDelivery
 
-pytestmark = pytest.mark.worker
-
-
-@pytest.fixture
-def processes(transactional_db, tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    app.control.purge()
-    try:
-        yield started
-    finally:
-        started.stop_all()
-        app.control.purge()
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("empty_queue")]
 
 
 @pytest.fixture

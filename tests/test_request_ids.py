@@ -17,7 +17,6 @@ from django.test import Client
 
 from channels_app.models import ChannelConfig, Delivery
 from oneping import logs
-from oneping.celery import app
 from tests.conftest import wait_until
 from tests.fakes import Canned, FakeHTTPProvider
 from tests.faults.processes import BIN, Processes, child_env
@@ -151,21 +150,10 @@ def test_an_unknown_log_format_refuses_to_start(tmp_path):
     assert "LOG_FORMAT='xml'" in done.stderr
 
 
-@pytest.fixture
-def processes(transactional_db, tmp_path: Path) -> Iterator[Processes]:
-    started = Processes(tmp_path)
-    app.control.purge()
-    try:
-        yield started
-    finally:
-        started.stop_all()
-        app.control.purge()
-
-
 @pytest.mark.worker
 @pytest.mark.timeout(180)
 def test_the_request_id_follows_the_send_into_the_worker_json_logs(
-    api, account, slack, processes: Processes
+    api, account, slack, processes: Processes, empty_queue
 ):
     # Given a worker process logging JSON at INFO, and a webhook receiver
     ChannelConfig.objects.create(

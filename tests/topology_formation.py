@@ -11,9 +11,8 @@ import os
 import re
 import signal
 import time
-from pathlib import Path
 
-from tests.faults.processes import BIN, ROOT, Processes, Spawned
+from tests.faults.processes import BIN, ROOT, Processes, Spawned, group_members
 
 PROCFILE = "deploy/Procfile"
 OVERLAY = "tests/topology.env"
@@ -81,22 +80,6 @@ class Host:
 
 def command(args: list[str]) -> list[str]:
     return ["honcho", "start", "-f", PROCFILE, "-e", OVERLAY, "--no-colour", *args]
-
-
-def group_members(group: int) -> set[int]:
-    members = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the ")" closing the command name: state ppid pgrp …
-        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == group and state != "Z":
-            members.add(int(entry.name))
-    return members
 
 
 def group_alive(group: int) -> bool:

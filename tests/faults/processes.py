@@ -77,6 +77,23 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def group_members(group: int) -> set[int]:
+    """Every live (not zombie) process whose process group is `group`."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the ")" closing the command name: state ppid pgrp …
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            members.add(int(entry.name))
+    return members
+
+
 # honcho's own line when it has started a process: "... system | web.1 started (pid=4242)"
 HONCHO_STARTED = re.compile(r"\| \S+ started \(pid=(\d+)\)")
 
@@ -112,19 +129,7 @@ class Spawned:
 
     def group_pids(self) -> set[int]:
         """Every live process in this process group (a prefork worker's pool children)."""
-        pids = set()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # Fields after the ")" closing the command name: state ppid pgrp …
-            state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-            if int(pgrp) == self.pid and state != "Z":
-                pids.add(int(entry.name))
-        return pids
+        return group_members(self.pid)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
