@@ -20,11 +20,10 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from channels_app import outbound
+from channels_app import outbound, retry
 from channels_app.models import ChannelConfig, Delivery, Message
 from channels_app.outcomes import record_outcomes, set_status
 from channels_app.queueing import enqueue
-from channels_app.retry import retry_schedule
 from channels_app.timeline import Change, record_many
 from oneping import instruments, leases, logs, parallel, queueing
 from oneping.errors import ServiceError
@@ -106,7 +105,7 @@ def retry_failed(delivery: Delivery) -> Delivery:
                 status=409,
                 details={"status": delivery.status},
             )
-        budget = 1 + len(retry_schedule()) if delivery.message.retry else 1
+        budget = retry.max_attempts(delivery.message.retry)
         delivery.max_attempts = delivery.attempts + budget
         delivery.next_attempt_at = None
         delivery.save(update_fields=["max_attempts", "next_attempt_at"])

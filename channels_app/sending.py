@@ -16,11 +16,10 @@ from django.utils import timezone
 from accounts import quota
 from accounts.models import Account
 from accounts.usage import Usage, usage_for
-from channels_app import addresses, platform_mail
+from channels_app import addresses, platform_mail, retry
 from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
 from channels_app.queueing import enqueue_together
-from channels_app.retry import retry_schedule
 from channels_app.send_request import SendRequestSerializer
 from oneping import logs
 from oneping.errors import ServiceError
@@ -215,7 +214,7 @@ def _store(
             address=route.address,
             fallback_order=max(index - primaries + 1, 0),
             status=Delivery.Status.QUEUED if index < primaries else Delivery.Status.STANDBY,
-            max_attempts=max_attempts(data["retry"]),
+            max_attempts=retry.max_attempts(data["retry"]),
             enqueued_at=timezone.now() if index < primaries else None,
         )
         for index, route in enumerate(routes)
@@ -223,10 +222,6 @@ def _store(
     # No timeline entries: acceptance is shown from the rows themselves (Delivery.steps).
     Delivery.objects.bulk_create(deliveries)
     return message, deliveries
-
-
-def max_attempts(retry: bool) -> int:
-    return 1 + len(retry_schedule()) if retry else 1
 
 
 def accepted_body(message: Message, deliveries: list[Delivery], usage: Usage) -> dict[str, Any]:

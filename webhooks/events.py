@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -13,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Account
 from channels_app.models import Delivery, Message
 from oneping.ids import new_id
-from webhooks import queueing
+from webhooks import queueing, retry
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 # Delivery statuses customers hear about, as message.<status> events.
@@ -186,4 +185,4 @@ def create_events(planned: list[PlannedEvent]) -> list[Event]:
 
 
 def max_attempts() -> int:
-    return 1 + len(settings.ONEPING_WEBHOOK_RETRY_SCHEDULE)
+    return retry.policy().max_attempts

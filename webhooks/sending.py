@@ -6,7 +6,6 @@ honour; anything else, or no answer, is a failed attempt retried on the schedule
 """
 
 import logging
-import random
 import time
 from datetime import datetime, timedelta
 
@@ -19,6 +18,7 @@ from django.utils import timezone
 from oneping import bulk, http, instruments, leases, queueing
 from oneping.parallel import THREADS, side_by_side
 from oneping.urlguard import UrlNotAllowed
+from webhooks import retry
 from webhooks import secrets as webhook_secrets
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.queueing import enqueue
@@ -232,10 +232,7 @@ def _describe(outcome: Outcome) -> str:
 
 
 def next_delay(attempts_made: int, retry_after: float | None) -> float:
-    schedule = settings.ONEPING_WEBHOOK_RETRY_SCHEDULE
-    step = schedule[min(attempts_made, len(schedule)) - 1]
-    delay = step * random.uniform(0.9, 1.1)  # noqa: S311 (jitter, not a secret)
-    return max(delay, retry_after) if retry_after is not None else delay
+    return retry.policy().next_delay(attempts_made, retry_after)
 
 
 def disable(endpoint: WebhookEndpoint, reason: str) -> None:
@@ -256,7 +253,7 @@ def resend(deliveries: list[WebhookDelivery]) -> int:
             .update(
                 status=Status.PENDING,
                 trigger=WebhookDelivery.Trigger.MANUAL,
-                max_attempts=delivery.attempts + 1 + len(settings.ONEPING_WEBHOOK_RETRY_SCHEDULE),
+                max_attempts=delivery.attempts + retry.policy().max_attempts,
                 next_attempt_at=None,
                 enqueued_at=now,
                 updated_at=now,
