@@ -7,6 +7,7 @@ from celery.signals import (
     before_task_publish,
     task_postrun,
     task_prerun,
+    worker_init,
     worker_process_shutdown,
     worker_shutdown,
 )
@@ -56,3 +57,13 @@ def _mark_metrics_dead(**kwargs) -> None:
     from oneping.metrics import on_worker_process_shutdown
 
     on_worker_process_shutdown(**kwargs)
+
+
+@worker_init.connect(weak=False)  # the worker's main process, before it forks its pool
+def _mark_metrics_dead_at_exit(**_) -> None:
+    # Celery sends worker_shutdown on a warm shutdown only: a cold one (a second SIGTERM,
+    # SIGQUIT, WorkerTerminate) skips it and would leave the main process's live gauges
+    # counted. The exit handler catches those too.
+    from oneping.metrics import mark_dead_at_exit
+
+    mark_dead_at_exit()

@@ -59,6 +59,20 @@ def mark_dead(pid: int) -> None:
     multiprocess.mark_process_dead(pid, folder)
 
 
+def mark_dead_at_exit() -> None:
+    """Mark this process dead when it exits normally. Forked children inherit the exit
+    handler but not the pid: they skip it (each pool process marks itself)."""
+    import atexit
+
+    pid = os.getpid()
+
+    def _at_exit() -> None:
+        if os.getpid() == pid:
+            mark_dead(pid)
+
+    atexit.register(_at_exit)
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """gunicorn's `child_exit` server hook (runs in the master when a worker exited)."""
     mark_dead(worker.pid)

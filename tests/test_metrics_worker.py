@@ -155,7 +155,7 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
     assert live_before, "the pool processes kept no live gauge"
     worker.stop()
     assert not [p for p in pool if (folder / f"gauge_livesum_{p}.db").exists()]
-    assert not (folder / f"gauge_livesum_{worker.pid}.db").exists()
+    assert not (folder / f"gauge_livesum_{worker.pid}.db").exists(), worker.log_tail(200)
     later = scrape()
     assert value(later, "oneping_deliveries_total", channel="slack", status="delivered") == value(
         gone_410, "oneping_deliveries_total", channel="slack", status="delivered"

@@ -143,6 +143,8 @@ class Spawned:
             try:
                 self.process.wait(grace)
             except subprocess.TimeoutExpired:
+                with open(self.log, "a") as log:  # so a failure's log tail says why
+                    log.write(f"\n[tests] no exit {grace} s after SIGTERM: SIGKILL\n")
                 self.kill(signal.SIGKILL)
                 self.process.wait(5)
         deadline = time.monotonic() + 10
@@ -198,7 +200,7 @@ class Processes:
             "--concurrency",
             "2",
             "--loglevel",
-            "WARNING",
+            os.environ.get("ONEPING_TEST_WORKER_LOGLEVEL", "WARNING"),
             "--hostname",
             f"{name}-{os.getpid()}-{len(self.started)}@%h",
             # Cluster chatter only; mingle would also hold the start for a second or more.
