@@ -120,6 +120,7 @@ class Run:
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "ONEPING_ALLOW_PRIVATE_URLS": "true",
+            "ONEPING_ALLOW_HTTP_URLS": "true",  # the sink speaks plain HTTP
             # The benchmark measures throughput, far past the inbound URLs' rate limits.
             "ONEPING_INBOUND_RATE_PER_ENDPOINT": "0",
             "ONEPING_INBOUND_RATE_PER_ACCOUNT": "0",

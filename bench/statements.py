@@ -37,6 +37,7 @@ def configure() -> None:
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "ONEPING_ALLOW_PRIVATE_URLS": "true",
+            "ONEPING_ALLOW_HTTP_URLS": "true",  # the sink speaks plain HTTP
             # Timed calls come back to back, past the inbound URLs' rate limits.
             "ONEPING_INBOUND_RATE_PER_ENDPOINT": "0",
             "ONEPING_INBOUND_RATE_PER_ACCOUNT": "0",
