@@ -5,6 +5,7 @@ shows its refusal in the API's words: next to the field on a form, else as a mes
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -40,7 +41,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: str | None = None) -> HttpR
                 endpoints.update(endpoint, **form.cleaned_data)
                 saved = endpoint
         except ServiceError as exc:  # limit_reached
-            form.add_error(None, exc.message)
+            form.add_error(None, ValidationError(exc.message, code=exc.code))
             status = exc.status
         else:
             messages.success(request, f"Saved webhook endpoint {saved.url}.")
