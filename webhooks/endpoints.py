@@ -75,9 +75,9 @@ def create(account: Account, **fields: Any) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(account=account, secret=new_secret(), **fields)
 
 
-def update(endpoint: WebhookEndpoint, *, disabled_reason: str = "", **fields: Any) -> None:
-    """Change the given fields (cleaned); a change of `enabled` goes through set_enabled,
-    with `disabled_reason` shown on the endpoint."""
+def update(endpoint: WebhookEndpoint, **fields: Any) -> None:
+    """Change the given fields (cleaned: url, description, event_types, enabled); a change
+    of `enabled` goes through set_enabled."""
     enabled = fields.pop("enabled", endpoint.enabled)
     with transaction.atomic():
         for name, value in fields.items():
@@ -85,7 +85,7 @@ def update(endpoint: WebhookEndpoint, *, disabled_reason: str = "", **fields: An
         # Only the edited fields: a worker may have disabled the endpoint (410 Gone) or an
         # admin rotated its secret since the caller loaded it.
         endpoint.save(update_fields=[*fields, "updated_at"])
-        set_enabled(endpoint, enabled, reason=disabled_reason)
+        set_enabled(endpoint, enabled)
 
 
 def delete(endpoint: WebhookEndpoint) -> None:
