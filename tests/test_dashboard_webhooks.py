@@ -148,7 +148,7 @@ def test_disable_then_enable_clears_the_failures_and_resumes(owner_client, accou
     assert endpoint.disabled_reason == ""
     assert endpoint.failing_since is None
     waiting = WebhookDelivery.objects.get(event=event)
-    assert waiting.status == "pending"  # sending.resume sends what was kept waiting
+    assert waiting.status == "pending"  # enabling sends what was kept waiting
     assert waiting.next_attempt_at is None
 
 

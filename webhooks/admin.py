@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from webhooks import sending
+from webhooks import endpoints, replay
 from webhooks.inbound import processing
 from webhooks.models import (
     Event,
@@ -21,19 +21,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "failing_since", "previous_secret_expires_at", "created_at"]
     actions = ["enable", "disable"]
 
+    # Through the same services as the API and the dashboard: enabling forgets the old
+    # failures and sends what was kept waiting.
     @admin.action(description="Enable selected endpoints", permissions=["change"])
     def enable(self, request, queryset):
         for endpoint in queryset.filter(enabled=False):
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                enabled=True, disabled_reason="", failing_since=None
-            )
-            sending.resume(endpoint)
+            endpoints.enable(endpoint)
         self.message_user(request, "Enabled.", messages.SUCCESS)
 
     @admin.action(description="Disable selected endpoints", permissions=["change"])
     def disable(self, request, queryset):
         for endpoint in queryset.filter(enabled=True):
-            sending.disable(endpoint, f"Disabled by {request.user} in the admin.")
+            endpoints.disable(endpoint, f"Disabled by {request.user} in the admin.")
         self.message_user(request, "Disabled.", messages.SUCCESS)
 
 
@@ -63,7 +62,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         description="Reprocess selected failed webhook deliveries", permissions=["change"]
     )
     def reprocess(self, request, queryset):
-        queued = sending.resend(list(queryset.filter(status=WebhookDelivery.Status.FAILED)))
+        queued = replay.resend(list(queryset.filter(status=WebhookDelivery.Status.FAILED)))
         self.message_user(request, f"Queued {queued} webhook deliveries again.", messages.SUCCESS)
 
 

@@ -20,7 +20,8 @@ from oneping.parallel import THREADS, side_by_side
 from oneping.urlguard import UrlNotAllowed
 from webhooks import retry
 from webhooks import secrets as webhook_secrets
-from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.endpoints import disable
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.queueing import enqueue
 from webhooks.signing import signature_headers
 
@@ -233,93 +234,6 @@ def _describe(outcome: Outcome) -> str:
 
 def next_delay(attempts_made: int, retry_after: float | None) -> float:
     return retry.policy().next_delay(attempts_made, retry_after)
-
-
-def disable(endpoint: WebhookEndpoint, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        enabled=False, disabled_reason=reason[:500]
-    )
-    endpoint.enabled, endpoint.disabled_reason = False, reason[:500]
-
-
-def resend(deliveries: list[WebhookDelivery]) -> int:
-    """Send again now, as manual attempts with a fresh retry budget (replay and recover)."""
-    now = timezone.now()
-    ids = []
-    for delivery in deliveries:
-        updated = (
-            WebhookDelivery.objects.filter(pk=delivery.pk)
-            .exclude(status=Status.SENDING)
-            .update(
-                status=Status.PENDING,
-                trigger=WebhookDelivery.Trigger.MANUAL,
-                max_attempts=delivery.attempts + retry.policy().max_attempts,
-                next_attempt_at=None,
-                enqueued_at=now,
-                updated_at=now,
-            )
-        )
-        if updated:
-            ids.append(delivery.pk)
-    transaction.on_commit(lambda: enqueue(ids))
-    return len(ids)
-
-
-def replay(event: Event, endpoint: WebhookEndpoint | None = None) -> int:
-    """Re-send an event (same webhook-id) to all its receivers, or to one endpoint."""
-    from webhooks.events import max_attempts
-
-    with transaction.atomic():
-        deliveries = list(event.webhook_deliveries.all())
-        if endpoint is not None:
-            deliveries = [d for d in deliveries if d.endpoint_id == endpoint.pk]
-            if not deliveries:
-                deliveries = [
-                    WebhookDelivery.objects.create(
-                        account=event.account,
-                        event=event,
-                        endpoint=endpoint,
-                        max_attempts=max_attempts(),
-                    )
-                ]
-        return resend(deliveries)
-
-
-def recover(endpoint: WebhookEndpoint, since) -> int:
-    """Re-send every failed delivery of the endpoint created since `since`."""
-    with transaction.atomic():
-        failed = WebhookDelivery.objects.filter(
-            endpoint=endpoint, status=Status.FAILED, created_at__gte=since
-        )
-        return resend(list(failed))
-
-
-def resume(endpoint: WebhookEndpoint) -> int:
-    """After re-enabling: send what was kept waiting while the endpoint was disabled."""
-    waiting = WebhookDelivery.objects.filter(
-        endpoint=endpoint, status__in=[Status.PENDING, Status.RETRYING]
-    ).values_list("pk", flat=True)
-    ids = list(waiting)
-    WebhookDelivery.objects.filter(pk__in=ids).update(
-        status=Status.PENDING, next_attempt_at=None, enqueued_at=timezone.now()
-    )
-    transaction.on_commit(lambda: enqueue(ids))
-    return len(ids)
-
-
-def auto_disable() -> int:
-    """Disable endpoints whose every delivery has failed for the configured period."""
-    now = timezone.now()
-    period = timedelta(days=settings.ONEPING_WEBHOOK_AUTO_DISABLE_DAYS)
-    count = 0
-    for endpoint in WebhookEndpoint.objects.filter(enabled=True, failing_since__lt=now - period):
-        disable(
-            endpoint,
-            f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC "
-            f"({settings.ONEPING_WEBHOOK_AUTO_DISABLE_DAYS} days); disabled automatically.",
-        )
-        count += 1
-    return count
 
 
 def sweep() -> int:

@@ -1,11 +1,11 @@
 import json
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oneping.urlguard import UrlNotAllowed, check_receiver_url
-from webhooks.events import EVENT_TYPES
+from webhooks import endpoints
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -27,20 +27,23 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "disabled_reason", "created_at", "updated_at"]
 
+    # The rules are the service's (webhooks.endpoints), so the dashboard's form says the same.
     def validate_url(self, value: str) -> str:
-        try:
-            return check_receiver_url(value)
-        except UrlNotAllowed as exc:
-            raise serializers.ValidationError(str(exc), code=exc.code) from None
+        return _field_check(endpoints.clean_url, value)
 
     def validate_event_types(self, value: list[str]) -> list[str]:
-        unknown = [event_type for event_type in value if event_type not in EVENT_TYPES]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown event type {unknown[0]!r}: use {', '.join(EVENT_TYPES)}.",
-                code="unknown_event_type",
-            )
-        return sorted(set(value))
+        return _field_check(endpoints.clean_event_types, value)
+
+    def save(self, **kwargs: Any) -> WebhookEndpoint:
+        raise TypeError("Serializers validate; webhooks.endpoints creates and updates.")
+
+
+def _field_check(check: Callable[[Any], Any], value: Any) -> Any:
+    """`check`'s cleaned value, or its refusal as this field's validation error."""
+    try:
+        return check(value)
+    except endpoints.InvalidField as exc:
+        raise serializers.ValidationError(exc.text, code=exc.code) from None
 
 
 class SecretSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from webhooks import sending
+from webhooks import endpoints, sending
 from webhooks.inbound import processing
 from webhooks.inbound.queueing import PROCESS_INBOUND_TASK
 from webhooks.queueing import SEND_WEBHOOK_TASK
@@ -21,7 +21,7 @@ def sweep() -> int:
 
 @shared_task(name="webhooks.auto_disable")
 def auto_disable() -> int:
-    return sending.auto_disable()
+    return endpoints.auto_disable()
 
 
 @shared_task(name=PROCESS_INBOUND_TASK)

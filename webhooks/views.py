@@ -1,8 +1,3 @@
-from datetime import timedelta
-
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -15,8 +10,7 @@ from rest_framework.viewsets import GenericViewSet
 from oneping.api.pagination import LogCursorPagination, NewestFirstCursorPagination
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
-from oneping.errors import ServiceError
-from webhooks import endpoints, events, sending
+from webhooks import endpoints, replay
 from webhooks.filters import EventFilter
 from webhooks.models import Event, WebhookAttempt, WebhookEndpoint
 from webhooks.secrets import account_signing_secret
@@ -30,7 +24,6 @@ from webhooks.serializers import (
     WebhookAttemptSerializer,
     WebhookEndpointSerializer,
 )
-from webhooks.signing import new_secret
 
 
 class WebhookEndpointViewSet(AccountScopedViewSet):
@@ -49,20 +42,14 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = endpoints.create_webhook_endpoint(request.account, **serializer.validated_data)
+        endpoint = endpoints.create(request.account, **serializer.validated_data)
         return Response(NewWebhookEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
-    def perform_update(self, serializer) -> None:
-        was_enabled = serializer.instance.enabled
-        with transaction.atomic():
-            endpoint = serializer.save()
-            if endpoint.enabled and not was_enabled:
-                # Re-enabled by its owner: forget the old failures, send what was kept.
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                    disabled_reason="", failing_since=None
-                )
-                endpoint.disabled_reason = ""
-                sending.resume(endpoint)
+    def perform_update(self, serializer: WebhookEndpointSerializer) -> None:
+        endpoints.update(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: WebhookEndpoint) -> None:
+        endpoints.delete(instance)
 
     @extend_schema(responses=SecretSerializer)
     @action(detail=True, methods=["get"], reveals_secret=True)
@@ -73,13 +60,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
         """A new secret; the old one keeps signing alongside it for 24 hours."""
-        endpoint = self.get_object()
-        overlap = timedelta(hours=settings.ONEPING_WEBHOOK_ROTATION_OVERLAP_HOURS)
-        endpoint.previous_secret = endpoint.secret
-        endpoint.previous_secret_expires_at = timezone.now() + overlap
-        endpoint.secret = new_secret()
-        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
-        return Response({"secret": endpoint.secret})
+        return Response({"secret": endpoints.rotate_secret(self.get_object())})
 
     @extend_schema(
         request=None,
@@ -91,20 +72,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Send a webhook.test event to this endpoint now."""
-        endpoint = self.get_object()
-        if not endpoint.enabled:
-            raise ServiceError(
-                "endpoint_disabled",
-                "This endpoint is disabled; enable it before sending a test event.",
-                status=409,
-            )
-        with transaction.atomic():
-            event = events.create_event(
-                request.account,
-                events.TEST_EVENT,
-                {"endpoint_id": endpoint.pk, "message": "Test event from oneping."},
-                endpoints=[endpoint],
-            )
+        event = endpoints.send_test(self.get_object())
         return Response(EventSerializer(event).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=WebhookAttemptSerializer(many=True))
@@ -124,7 +92,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
         endpoint = self.get_object()
         params = RecoverSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        queued = sending.recover(endpoint, params.validated_data["since"])
+        queued = replay.recover(endpoint, params.validated_data["since"])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -137,23 +105,20 @@ class EventViewSet(
     filter_backends = [DjangoFilterBackend]
     filterset_class = EventFilter
 
-    @extend_schema(request=ReplaySerializer, responses={202: QueuedCountSerializer})
+    @extend_schema(
+        request=ReplaySerializer,
+        responses={
+            202: QueuedCountSerializer,
+            404: error_response("`not_found`: no such event, or endpoint, in this account."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
         """Re-send the event (same webhook-id) to all its receivers, or one endpoint."""
-        event = self.get_object()
         params = ReplaySerializer(data=request.data or {})
         params.is_valid(raise_exception=True)
-        endpoint = None
-        if "endpoint_id" in params.validated_data:
-            endpoint = WebhookEndpoint.objects.filter(
-                account=request.account, pk=params.validated_data["endpoint_id"]
-            ).first()
-            if endpoint is None:
-                raise ServiceError(
-                    "not_found", "No such webhook endpoint in this account.", status=404
-                )
-        queued = sending.replay(event, endpoint)
+        # The service looks the event up in the account, as the dashboard's replay does.
+        queued = replay.replay(request.account, pk, params.validated_data.get("endpoint_id"))
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
 

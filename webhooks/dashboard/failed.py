@@ -20,7 +20,7 @@ from oneping.errors import ServiceError
 from oneping.logorder import order_field, with_log_key
 from webhooks.inbound import processing
 from webhooks.models import InboundEvent, WebhookDelivery
-from webhooks.sending import resend
+from webhooks.replay import resend
 
 SHOWN = 50  # newest rows per section; "Reprocess all" is not limited to them
 BATCH = 1000  # rows per "Reprocess all" click, as the API's bulk reprocess

@@ -1,30 +1,60 @@
 """Dashboard forms for outgoing and inbound webhooks.
 
-Validation rules live where the API keeps them (oneping.urlguard, the inbound serializer);
-these forms only adapt them to HTML fields so errors show next to the right input.
+Validation rules live where the API keeps them (webhooks.endpoints, the API's serializers);
+these forms only adapt them to HTML fields so errors show next to the right input, in the
+API's words. They never save: the views hand the cleaned data to the services.
 """
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from rest_framework import serializers
 
 from channels_app.integrations import KINDS
-from oneping.urlguard import UrlNotAllowed, check_receiver_url
+from webhooks import endpoints
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound.presets import PRESETS
 from webhooks.models import InboundEndpoint, WebhookEndpoint
+from webhooks.serializers import RecoverSerializer
+
+
+def api_max_length(limit: int) -> dict[str, str]:
+    """error_messages giving a too-long value the API's (DRF's) sentence."""
+    template = str(serializers.CharField.default_error_messages["max_length"])
+    return {"max_length": template.format(max_length=limit)}
+
+
+def service_check(check: Callable[[Any], Any], value: Any) -> Any:
+    """`check`'s cleaned value, or its refusal (webhooks.endpoints.InvalidField) as this
+    field's error, with the same code and words as the API's."""
+    try:
+        return check(value)
+    except endpoints.InvalidField as exc:
+        raise forms.ValidationError(exc.text, code=exc.code) from None
+
+
+class AnyChoices(forms.MultipleChoiceField):
+    """Checkboxes whose values the service judges (unknown ones in the API's words)."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
 
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
         label="URL",
         max_length=2048,
+        error_messages=api_max_length(2048),
         widget=forms.URLInput,
         help_text="Where oneping POSTs the signed events.",
     )
-    description = forms.CharField(max_length=500, required=False)
-    event_types = forms.MultipleChoiceField(
+    description = forms.CharField(
+        max_length=500, error_messages=api_max_length(500), required=False
+    )
+    event_types = AnyChoices(
         choices=[(event_type, event_type) for event_type in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -42,31 +72,25 @@ class EndpointForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_url(self) -> str:
-        try:
-            return check_receiver_url(self.cleaned_data["url"])
-        except UrlNotAllowed as exc:
-            raise forms.ValidationError(str(exc)) from None
+        return service_check(endpoints.clean_url, self.cleaned_data["url"])
 
     def clean_event_types(self) -> list[str]:
-        return sorted(set(self.cleaned_data["event_types"]))
-
-    def save(self) -> WebhookEndpoint:
-        """Update the endpoint being edited (new ones: webhooks.endpoints)."""
-        endpoint = self.instance
-        endpoint.url = self.cleaned_data["url"]
-        endpoint.description = self.cleaned_data["description"]
-        endpoint.event_types = self.cleaned_data["event_types"]
-        # Only the edited fields: a worker may have disabled the endpoint (410 Gone) or
-        # an admin rotated its secret since this form was loaded.
-        endpoint.save(update_fields=["url", "description", "event_types", "updated_at"])
-        return endpoint
+        return service_check(endpoints.clean_event_types, self.cleaned_data["event_types"])
 
 
 class RecoverForm(forms.Form):
-    since = forms.DateTimeField(
+    since = forms.CharField(
         label="Recover failed since (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+    def clean_since(self) -> datetime:
+        # Parsed by the API's own field: the same inputs pass, the same words refuse.
+        try:
+            return RecoverSerializer().fields["since"].run_validation(self.cleaned_data["since"])
+        except serializers.ValidationError as exc:
+            [error] = exc.detail
+            raise forms.ValidationError(str(error), code=error.code) from None
 
 
 class ReplayForm(forms.Form):
