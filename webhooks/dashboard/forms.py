@@ -144,10 +144,9 @@ class InboundEndpointForm(forms.Form):
                 if name not in self.fields:
                     self.fields[name] = field
                     self.scheme_fields.append(name)
-        order = list(self.fields)
-        order = [name for name in order if name not in self.scheme_fields]
+        order = [name for name in self.fields if name not in self.scheme_fields]
         at = order.index("secret") + 1
-        self.order_fields(order[:at] + self.scheme_fields + order[at:])
+        self.order_fields([*order[:at], *self.scheme_fields, *order[at:]])
 
     def clean_rules(self) -> Any:
         text = self.cleaned_data["rules"].strip()
