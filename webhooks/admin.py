@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from webhooks import endpoints, replay
-from webhooks.inbound import processing
+from webhooks.inbound import endpoints as inbound_endpoints
 from webhooks.models import (
     Event,
     InboundEndpoint,
@@ -87,11 +87,13 @@ class InboundEndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable selected inbound endpoints", permissions=["change"])
     def enable(self, request, queryset):
-        queryset.update(enabled=True)
+        for endpoint in queryset.filter(enabled=False):
+            inbound_endpoints.set_enabled(endpoint, True)
 
     @admin.action(description="Disable selected inbound endpoints", permissions=["change"])
     def disable(self, request, queryset):
-        queryset.update(enabled=False)
+        for endpoint in queryset.filter(enabled=True):
+            inbound_endpoints.set_enabled(endpoint, False)
 
 
 @admin.register(InboundEvent)
@@ -112,5 +114,5 @@ class InboundEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reprocess selected failed inbound events", permissions=["change"])
     def reprocess(self, request, queryset):
-        queued = processing.reprocess(list(queryset))
+        queued = inbound_endpoints.reprocess(queryset)
         self.message_user(request, f"Queued {queued} inbound events again.", messages.SUCCESS)

@@ -1,19 +1,17 @@
 """Outgoing webhook endpoints: one function per action, called alike by the API views, the
-dashboard and the admin (and creating inbound endpoints, which share the per-account cap).
+dashboard and the admin (inbound endpoints: webhooks.inbound.endpoints).
 
 Serializers and forms parse their input and check it with `clean_url` and
 `clean_event_types`; the functions here act. Every refusal is a ServiceError: the API
 renders it in the documented JSON error shape, the dashboard shows its message (next to
 the field when it is an `InvalidField`), so both say the same thing for the same input.
 
-Endpoints are capped per account (`ONEPING_MAX_WEBHOOK_ENDPOINTS`,
-`ONEPING_MAX_INBOUND_ENDPOINTS`, 20 each, through accounts.limits.limit_for): every webhook
-endpoint gets its own copy of every event, so endpoints multiply the work one send causes,
-and every inbound endpoint is another URL that turns requests into sends. Disabled
-endpoints count too: they can be enabled again at any time.
+Endpoints are capped per account (`ONEPING_MAX_WEBHOOK_ENDPOINTS`, 20, through
+accounts.limits.limit_for): every webhook endpoint gets its own copy of every event, so
+endpoints multiply the work one send causes. Disabled endpoints count too: they can be
+enabled again at any time.
 """
 
-import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -27,12 +25,10 @@ from accounts.models import Account
 from oneping.errors import ServiceError
 from oneping.urlguard import UrlNotAllowed, check_receiver_url
 from webhooks import events
-from webhooks.inbound.receiving import token_hash
-from webhooks.models import Event, InboundEndpoint, WebhookDelivery, WebhookEndpoint
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from webhooks.queueing import enqueue
 from webhooks.signing import new_secret
 
-TOKEN_BYTES = 24  # 32 URL-safe characters in /hooks/in/<token>
 Status = WebhookDelivery.Status
 
 
@@ -182,14 +178,3 @@ def _resume(endpoint: WebhookEndpoint) -> int:
     )
     transaction.on_commit(lambda: enqueue(ids))
     return len(ids)
-
-
-@transaction.atomic
-def create_inbound_endpoint(account: Account, **fields: Any) -> InboundEndpoint:
-    """A new inbound endpoint with a fresh URL token, or LimitReached (400 limit_reached).
-    `fields` are validated (webhooks.inbound.serializers.InboundEndpointSerializer)."""
-    ensure_room(account, "inbound_endpoints", InboundEndpoint.objects.filter(account=account))
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    return InboundEndpoint.objects.create(
-        account=account, token=token, token_hash=token_hash(token), **fields
-    )

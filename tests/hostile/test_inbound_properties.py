@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from webhooks.inbound import payload
-from webhooks.inbound.verification import SCHEMES, VerificationFailed
+from webhooks.inbound.schemes import SCHEMES, VerificationFailed
 
 EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True)
 

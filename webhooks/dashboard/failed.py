@@ -18,7 +18,7 @@ from channels_app.delivery import retry_failed
 from channels_app.models import Delivery
 from oneping.errors import ServiceError
 from oneping.logorder import order_field, with_log_key
-from webhooks.inbound import processing
+from webhooks.inbound import endpoints as inbound_endpoints
 from webhooks.models import InboundEvent, WebhookDelivery
 from webhooks.replay import resend
 
@@ -57,7 +57,7 @@ def reprocess(account: Account, kind: str, ids: list[str] | None) -> int:
     if kind == "webhooks":
         with transaction.atomic():
             return resend(rows)
-    return processing.reprocess(rows)
+    return inbound_endpoints.reprocess(rows)
 
 
 def _retry_delivery(delivery: Delivery) -> int:

@@ -16,8 +16,8 @@ from rest_framework import serializers
 from channels_app.integrations import KINDS
 from webhooks import endpoints
 from webhooks.events import EVENT_TYPES
-from webhooks.inbound.presets import PRESETS
-from webhooks.models import InboundEndpoint, WebhookEndpoint
+from webhooks.inbound import schemes
+from webhooks.models import WebhookEndpoint
 from webhooks.serializers import RecoverSerializer
 
 
@@ -97,40 +97,47 @@ class ReplayForm(forms.Form):
     event_id = forms.CharField(label="Event id", max_length=40, help_text="e.g. evt_…")
 
 
-class InboundEndpointForm(forms.Form):
-    """The HTML face of InboundEndpointSerializer: it only parses; the serializer validates."""
+class _ChoicesGuideOnly:
+    """The choices fill the select; an unknown value is left to the serializer, which
+    refuses it in the API's words."""
 
-    name = forms.CharField(max_length=200)
-    preset = forms.ChoiceField(
-        required=False,
-        choices=[("", "— none: write rules below —")]
-        + [(preset["key"], preset["name"]) for preset in PRESETS],
-        help_text="A preset fills in the verification and the rules.",
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class _GuidedChoiceField(_ChoicesGuideOnly, forms.ChoiceField):
+    pass
+
+
+class _GuidedMultipleChoiceField(_ChoicesGuideOnly, forms.MultipleChoiceField):
+    pass
+
+
+class InboundEndpointForm(forms.Form):
+    """The HTML face of InboundEndpointSerializer: it only parses (and says what each
+    input is for); the serializer validates, so the dashboard refuses what the API refuses,
+    in the same words. Lengths are the browser's maxlength, choices the select's options.
+    """
+
+    name = forms.CharField(strip=False, widget=forms.TextInput(attrs={"maxlength": 200}))
+    preset = _GuidedChoiceField(
+        required=False, help_text="A preset fills in the verification and the rules."
     )
-    verification = forms.ChoiceField(
-        required=False,
-        choices=[("", "— the preset's —"), *InboundEndpoint.Verification.choices],
-    )
+    verification = _GuidedChoiceField(required=False)
     secret = forms.CharField(
-        max_length=500,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text="The secret the sender signs with (not needed for “None”).",
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 500}),
     )
-    signature_header = forms.CharField(
-        max_length=100,
-        required=False,
-        initial="X-Webhook-Signature",
-        help_text="Only for HMAC-SHA256: the header holding the hex signature.",
-    )
-    preset_channels = forms.MultipleChoiceField(
+    # Here the scheme's own inputs (Scheme.form_fields), e.g. HMAC-SHA256's header name.
+    preset_channels = _GuidedMultipleChoiceField(
         required=False,
         choices=[(kind, kind) for kind in KINDS],
         widget=forms.CheckboxSelectMultiple,
         help_text="With a preset: the channels to notify (Slack when none is ticked).",
     )
     preset_recipient = forms.CharField(
-        max_length=255, required=False, help_text="With a preset: who is notified."
+        required=False, strip=False, help_text="With a preset: who is notified."
     )
     rules = forms.CharField(
         required=False,
@@ -138,6 +145,32 @@ class InboundEndpointForm(forms.Form):
         help_text='Without a preset: a JSON list such as [{"event": "*", "message": '
         '"{{ message }}", "channels": ["slack"], "recipient": "team"}].',
     )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # From the registry on each form, so a new scheme shows up with no edit here.
+        self.fields["preset"].choices = [("", "— none: write rules below —")] + [
+            (preset["key"], preset["name"]) for preset in schemes.presets()
+        ]
+        self.fields["verification"].choices = [
+            ("", "— the preset's —"),
+            *schemes.verification_choices(),
+        ]
+        without_secret = " or ".join(
+            f"“{scheme.label}”" for scheme in schemes.SCHEMES.values() if not scheme.needs_secret
+        )
+        self.fields["secret"].help_text = "The secret the sender signs with" + (
+            f" (not needed for {without_secret})." if without_secret else "."
+        )
+        self.scheme_fields: list[str] = []
+        for scheme in schemes.SCHEMES.values():
+            for name, field in scheme.form_fields().items():
+                if name not in self.fields:
+                    self.fields[name] = field
+                    self.scheme_fields.append(name)
+        order = [name for name in self.fields if name not in self.scheme_fields]
+        at = order.index("secret") + 1
+        self.order_fields([*order[:at], *self.scheme_fields, *order[at:]])
 
     def clean_rules(self) -> Any:
         text = self.cleaned_data["rules"].strip()
@@ -154,8 +187,10 @@ class InboundEndpointForm(forms.Form):
         payload: dict[str, Any] = {"name": data["name"], "secret": data["secret"]}
         if data["verification"]:
             payload["verification"] = data["verification"]
-        if data["signature_header"].strip():
-            payload["signature_header"] = data["signature_header"].strip()
+        for name in self.scheme_fields:
+            # A blank input means "not given": the model's default applies, as in the API.
+            if data[name].strip():
+                payload[name] = data[name].strip()
         if data["preset"]:
             payload["preset"] = data["preset"]
             if data["preset_channels"]:
@@ -174,17 +209,20 @@ class InboundEndpointForm(forms.Form):
         """
         preset = self.cleaned_data.get("preset")
         for key, messages in errors.items():
-            texts = [str(message) for message in _flatten(messages)]
+            # ErrorDetail keeps the serializer's code (invalid_rule, max_length, …).
+            texts = [
+                (str(message), getattr(message, "code", None)) for message in _flatten(messages)
+            ]
             if key in self.fields and key != "rules":
                 target = key
             elif key.startswith("rules"):
                 target = _rule_error_field(key, preset)
                 if target == "rules" and key != "rules":
-                    texts = [f"{key}: {text}" for text in texts]
+                    texts = [(f"{key}: {text}", code) for text, code in texts]
             else:
                 target = None
-            for text in texts:
-                self.add_error(target, text)
+            for text, code in texts:
+                self.add_error(target, forms.ValidationError(text, code=code))
 
 
 def _rule_error_field(key: str, preset: str | None) -> str:

@@ -11,8 +11,7 @@ from rest_framework.viewsets import GenericViewSet
 from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
-from webhooks import endpoints
-from webhooks.inbound import presets, processing
+from webhooks.inbound import endpoints, schemes
 from webhooks.inbound.serializers import (
     BulkReprocessSerializer,
     InboundEndpointSerializer,
@@ -53,9 +52,15 @@ class InboundEndpointViewSet(AccountScopedViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = endpoints.create_inbound_endpoint(request.account, **serializer.validated_data)
+        endpoint = endpoints.create(request.account, **serializer.validated_data)
         answer = NewInboundEndpointSerializer(endpoint, context={"request": request})
         return Response(answer.data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer: InboundEndpointSerializer) -> None:
+        serializer.instance = endpoints.update(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: InboundEndpoint) -> None:
+        endpoints.delete(instance)
 
 
 class InboundEventFilter(django_filters.FilterSet):
@@ -88,7 +93,7 @@ class InboundEventViewSet(
     @extend_schema(request=None, responses={202: QueuedSerializer})
     @action(detail=True, methods=["post"])
     def reprocess(self, request: Request, pk: str | None = None) -> Response:
-        queued = processing.reprocess([self.get_object()])
+        queued = endpoints.reprocess([self.get_object()])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -105,7 +110,7 @@ class InboundEventViewSet(
             events = events.filter(pk__in=params.validated_data["ids"])
         else:
             events = events.filter(status=params.validated_data["status"])
-        queued = processing.reprocess(list(events[:1000]))
+        queued = endpoints.reprocess(events[: endpoints.REPROCESS_BATCH])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -116,4 +121,4 @@ class InboundPresetsView(GenericAPIView):
 
     @extend_schema(responses={200: PresetSerializer})
     def get(self, request: Request) -> Response:
-        return Response(presets.PRESETS)
+        return Response(schemes.presets())

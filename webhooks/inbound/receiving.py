@@ -19,7 +19,7 @@ from django.utils import timezone
 from oneping import instruments, logs, ratelimit
 from webhooks.inbound import payload as payloads
 from webhooks.inbound.queueing import enqueue
-from webhooks.inbound.verification import SCHEMES, VerificationFailed
+from webhooks.inbound.schemes import SCHEMES, VerificationFailed
 from webhooks.models import InboundEndpoint, InboundEvent
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -94,7 +94,7 @@ def receive(
     lowered = {name.lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
     try:
-        scheme.verify(body, lowered, endpoint.secret, signature_header=endpoint.signature_header)
+        scheme.verify(body, lowered, endpoint.secret, **scheme.options(endpoint))
     except VerificationFailed as exc:
         _count_failure(endpoint, str(exc))
         return _error(401, "invalid_signature", str(exc))

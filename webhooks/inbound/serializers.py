@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from channels_app.models import ChannelConfig
 from oneping.crypto import mask
-from webhooks.inbound import presets
+from webhooks.inbound import schemes
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent
 
@@ -16,14 +16,13 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
     rules = serializers.JSONField(required=False, default=list)
     url = serializers.SerializerMethodField()
     secret_hint = serializers.SerializerMethodField()
-    preset = serializers.ChoiceField(choices=list(presets.BY_KEY), write_only=True, required=False)
+    # Both choice lists are filled per instance, from the scheme registry (__init__).
+    preset = serializers.ChoiceField(choices=[], write_only=True, required=False)
     preset_channels = serializers.ListField(
         child=serializers.CharField(), write_only=True, required=False
     )
     preset_recipient = serializers.CharField(write_only=True, required=False)
-    verification = serializers.ChoiceField(
-        choices=InboundEndpoint.Verification.choices, required=False
-    )
+    verification = serializers.ChoiceField(choices=[], required=False)
 
     class Meta:
         model = InboundEndpoint
@@ -55,6 +54,11 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["verification"].choices = schemes.verification_choices()
+        self.fields["preset"].choices = [preset["key"] for preset in schemes.presets()]
+
     def get_url(self, endpoint: InboundEndpoint) -> str:
         path = f"/hooks/in/{endpoint.token}"
         request = self.context.get("request")
@@ -68,16 +72,15 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
         preset_channels = attrs.pop("preset_channels", None)
         preset_recipient = attrs.pop("preset_recipient", None)
         if preset_key:
-            preset = presets.BY_KEY[preset_key]
-            attrs.setdefault("verification", preset["verification"])
-            attrs["rules"] = presets.rules_from_preset(
+            attrs.setdefault("verification", schemes.preset(preset_key)["verification"])
+            attrs["rules"] = schemes.preset_rules(
                 preset_key, preset_channels or ["slack"], preset_recipient or "team"
             )
         verification = attrs.get("verification") or getattr(self.instance, "verification", None)
         if verification is None:
             raise serializers.ValidationError({"verification": "This field is required."})
         secret = attrs.get("secret", getattr(self.instance, "secret", ""))
-        if verification != "none" and not secret:
+        if schemes.SCHEMES[verification].needs_secret and not secret:
             raise serializers.ValidationError(
                 {"secret": f"The {verification} verification needs the sender's secret."}
             )
@@ -93,6 +96,10 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
                     {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
                 ) from None
         return attrs
+
+    def save(self, **kwargs: Any) -> InboundEndpoint:
+        # Validating is this class's job; acting is webhooks.inbound.endpoints'.
+        raise NotImplementedError("Call webhooks.inbound.endpoints with validated_data.")
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):

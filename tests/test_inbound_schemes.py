@@ -1,0 +1,143 @@
+"""An inbound verification scheme is one class: registering it is the only edit (issue #15).
+
+A scheme defined here, put in the registry at runtime, must show up in the endpoint's
+choices, the API, the dashboard form (with its own input) and the preset list, verify
+what it is sent, and get a curl example that really verifies, with no other edit.
+"""
+
+import html
+import json
+import re
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+
+from webhooks.inbound import schemes
+from webhooks.inbound.schemes import Preset, Scheme, VerificationFailed
+from webhooks.inbound.schemes.base import CurlSigning, curl_header, equal
+from webhooks.models import InboundEndpoint, InboundEvent
+
+
+class Passphrase(Scheme):
+    """The sender repeats the secret in a header named by the endpoint (no signature)."""
+
+    name = "passphrase"
+    label = "Passphrase in a header"
+    settings = ("signature_header",)  # HMAC-SHA256's input in the form asks for it
+    sample_event = "ping"
+    presets = (
+        Preset(
+            key="passphrase-pings",
+            name="Pings with a passphrase",
+            rules=({"event": "ping", "message": "ping from {{ who }}"},),
+        ),
+    )
+
+    def verify(self, body, headers, secret, *, signature_header="X-Passphrase", **_):
+        if not equal(secret, headers.get(signature_header.lower(), "")):
+            raise VerificationFailed(f"{signature_header} is not the passphrase.")
+
+    def sample_body(self, event_type):
+        return json.dumps({"event": event_type, "who": "curl"})
+
+    def curl_signing(self, event_type, options):
+        header = curl_header(options["signature_header"], "$SECRET", literal=False)
+        return CurlSigning(headers=(header,))
+
+
+@pytest.fixture
+def passphrase(monkeypatch):
+    monkeypatch.setitem(schemes.SCHEMES, Passphrase.name, Passphrase())
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+def test_the_registry_gives_the_choices_the_model_stored_before():
+    assert schemes.verification_choices() == [
+        ("none", "None"),
+        ("hmac_sha256", "HMAC-SHA256 (hex) in a header"),
+        ("standard_webhooks", "Standard Webhooks"),
+        ("github", "GitHub"),
+        ("stripe", "Stripe"),
+        ("shopify", "Shopify"),
+    ]
+    field = InboundEndpoint._meta.get_field("verification")
+    assert list(field.choices) == schemes.verification_choices()
+
+
+def test_presets_are_listed_in_their_order_with_their_schemes_name():
+    listed = [(preset["key"], preset["verification"]) for preset in schemes.presets()]
+
+    assert listed == [
+        ("shopify-orders", "shopify"),
+        ("github", "github"),
+        ("stripe-payments", "stripe"),
+        ("alertmanager", "hmac_sha256"),
+        ("generic", "hmac_sha256"),
+    ]
+
+
+def test_a_registered_scheme_is_a_choice_everywhere(passphrase, api, owner_client):
+    field = InboundEndpoint._meta.get_field("verification")
+    assert ("passphrase", "Passphrase in a header") in field.choices
+    assert InboundEndpoint(verification="passphrase").get_verification_display() == (
+        "Passphrase in a header"
+    )
+    field.validate("passphrase", None)
+
+    form = html.unescape(owner_client.get("/inbound/new/").content.decode())
+    assert '<option value="passphrase">Passphrase in a header</option>' in form
+    assert '<option value="passphrase-pings">Pings with a passphrase</option>' in form
+
+    presets = api.get("/api/v1/inbound-presets").json()
+    assert {"key": "passphrase-pings", "verification": "passphrase"}.items() <= presets[-1].items()
+
+    created = api.post_json(
+        "/api/v1/inbound-endpoints",
+        {"name": "api", "verification": "passphrase", "secret": "open sesame", "rules": []},
+    )
+    assert created.status_code == 201, created.content
+
+
+def test_a_registered_scheme_gets_a_curl_example_that_verifies(
+    passphrase, live_server, owner_client, account
+):
+    created = owner_client.post(
+        "/inbound/new/",
+        {
+            "name": "pings",
+            "verification": "passphrase",
+            "secret": "open sesame",
+            "signature_header": "X-Knock",
+        },
+    )
+    assert created.status_code == 302, created.content.decode()
+    endpoint = InboundEndpoint.objects.get(account=account)
+    assert (endpoint.verification, endpoint.signature_header) == ("passphrase", "X-Knock")
+    host = urlsplit(live_server.url).netloc
+    page = owner_client.get(f"/inbound/{endpoint.pk}/", HTTP_HOST=host).content.decode()
+    assert "Passphrase in a header in <code>X-Knock</code>" in page
+    snippet = html.unescape(re.search(r'<pre id="curl-example">(.*?)</pre>', page, re.S)[1])
+
+    run = subprocess.run(
+        ["bash", "-c", snippet], capture_output=True, text=True, timeout=30, check=False
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["received"] is True, run.stdout
+    event = InboundEvent.objects.get(endpoint=endpoint)
+    assert event.event_type == "ping"
+    endpoint.refresh_from_db()
+    assert endpoint.failed_verifications == 0
+
+
+def test_a_scheme_gets_only_the_settings_it_declares():
+    endpoint = InboundEndpoint(verification="github", signature_header="X-Other")
+
+    assert schemes.SCHEMES["github"].options(endpoint) == {}
+    assert schemes.SCHEMES["hmac_sha256"].options(endpoint) == {"signature_header": "X-Other"}

@@ -1,0 +1,80 @@
+"""GitHub: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries"""
+
+import json
+
+from webhooks.inbound.schemes.base import (
+    CurlSigning,
+    Preset,
+    Scheme,
+    VerificationFailed,
+    curl_header,
+    equal,
+    hex_hmac_of_body,
+    hmac_sha256,
+    mismatch,
+    require,
+)
+
+
+class GitHub(Scheme):
+    name = "github"
+    label = "GitHub"
+    sample_event = "push"
+    presets = (
+        Preset(
+            key="github",
+            name="GitHub: pushes and pull requests",
+            position=20,
+            rules=(
+                {
+                    "event": "push",
+                    "subject": "Push to {{ repository.full_name }}",
+                    "message": "{{ pusher.name }} pushed {{ commits | length }} commit(s) to "
+                    "{{ repository.full_name }} ({{ ref }}): {{ compare }}",
+                },
+                {
+                    "event": "pull_request",
+                    "subject": "PR #{{ number }} {{ action }}",
+                    "message": "Pull request #{{ number }} {{ action }} in "
+                    "{{ repository.full_name }}: {{ pull_request.title }} "
+                    "by {{ pull_request.user.login }} {{ pull_request.html_url }}",
+                },
+            ),
+        ),
+    )
+
+    def verify(self, body, headers, secret, **options) -> None:
+        given = require(headers, "X-Hub-Signature-256")
+        if not given.startswith("sha256="):
+            raise VerificationFailed("X-Hub-Signature-256 must start with 'sha256='.")
+        expected = "sha256=" + hmac_sha256(secret.encode(), body).hex()
+        if not equal(expected, given):
+            raise mismatch()
+
+    def event_type(self, headers, payload) -> str:
+        return headers.get("x-github-event", "")
+
+    def dedup_key(self, headers, payload, body) -> str:
+        return headers.get("x-github-delivery") or super().dedup_key(headers, payload, body)
+
+    def sample_body(self, event_type: str) -> str:
+        # The event type travels in X-GitHub-Event, not in the body.
+        return json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "compare": "https://github.com/acme/app/compare/1a2b...3c4d",
+                "repository": {"full_name": "acme/app"},
+                "pusher": {"name": "jane"},
+                "commits": [{"id": "3c4d", "message": "Try oneping"}],
+            }
+        )
+
+    def curl_signing(self, event_type, options) -> CurlSigning:
+        return CurlSigning(
+            lines=(hex_hmac_of_body(),),
+            headers=(
+                curl_header("X-GitHub-Event", event_type),
+                curl_header("X-GitHub-Delivery", "curl-$(date +%s)", literal=False),
+                curl_header("X-Hub-Signature-256", "sha256=$SIG", literal=False),
+            ),
+        )
