@@ -1,4 +1,14 @@
-"""Registry of channel integrations: one folder per kind, one line here per folder."""
+"""Registry of channel kinds: one folder per kind under integrations/, one line here per folder.
+
+Everything that lists kinds reads this registry: the model fields' choices (a callable, so
+a new kind needs no migration), the API's `kind` and `channels`, the channel page's forms,
+the contact form's address fields, the unresolved-address hint. Those read it on every call
+(`channel_kinds()`), so a kind registered at runtime shows up at once; the list filters and
+the OpenAPI pattern of channel names take it when their module is imported. The one cache
+is `get_integration`'s: one instance per kind.
+
+What a kind's folder holds, and how to add one: README.md, "Layout".
+"""
 
 from functools import cache
 
@@ -13,7 +23,15 @@ REGISTRY: dict[str, str] = {
     "discord": "channels_app.integrations.discord.integration.DiscordIntegration",
 }
 
-KINDS: tuple[str, ...] = tuple(REGISTRY)
+
+def channel_kinds() -> tuple[str, ...]:
+    """The channel kinds, in the order forms and error messages list them."""
+    return tuple(REGISTRY)
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """(kind, title) pairs: the `choices` of the model fields that store a kind."""
+    return [(kind, get_integration(kind).title) for kind in REGISTRY]
 
 
 @cache

@@ -50,6 +50,9 @@ class WebhookUrlIntegration(Integration):
     # The URL is both the secret and where it goes: a new destination is a new secret.
     secret_destinations = {"webhook_url": ("webhook_url",)}
     address_is_secret = True
+    test_recipient_hint = (
+        "Optional: a contact's identifier, to post to the contact's webhook instead."
+    )
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return only_webhook_url(config)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from channels_app.integrations import KINDS
+from channels_app.integrations import channel_kinds
 from oneping.urlguard import UrlNotAllowed, check_receiver_url
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound.presets import PRESETS
@@ -101,7 +101,7 @@ class InboundEndpointForm(forms.Form):
     )
     preset_channels = forms.MultipleChoiceField(
         required=False,
-        choices=[(kind, kind) for kind in KINDS],
+        choices=[(kind, kind) for kind in channel_kinds()],
         widget=forms.CheckboxSelectMultiple,
         help_text="With a preset: the channels to notify (Slack when none is ticked).",
     )

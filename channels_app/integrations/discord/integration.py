@@ -1,9 +1,10 @@
 """Discord webhooks: https://discord.com/developers/docs/resources/webhook#execute-webhook"""
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from django import forms
 
 from channels_app.integrations.base import (
     Outgoing,
@@ -24,6 +25,17 @@ def with_wait(url: str) -> str:
 
 class DiscordIntegration(WebhookUrlIntegration):
     kind = "discord"
+    title = "Discord"
+    setup_help = (
+        "In Discord: *Channel settings → Integrations → Webhooks → New webhook → Copy "
+        "webhook URL* (`https://discord.com/api/webhooks/…`)."
+    )
+    form_fields: ClassVar[dict[str, forms.Field]] = {
+        "webhook_url": forms.CharField(label="Webhook URL", widget=forms.PasswordInput)
+    }
+    contact_field = forms.CharField(
+        required=False, widget=forms.URLInput, help_text="A Discord webhook URL for this contact."
+    )
     message_limit = 2000  # content: "up to 2000 characters" (execute-webhook JSON params)
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:

@@ -1,8 +1,9 @@
 """Slack incoming webhooks: https://api.slack.com/messaging/webhooks"""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from django import forms
 
 from channels_app.integrations.base import (
     Outgoing,
@@ -16,6 +17,19 @@ from oneping.http import parse_retry_after
 
 class SlackIntegration(WebhookUrlIntegration):
     kind = "slack"
+    title = "Slack"
+    setup_help = (
+        "In Slack: *Apps → Incoming Webhooks → Add to Slack*, pick a channel and copy "
+        "the URL (`https://hooks.slack.com/services/…`)."
+    )
+    form_fields: ClassVar[dict[str, forms.Field]] = {
+        "webhook_url": forms.CharField(label="Incoming webhook URL", widget=forms.PasswordInput)
+    }
+    contact_field = forms.CharField(
+        required=False,
+        widget=forms.URLInput,
+        help_text="A Slack incoming webhook URL for this contact.",
+    )
     # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
     message_limit = 40000
 
