@@ -277,7 +277,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "oneping API",
-    # "One call notifies anyone on Email, Telegram, …": the registry's kinds.
+    # The description ("One call notifies anyone on …") lists the registry's kinds.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "channels_app.schema.describe_channel_kinds",
