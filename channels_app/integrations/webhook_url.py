@@ -3,6 +3,7 @@
 from typing import Any
 
 import requests
+from django import forms
 
 from channels_app.integrations.base import ConfigError, Integration, TransportError, network_error
 from oneping.crypto import mask
@@ -28,6 +29,15 @@ def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ConfigError(sorted(unknown)[0], "Unknown field: the config takes webhook_url.")
     return {"webhook_url": clean_webhook_url(config.get("webhook_url"))}
+
+
+def webhook_fields(label: str, contact_help: str) -> tuple[dict[str, forms.Field], forms.Field]:
+    """The channel form's URL field (a secret: never shown again) and the contact's field."""
+    form_fields: dict[str, forms.Field] = {
+        "webhook_url": forms.CharField(label=label, widget=forms.PasswordInput)
+    }
+    contact_field = forms.CharField(required=False, widget=forms.URLInput, help_text=contact_help)
+    return form_fields, contact_field
 
 
 def post_webhook(url: str, payload: dict[str, Any]) -> requests.Response:

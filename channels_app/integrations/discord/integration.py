@@ -1,10 +1,9 @@
 """Discord webhooks: https://discord.com/developers/docs/resources/webhook#execute-webhook"""
 
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from django import forms
 
 from channels_app.integrations.base import (
     Outgoing,
@@ -12,7 +11,11 @@ from channels_app.integrations.base import (
     TransportError,
     excerpt,
 )
-from channels_app.integrations.webhook_url import WebhookUrlIntegration, post_webhook
+from channels_app.integrations.webhook_url import (
+    WebhookUrlIntegration,
+    post_webhook,
+    webhook_fields,
+)
 from oneping.http import parse_retry_after
 
 
@@ -30,11 +33,8 @@ class DiscordIntegration(WebhookUrlIntegration):
         "In Discord: *Channel settings → Integrations → Webhooks → New webhook → Copy "
         "webhook URL* (`https://discord.com/api/webhooks/…`)."
     )
-    form_fields: ClassVar[dict[str, forms.Field]] = {
-        "webhook_url": forms.CharField(label="Webhook URL", widget=forms.PasswordInput)
-    }
-    contact_field = forms.CharField(
-        required=False, widget=forms.URLInput, help_text="A Discord webhook URL for this contact."
+    form_fields, contact_field = webhook_fields(
+        "Webhook URL", "A Discord webhook URL for this contact."
     )
     message_limit = 2000  # content: "up to 2000 characters" (execute-webhook JSON params)
 

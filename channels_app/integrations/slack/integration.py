@@ -1,9 +1,8 @@
 """Slack incoming webhooks: https://api.slack.com/messaging/webhooks"""
 
-from typing import Any, ClassVar
+from typing import Any
 
 import requests
-from django import forms
 
 from channels_app.integrations.base import (
     Outgoing,
@@ -11,7 +10,11 @@ from channels_app.integrations.base import (
     TransportError,
     excerpt,
 )
-from channels_app.integrations.webhook_url import WebhookUrlIntegration, post_webhook
+from channels_app.integrations.webhook_url import (
+    WebhookUrlIntegration,
+    post_webhook,
+    webhook_fields,
+)
 from oneping.http import parse_retry_after
 
 
@@ -22,13 +25,8 @@ class SlackIntegration(WebhookUrlIntegration):
         "In Slack: *Apps → Incoming Webhooks → Add to Slack*, pick a channel and copy "
         "the URL (`https://hooks.slack.com/services/…`)."
     )
-    form_fields: ClassVar[dict[str, forms.Field]] = {
-        "webhook_url": forms.CharField(label="Incoming webhook URL", widget=forms.PasswordInput)
-    }
-    contact_field = forms.CharField(
-        required=False,
-        widget=forms.URLInput,
-        help_text="A Slack incoming webhook URL for this contact.",
+    form_fields, contact_field = webhook_fields(
+        "Incoming webhook URL", "A Slack incoming webhook URL for this contact."
     )
     # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
     message_limit = 40000
