@@ -7,7 +7,18 @@ the contact form's address fields, the unresolved-address hint. Those read it on
 the OpenAPI pattern of channel names take it when their module is imported. The one cache
 is `get_integration`'s: one instance per kind.
 
-What a kind's folder holds, and how to add one: README.md, "Layout".
+Adding a kind: one folder integrations/<kind>/ whose integration.py subclasses
+base.Integration and declares
+  - who it is: kind, title, setup_help (how to get a token, shown on the channel page);
+  - its config: clean_config, secret_fields, secret_destinations, form_fields (with
+    form_initial / config_from_form when the form's fields are not the config's);
+  - its addresses: clean_contact_address, address_from_recipient, default_address,
+    display_address, contact_field, unresolved_hint, test_recipient_hint;
+  - its transport: message_limit, success_status, send, and a classify that sorts the
+    provider's answers into permanent and transient, linking the provider's doc;
+then one line in REGISTRY below, and its fake provider and tests in tests/. No migration:
+the model fields' choices call kind_choices(). Code two kinds share lives next to them
+(webhook_url.py). tests/test_layout.py checks that the rest of the code barely names it.
 """
 
 from functools import cache
