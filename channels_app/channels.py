@@ -29,35 +29,6 @@ TEST_MESSAGE = "Test message from oneping: this channel works."
 DEFAULT_RECIPIENT = "test"
 
 
-class TestLimitExceeded(ServiceError):
-    __test__ = False  # not a pytest test class, whatever its name
-
-    def __init__(self, channel: ChannelConfig, limit: int, resets_at):
-        retry_after = max(math.ceil((resets_at - timezone.now()).total_seconds()), 1)
-        super().__init__(
-            "test_limit_exceeded",
-            f"This {channel.kind} channel has sent its {limit} test messages today; "
-            f"tests are free but capped, and the count resets at {resets_at:%Y-%m-%d %H:%M} "
-            "UTC.",
-            status=429,
-            details={
-                "channel": channel.kind,
-                "limit": limit,
-                "resets_at": resets_at.isoformat().replace("+00:00", "Z"),
-            },
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-def tests_sent_today(account: Account, kind: str) -> int:
-    start, _ = day_window()
-    # Counted by kind, not by config row: deleting and re-creating the channel must not
-    # reset the count. message_log_created (account, created_at) narrows the scan to today.
-    return Message.objects.filter(
-        account=account, created_at__gte=start, is_test=True, deliveries__channel=kind
-    ).count()
-
-
 def create_channel(account: Account, kind: str, config: dict[str, Any]) -> ChannelConfig:
     """Configure `kind` for the account: one channel per kind (409 when it has one)."""
     if ChannelConfig.objects.filter(account=account, kind=kind).exists():
@@ -95,6 +66,35 @@ def shown_config(channel: ChannelConfig) -> dict[str, Any]:
         key: mask(value) if key in secrets and value else value
         for key, value in channel.config.items()
     }
+
+
+class TestLimitExceeded(ServiceError):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, channel: ChannelConfig, limit: int, resets_at):
+        retry_after = max(math.ceil((resets_at - timezone.now()).total_seconds()), 1)
+        super().__init__(
+            "test_limit_exceeded",
+            f"This {channel.kind} channel has sent its {limit} test messages today; "
+            f"tests are free but capped, and the count resets at {resets_at:%Y-%m-%d %H:%M} "
+            "UTC.",
+            status=429,
+            details={
+                "channel": channel.kind,
+                "limit": limit,
+                "resets_at": resets_at.isoformat().replace("+00:00", "Z"),
+            },
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def tests_sent_today(account: Account, kind: str) -> int:
+    start, _ = day_window()
+    # Counted by kind, not by config row: deleting and re-creating the channel must not
+    # reset the count. message_log_created (account, created_at) narrows the scan to today.
+    return Message.objects.filter(
+        account=account, created_at__gte=start, is_test=True, deliveries__channel=kind
+    ).count()
 
 
 def send_test(account: Account, channel: ChannelConfig, recipient: str = "") -> Accepted:

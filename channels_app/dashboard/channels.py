@@ -43,11 +43,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 @account_view(Role.ADMIN)
 @require_POST
 def channel_save(request: HttpRequest, kind: str) -> HttpResponse:
-    forms = channel_forms()
-    if kind not in forms:
+    form_classes = channel_forms()
+    if kind not in form_classes:
         raise Http404("No such channel kind.")
     channel = ChannelConfig.objects.filter(account=request.account, kind=kind).first()
-    form = forms[kind](request.POST, existing=channel.config if channel else None)
+    form = form_classes[kind](request.POST, existing=channel.config if channel else None)
     saved = form.submit(
         ChannelConfigSerializer, channel, context={"request": request}, account=request.account
     )
