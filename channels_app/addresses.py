@@ -26,19 +26,10 @@ def resolve(channel: str, recipient: str, contact: Contact | None, config: Chann
     if target is None:
         raise ServiceError(
             "recipient_unresolved",
-            f"No {channel} address for recipient {recipient!r}: "
-            + UNRESOLVED_HINTS.get(channel, "add a contact with that address."),
+            f"No {channel} address for recipient {recipient!r}: " + integration.unresolved_hint,
             details={"channel": channel, "recipient": recipient},
         )
     address = integration.display_address(target)
     if contact is not None and contact.addresses.get(channel):
         address = f"{contact.identifier} ({address})"
     return Route(channel=channel, target=target, address=address[:255])
-
-
-UNRESOLVED_HINTS = {
-    "email": "send an email address as recipient, or add a contact whose identifier is the "
-    "recipient with addresses.email.",
-    "telegram": "send a numeric chat id or @channel as recipient, add a contact with "
-    "addresses.telegram, or set default_chat_id on the telegram channel.",
-}

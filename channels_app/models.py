@@ -3,16 +3,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from channels_app.integrations import kind_choices
 from oneping.crypto import EncryptedJSONField, EncryptedTextField
 from oneping.ids import PublicIdField
 from oneping.logorder import log_index_key
-
-
-class ChannelKind(models.TextChoices):
-    EMAIL = "email", "Email"
-    TELEGRAM = "telegram", "Telegram"
-    SLACK = "slack", "Slack"
-    DISCORD = "discord", "Discord"
 
 
 class ChannelConfig(models.Model):
@@ -20,7 +14,8 @@ class ChannelConfig(models.Model):
 
     id = PublicIdField(prefix="chn")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="channels")
-    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    # The registry's kinds, read when asked: a new kind needs no migration.
+    kind = models.CharField(max_length=20, choices=kind_choices)
     config = EncryptedJSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -127,7 +122,7 @@ class Delivery(models.Model):
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
-    channel = models.CharField(max_length=20, choices=ChannelKind.choices)
+    channel = models.CharField(max_length=20, choices=kind_choices)
     # What people see (an email, a chat id, "channel webhook"); never a secret.
     address = models.CharField(max_length=255)
     # Where the transport sends: the real address, "" for the channel's own webhook.

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_app.integrations import KINDS
+from channels_app.integrations import channel_kinds
 from oneping.storable import unstorable_text
 from oneping.urlguard import UrlNotAllowed, check_receiver_url
 
@@ -14,10 +14,11 @@ METADATA_LIMIT_BYTES = 8 * 1024
 
 
 def _check_channel_names(names: list[str], field: str) -> list[str]:
-    unknown = [name for name in names if name not in KINDS]
+    kinds = channel_kinds()
+    unknown = [name for name in names if name not in kinds]
     if unknown:
         raise serializers.ValidationError(
-            f"Unknown channel {unknown[0]!r}: use {', '.join(KINDS)}.", code="unknown_channel"
+            f"Unknown channel {unknown[0]!r}: use {', '.join(kinds)}.", code="unknown_channel"
         )
     if len(set(names)) != len(names):
         raise serializers.ValidationError(
@@ -27,8 +28,9 @@ def _check_channel_names(names: list[str], field: str) -> list[str]:
 
 
 # A pattern rather than an enum: drf-spectacular would name this choice set apart from the
-# channel `kind` enum and warn about it.
-@extend_schema_field({"type": "string", "pattern": f"^({'|'.join(KINDS)})$"})
+# channel `kind` enum and warn about it. Taken from the registry at import, like the limits
+# below: documentation, while the check above reads the registry on every call.
+@extend_schema_field({"type": "string", "pattern": f"^({'|'.join(channel_kinds())})$"})
 class ChannelNameField(serializers.CharField):
     """A channel kind. An unknown name is refused with the documented `unknown_channel`
     code (below), not DRF's generic `invalid_choice`."""
@@ -38,7 +40,10 @@ class SendRequestSerializer(serializers.Serializer):
     # min_length documents in the schema what allow_blank / allow_empty already refuse.
     message = serializers.CharField(trim_whitespace=False, min_length=1)
     channels = serializers.ListField(
-        child=ChannelNameField(), allow_empty=False, min_length=1, max_length=len(KINDS) * 2
+        child=ChannelNameField(),
+        allow_empty=False,
+        min_length=1,
+        max_length=len(channel_kinds()) * 2,
     )
     recipient = serializers.CharField(min_length=1, max_length=255)
     subject = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -46,7 +51,7 @@ class SendRequestSerializer(serializers.Serializer):
     callback_url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
     retry = serializers.BooleanField(required=False, default=True)
     fallback_channels = serializers.ListField(
-        child=ChannelNameField(), required=False, default=list, max_length=len(KINDS) * 2
+        child=ChannelNameField(), required=False, default=list, max_length=len(channel_kinds()) * 2
     )
 
     def validate_message(self, value: str) -> str:

@@ -2,22 +2,35 @@ from typing import Any
 
 from rest_framework import serializers
 
+from channels_app import channels, contacts
 from channels_app.channel_config import clean_channel_config
 from channels_app.contacts import clean_addresses, shown_addresses
-from channels_app.integrations import KINDS, get_integration
+from channels_app.integrations import channel_kinds
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
-from oneping.crypto import mask
+from oneping.errors import ServiceError
 
 
+def _rule_error(exc: ConfigError, nested: bool = True) -> serializers.ValidationError:
+    """A rule's ConfigError as this serializer's field error (nested under the field's key)."""
+    detail = serializers.ErrorDetail(exc.message, code=exc.code)
+    return serializers.ValidationError({exc.field: [detail]} if nested else [detail])
+
+
+# Validates a channel as the API and the dashboard receive it, saves through
+# channels_app.channels. (A docstring would be the OpenAPI component's description.)
 class ChannelConfigSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=KINDS)
+    kind = serializers.ChoiceField(choices=())  # the registry's: set per instance, below
     config = serializers.DictField(required=False, default=dict)
 
     class Meta:
         model = ChannelConfig
         fields = ["id", "kind", "config", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = channel_kinds()
 
     def validate_kind(self, value: str) -> str:
         if self.instance is not None and value != self.instance.kind:
@@ -32,21 +45,24 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         try:
             attrs["config"] = clean_channel_config(kind, attrs.get("config", {}), stored)
         except ConfigError as exc:
-            raise serializers.ValidationError(
-                {"config": {exc.field: [serializers.ErrorDetail(exc.message, code=exc.code)]}}
-            ) from None
+            raise serializers.ValidationError({"config": _rule_error(exc).detail}) from None
         return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> ChannelConfig:
+        account = validated_data["account"]
+        return channels.create_channel(account, validated_data["kind"], validated_data["config"])
+
+    def update(self, instance: ChannelConfig, validated_data: dict[str, Any]) -> ChannelConfig:
+        return channels.update_channel(instance, validated_data["config"])
 
     def to_representation(self, instance: ChannelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)
-        secrets = get_integration(instance.kind).secret_fields
-        data["config"] = {
-            key: mask(value) if key in secrets and value else value
-            for key, value in instance.config.items()
-        }
+        data["config"] = channels.shown_config(instance)
         return data
 
 
+# Validates a contact as the API and the dashboard receive it, saves through
+# channels_app.contacts.
 class ContactSerializer(serializers.ModelSerializer):
     addresses = serializers.DictField(required=False, default=dict)
 
@@ -56,14 +72,10 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_identifier(self, value: str) -> str:
-        account = self.context["request"].account
-        clash = Contact.objects.filter(account=account, identifier=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(
-                "A contact with this identifier already exists.", code="contact_exists"
-            )
+        try:
+            contacts.check_identifier_free(self.context["request"].account, value, self.instance)
+        except ServiceError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
         return value
 
     def validate_addresses(self, value: dict[str, Any]) -> dict[str, str]:
@@ -71,11 +83,14 @@ class ContactSerializer(serializers.ModelSerializer):
         try:
             return clean_addresses(value, existing)
         except ConfigError as exc:
-            if exc.code == "unknown_channel":
-                raise serializers.ValidationError(exc.message, code=exc.code) from None
-            raise serializers.ValidationError(
-                {exc.field: [serializers.ErrorDetail(exc.message, code=exc.code)]}
-            ) from None
+            raise _rule_error(exc, nested=exc.code != "unknown_channel") from None
+
+    def create(self, validated_data: dict[str, Any]) -> Contact:
+        return contacts.create_contact(**validated_data)
+
+    def update(self, instance: Contact, validated_data: dict[str, Any]) -> Contact:
+        changes = {key: validated_data[key] for key in self.Meta.fields if key in validated_data}
+        return contacts.update_contact(instance, **changes)
 
     def to_representation(self, instance: Contact) -> dict[str, Any]:
         data = super().to_representation(instance)

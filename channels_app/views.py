@@ -1,4 +1,3 @@
-from django.db import IntegrityError
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts.scopes import Scope
+from channels_app import channels, contacts
 from channels_app import delivery as delivery_service
 from channels_app.filters import DeliveryFilter, MessageFilter
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
@@ -29,7 +29,6 @@ from channels_app.serializers import (
     MessageListSerializer,
     MessageSerializer,
 )
-from channels_app.testsend import send_test_message
 from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import COMMON_ERRORS, error_response
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
@@ -107,19 +106,15 @@ class SendAliasView(SendView):
         }
     )
 )
+# The serializer validates and saves through channels_app.channels (no docstring here: it
+# would become the OpenAPI description of every operation).
 class ChannelViewSet(AccountScopedViewSet):
     queryset = ChannelConfig.objects.all()
     serializer_class = ChannelConfigSerializer
     pagination_class = None  # at most one per kind
 
-    def perform_create(self, serializer) -> None:
-        kind = serializer.validated_data["kind"]
-        if ChannelConfig.objects.filter(account=self.request.account, kind=kind).exists():
-            raise _already_configured(kind)
-        try:
-            super().perform_create(serializer)
-        except IntegrityError:
-            raise _already_configured(kind) from None
+    def perform_destroy(self, instance: ChannelConfig) -> None:
+        channels.delete_channel(instance)
 
     @extend_schema(
         request=ChannelTestSerializer,
@@ -142,7 +137,7 @@ class ChannelViewSet(AccountScopedViewSet):
         channel = self.get_object()
         params = ChannelTestSerializer(data=request.data or {})
         params.is_valid(raise_exception=True)
-        accepted = send_test_message(
+        accepted = channels.send_test(
             request.account, channel, params.validated_data.get("recipient") or ""
         )
         body = accepted.body
@@ -156,18 +151,13 @@ class ChannelViewSet(AccountScopedViewSet):
         )
 
 
-def _already_configured(kind: str) -> ServiceError:
-    return ServiceError(
-        "channel_already_configured",
-        f"This account already has a {kind} channel; update it instead.",
-        status=409,
-        details={"kind": kind},
-    )
-
-
+# The serializer validates and saves through channels_app.contacts.
 class ContactViewSet(AccountScopedViewSet):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
+
+    def perform_destroy(self, instance: Contact) -> None:
+        contacts.delete_contact(instance)
 
 
 class MessageViewSet(

@@ -277,7 +277,11 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "oneping API",
-    "DESCRIPTION": "One call notifies anyone on email, Telegram, Slack and Discord.",
+    # The description ("One call notifies anyone on …") lists the registry's kinds.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "channels_app.schema.describe_channel_kinds",
+    ],
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",

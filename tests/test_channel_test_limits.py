@@ -1,7 +1,7 @@
 """Channel tests stay free but cannot be turned into free sending (issue #13, quota bypass).
 
 - tests are capped per channel and UTC day (ONEPING_TEST_SENDS_PER_DAY, 20), through the
-  API and the dashboard alike (one service: channels_app.testsend);
+  API and the dashboard alike (one service: channels_app.channels.send_test);
 - a test through the platform's own mail (email config `{}`) goes only to a verified
   address of a member of the account;
 - an account whose owner has not verified their email sends nothing through the platform's

@@ -2,8 +2,8 @@
 
 import pytest
 
-from channels_app.dashboard.channel_forms import TelegramForm
 from channels_app.dashboard.forms import ContactForm
+from channels_app.integrations.telegram.integration import TelegramIntegration
 from oneping.templatetags.help_markdown import help_markdown
 
 SCRIPT = "<script>alert(1)</script>"
@@ -16,7 +16,7 @@ def owner_client(client, owner):
 
 
 def test_a_script_in_a_channels_setup_text_is_shown_as_text(owner_client, monkeypatch):
-    monkeypatch.setattr(TelegramForm, "setup_help", f"Paste {SCRIPT} and `/newbot`.")
+    monkeypatch.setattr(TelegramIntegration, "setup_help", f"Paste {SCRIPT} and `/newbot`.")
 
     page = owner_client.get("/channels/").content.decode()
 

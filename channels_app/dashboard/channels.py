@@ -1,3 +1,6 @@
+"""The channel page: one card per kind. Saving goes through the API's serializer and
+channels_app.channels (oneping.apiforms), so its errors are the API's."""
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -5,36 +8,28 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from accounts.permissions import Role, account_view
-from channels_app.dashboard.channel_forms import FORMS, ChannelForm, TestSendForm
-from channels_app.integrations import get_integration
+from channels_app import channels
+from channels_app.dashboard.channel_forms import ChannelForm, TestSendForm, channel_forms
 from channels_app.models import ChannelConfig, Delivery
-from channels_app.testsend import send_test_message
+from channels_app.serializers import ChannelConfigSerializer, ChannelTestSerializer
 from oneping.api.errors import describe_validation_error
-from oneping.crypto import mask
 from oneping.errors import ServiceError
-
-
-def _summary(channel: ChannelConfig | None) -> dict[str, str]:
-    if channel is None:
-        return {}
-    secrets = get_integration(channel.kind).secret_fields
-    return {k: mask(v) if k in secrets and v else v for k, v in channel.config.items()}
 
 
 def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]:
     """One card per kind: its saved config (masked), its form, its test form."""
     configured = {c.kind: c for c in ChannelConfig.objects.filter(account=request.account)}
     cards = []
-    for kind, form_class in FORMS.items():
+    for kind, form_class in channel_forms().items():
         channel = configured.get(kind)
         form = bound if bound is not None and bound.kind == kind else None
         cards.append(
             {
                 "form_class": form_class,
                 "channel": channel,
-                "summary": _summary(channel),
+                "summary": channels.shown_config(channel) if channel else {},
                 "form": form or form_class(existing=channel.config if channel else None),
-                "test_form": TestSendForm(prefix=f"test-{kind}"),
+                "test_form": TestSendForm(kind=kind),
             }
         )
     return cards
@@ -48,16 +43,17 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 @account_view(Role.ADMIN)
 @require_POST
 def channel_save(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind not in FORMS:
+    form_classes = channel_forms()
+    if kind not in form_classes:
         raise Http404("No such channel kind.")
     channel = ChannelConfig.objects.filter(account=request.account, kind=kind).first()
-    form = FORMS[kind](request.POST, existing=channel.config if channel else None)
-    if not form.is_valid():
+    form = form_classes[kind](request.POST, existing=channel.config if channel else None)
+    saved = form.submit(
+        ChannelConfigSerializer, channel, context={"request": request}, account=request.account
+    )
+    if saved is None:
         context = {"cards": _cards(request, bound=form)}
         return render(request, "channels_app/channels.html", context, status=400)
-    ChannelConfig.objects.update_or_create(
-        account=request.account, kind=kind, defaults={"config": form.cleaned_data["config"]}
-    )
     messages.success(request, f"Saved the {form.title} channel.")
     return redirect("dashboard-channels")
 
@@ -66,7 +62,7 @@ def channel_save(request: HttpRequest, kind: str) -> HttpResponse:
 @require_POST
 def channel_delete(request: HttpRequest, kind: str) -> HttpResponse:
     channel = get_object_or_404(ChannelConfig, account=request.account, kind=kind)
-    channel.delete()
+    channels.delete_channel(channel)
     messages.success(request, f"Removed the {kind} channel.")
     return redirect("dashboard-channels")
 
@@ -75,11 +71,13 @@ def channel_delete(request: HttpRequest, kind: str) -> HttpResponse:
 @require_POST
 def channel_test(request: HttpRequest, kind: str) -> HttpResponse:
     channel = get_object_or_404(ChannelConfig, account=request.account, kind=kind)
-    form = TestSendForm(request.POST, prefix=f"test-{kind}")
-    form.is_valid()
+    form = TestSendForm(request.POST, kind=kind)
+    form.is_valid()  # parses only
     try:
-        accepted = send_test_message(
-            request.account, channel, form.cleaned_data.get("recipient") or ""
+        params = ChannelTestSerializer(data=form.payload())
+        params.is_valid(raise_exception=True)  # as the API's test action
+        accepted = channels.send_test(
+            request.account, channel, params.validated_data.get("recipient") or ""
         )
     except ServiceError as exc:
         messages.error(request, f"Test not sent: {exc.message}")

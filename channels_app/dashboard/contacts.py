@@ -1,19 +1,23 @@
+"""The contact pages. Saving goes through the API's serializer and channels_app.contacts
+(oneping.apiforms), so its errors are the API's."""
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view
-from channels_app.contacts import shown_addresses
+from channels_app import contacts
 from channels_app.dashboard.forms import ContactForm
 from channels_app.models import Contact
+from channels_app.serializers import ContactSerializer
 from oneping.pages import paginate
 
 
 @account_view()
 def contact_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, Contact.objects.filter(account=request.account))
-    rows = [(contact, shown_addresses(contact.addresses)) for contact in page]
+    rows = [(contact, contacts.shown_addresses(contact.addresses)) for contact in page]
     return render(request, "channels_app/contacts.html", {"page": page, "rows": rows})
 
 
@@ -22,11 +26,14 @@ def contact_edit(request: HttpRequest, contact_id: str | None = None) -> HttpRes
     contact = None
     if contact_id is not None:
         contact = get_object_or_404(Contact, pk=contact_id, account=request.account)
-    form = ContactForm(request.POST or None, account=request.account, instance=contact)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save()
-        messages.success(request, f"Saved contact {saved.identifier}.")
-        return redirect("dashboard-contacts")
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST":
+        saved = form.submit(
+            ContactSerializer, contact, context={"request": request}, account=request.account
+        )
+        if saved is not None:
+            messages.success(request, f"Saved contact {saved.identifier}.")
+            return redirect("dashboard-contacts")
     return render(request, "channels_app/contact_form.html", {"form": form, "contact": contact})
 
 
@@ -34,6 +41,6 @@ def contact_edit(request: HttpRequest, contact_id: str | None = None) -> HttpRes
 @require_POST
 def contact_delete(request: HttpRequest, contact_id: str) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=contact_id, account=request.account)
-    contact.delete()
+    contacts.delete_contact(contact)
     messages.success(request, f"Deleted contact {contact.identifier}.")
     return redirect("dashboard-contacts")

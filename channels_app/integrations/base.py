@@ -1,9 +1,11 @@
-"""What every channel integration provides: config rules, address rules and a transport."""
+"""What every channel integration provides: config rules, address rules, a transport, and
+what people see of it (its title, setup text and form fields on the dashboard)."""
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import requests
+from django import forms
 
 from oneping.http import describe_failure, host_of
 
@@ -63,6 +65,20 @@ class Integration:
     """Base of each channel kind. Subclasses live in integrations/<kind>/."""
 
     kind: ClassVar[str]
+    # What people call it: the channel page's heading, the model's choice label.
+    title: ClassVar[str]
+    # How to get the credentials, shown above the channel's form: plain text with `code`,
+    # *emphasis* and [links](https://…) (oneping/templatetags/help_markdown.py), never HTML.
+    setup_help: ClassVar[str] = ""
+    # The channel form's fields, in order (channels_app.dashboard.channel_forms). `required`
+    # only marks a field for people: the API's serializer decides, so both answer alike.
+    form_fields: ClassVar[dict[str, forms.Field]] = {}
+    # The contact form's field for this kind's address (label and help text).
+    contact_field: ClassVar[forms.Field] = forms.CharField(required=False)
+    # Ends "No <kind> address for recipient '…': " when nothing resolves an address.
+    unresolved_hint: ClassVar[str] = "add a contact with that address."
+    # The help text of the channel page's "Send a test" recipient.
+    test_recipient_hint: ClassVar[str] = "A contact's identifier (optional)."
     # Longest message the provider takes, in characters; None = no limit.
     message_limit: ClassVar[int | None] = None
     # Config fields that are secrets: write-only in the API, masked when shown.
@@ -95,6 +111,14 @@ class Integration:
 
     def display_address(self, target: str) -> str:
         return target
+
+    def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The channel form's initial values for a saved config (secrets are never shown)."""
+        return {key: value for key, value in config.items() if key not in self.secret_fields}
+
+    def config_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What the API would have been sent as `config` for the channel form's values."""
+        return {key: value for key, value in data.items() if value not in (None, "")}
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError

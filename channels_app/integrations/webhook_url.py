@@ -3,6 +3,7 @@
 from typing import Any
 
 import requests
+from django import forms
 
 from channels_app.integrations.base import ConfigError, Integration, TransportError, network_error
 from oneping.crypto import mask
@@ -30,6 +31,15 @@ def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
     return {"webhook_url": clean_webhook_url(config.get("webhook_url"))}
 
 
+def webhook_fields(label: str, contact_help: str) -> tuple[dict[str, forms.Field], forms.Field]:
+    """The channel form's URL field (a secret: never shown again) and the contact's field."""
+    form_fields: dict[str, forms.Field] = {
+        "webhook_url": forms.CharField(label=label, widget=forms.PasswordInput)
+    }
+    contact_field = forms.CharField(required=False, widget=forms.URLInput, help_text=contact_help)
+    return form_fields, contact_field
+
+
 def post_webhook(url: str, payload: dict[str, Any]) -> requests.Response:
     """POST to a customer's webhook URL; checked again now, since DNS can change."""
     try:
@@ -50,6 +60,9 @@ class WebhookUrlIntegration(Integration):
     # The URL is both the secret and where it goes: a new destination is a new secret.
     secret_destinations = {"webhook_url": ("webhook_url",)}
     address_is_secret = True
+    test_recipient_hint = (
+        "Optional: a contact's identifier, to post to the contact's webhook instead."
+    )
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return only_webhook_url(config)

@@ -106,6 +106,12 @@ def _framework_codes() -> frozenset[str]:
     return frozenset(codes)
 
 
+def _nested(path: str, message: str) -> dict[str, Any]:
+    """{"config": {"bot_token": [message]}} for "config.bot_token": a serializer's errors."""
+    head, _, rest = path.partition(".")
+    return {head: _nested(rest, message) if rest else [message]}
+
+
 def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]:
     if isinstance(detail, dict):
         key, value = next(iter(detail.items()))
@@ -118,8 +124,12 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, ServiceError):
         set_rollback()
+        message, details = exc.message, exc.details
+        if exc.field:  # as the serializer answers the same error found while validating
+            message = f"{exc.field}: {exc.message}"
+            details = {"fields": _nested(exc.field, exc.message), **details}
         return Response(
-            error_body(exc.code, exc.message, exc.details), status=exc.status, headers=exc.headers
+            error_body(exc.code, message, details), status=exc.status, headers=exc.headers
         )
     if isinstance(exc, DatabaseError | BrokerUnavailable):
         # The database (or broker) is out of reach: a 503 the caller may retry, not a bug.

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from rest_framework import serializers
 
-from channels_app.integrations import KINDS
+from channels_app.integrations import channel_kinds
 from webhooks import endpoints
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound import schemes
@@ -132,7 +132,6 @@ class InboundEndpointForm(forms.Form):
     # Here the scheme's own inputs (Scheme.form_fields), e.g. HMAC-SHA256's header name.
     preset_channels = _GuidedMultipleChoiceField(
         required=False,
-        choices=[(kind, kind) for kind in KINDS],
         widget=forms.CheckboxSelectMultiple,
         help_text="With a preset: the channels to notify (Slack when none is ticked).",
     )
@@ -148,7 +147,8 @@ class InboundEndpointForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # From the registry on each form, so a new scheme shows up with no edit here.
+        # From the registries on each form, so a new scheme or kind shows up with no edit here.
+        self.fields["preset_channels"].choices = [(kind, kind) for kind in channel_kinds()]
         self.fields["preset"].choices = [("", "— none: write rules below —")] + [
             (preset["key"], preset["name"]) for preset in schemes.presets()
         ]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from channels_app.integrations import KINDS
+from channels_app.integrations import channel_kinds
 from oneping.storable import unstorable_text
 from webhooks.inbound.isolation import render_all
 from webhooks.inbound.templates import syntax_error
@@ -56,7 +56,7 @@ def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
         if not isinstance(channels, list) or (field == "channels" and not channels):
             raise RuleError(f"{path}.{field}", "Give a list of channels.")
         for channel in channels:
-            if channel not in KINDS:
+            if channel not in channel_kinds():
                 raise RuleError(f"{path}.{field}", f"Unknown channel {channel!r}.")
             if channel not in configured:
                 raise RuleError(

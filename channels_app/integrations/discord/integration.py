@@ -11,7 +11,11 @@ from channels_app.integrations.base import (
     TransportError,
     excerpt,
 )
-from channels_app.integrations.webhook_url import WebhookUrlIntegration, post_webhook
+from channels_app.integrations.webhook_url import (
+    WebhookUrlIntegration,
+    post_webhook,
+    webhook_fields,
+)
 from oneping.http import parse_retry_after
 
 
@@ -24,6 +28,14 @@ def with_wait(url: str) -> str:
 
 class DiscordIntegration(WebhookUrlIntegration):
     kind = "discord"
+    title = "Discord"
+    setup_help = (
+        "In Discord: *Channel settings → Integrations → Webhooks → New webhook → Copy "
+        "webhook URL* (`https://discord.com/api/webhooks/…`)."
+    )
+    form_fields, contact_field = webhook_fields(
+        "Webhook URL", "A Discord webhook URL for this contact."
+    )
     message_limit = 2000  # content: "up to 2000 characters" (execute-webhook JSON params)
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:

@@ -2,8 +2,9 @@
 
 import smtplib
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, ClassVar
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
@@ -33,6 +34,32 @@ def is_email(value: str) -> bool:
 
 class EmailIntegration(Integration):
     kind = "email"
+    title = "Email"
+    setup_help = (
+        "Leave the host empty to send with oneping's own mail settings, or give your SMTP "
+        "server (e.g. your provider's `smtp.example.com`, port 587 with STARTTLS)."
+    )
+    form_fields: ClassVar[dict[str, forms.Field]] = {
+        "host": forms.CharField(label="SMTP host", required=False),
+        # Text, not a number field: "abc" or 70000 gets the config's own error, as in the API.
+        "port": forms.CharField(
+            label="Port", required=False, widget=forms.NumberInput(attrs={"min": 1, "max": 65535})
+        ),
+        "username": forms.CharField(required=False),
+        "password": forms.CharField(required=False, widget=forms.PasswordInput),
+        "security": forms.ChoiceField(
+            choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None")],
+            initial="starttls",
+            required=False,
+        ),
+        "from_email": forms.EmailField(label="From address", required=False),
+    }
+    contact_field = forms.EmailField(required=False)
+    unresolved_hint = (
+        "send an email address as recipient, or add a contact whose identifier is the "
+        "recipient with addresses.email."
+    )
+    test_recipient_hint = "An email address or a contact's identifier."
     secret_fields = ("password",)
     # The password goes to this server, as this user, over this kind of connection: changing
     # any of them without typing the password again would send it somewhere new.
@@ -76,6 +103,29 @@ class EmailIntegration(Integration):
         except UrlNotAllowed as exc:
             raise ConfigError("host", str(exc), code="url_not_allowed") from None
         return cleaned
+
+    def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
+        security = (
+            "ssl" if config.get("use_ssl") else "starttls" if config.get("use_tls") else "none"
+        )
+        initial = super().form_initial(config)
+        return {**initial, "security": security if config else "starttls"}
+
+    def config_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not data.get("host"):
+            return {}  # the platform's own mail settings
+        config = {
+            "host": data["host"],
+            "username": data.get("username") or "",
+            "password": data.get("password") or "",
+            "use_tls": data.get("security") == "starttls",
+            "use_ssl": data.get("security") == "ssl",
+            "from_email": data.get("from_email") or "",
+        }
+        port = data.get("port") or ""
+        if port:
+            config["port"] = int(port) if port.isascii() and port.isdigit() else port
+        return config
 
     def clean_contact_address(self, value: Any) -> str:
         if not isinstance(value, str) or not is_email(value.strip()):

@@ -10,12 +10,24 @@ from channels_app.integrations.base import (
     TransportError,
     excerpt,
 )
-from channels_app.integrations.webhook_url import WebhookUrlIntegration, post_webhook
+from channels_app.integrations.webhook_url import (
+    WebhookUrlIntegration,
+    post_webhook,
+    webhook_fields,
+)
 from oneping.http import parse_retry_after
 
 
 class SlackIntegration(WebhookUrlIntegration):
     kind = "slack"
+    title = "Slack"
+    setup_help = (
+        "In Slack: *Apps → Incoming Webhooks → Add to Slack*, pick a channel and copy "
+        "the URL (`https://hooks.slack.com/services/…`)."
+    )
+    form_fields, contact_field = webhook_fields(
+        "Incoming webhook URL", "A Slack incoming webhook URL for this contact."
+    )
     # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
     message_limit = 40000
 

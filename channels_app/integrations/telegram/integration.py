@@ -4,6 +4,7 @@ import re
 from typing import Any, ClassVar
 
 import requests
+from django import forms
 from django.conf import settings
 
 from channels_app.integrations.base import (
@@ -25,6 +26,28 @@ CHAT_ID_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 
 class TelegramIntegration(Integration):
     kind = "telegram"
+    title = "Telegram"
+    setup_help = (
+        "Talk to [@BotFather](https://t.me/BotFather), send `/newbot` and copy the token. "
+        "Add the bot to your group or channel; its chat id is in `getUpdates` (groups and "
+        "channels start with `-100`)."
+    )
+    form_fields: ClassVar[dict[str, forms.Field]] = {
+        "bot_token": forms.CharField(
+            label="Bot token", widget=forms.PasswordInput(render_value=False)
+        ),
+        "default_chat_id": forms.CharField(
+            label="Default chat id", required=False, help_text="Used when a send names no chat."
+        ),
+    }
+    contact_field = forms.CharField(required=False, help_text="A numeric chat id or @channel.")
+    unresolved_hint = (
+        "send a numeric chat id or @channel as recipient, add a contact with "
+        "addresses.telegram, or set default_chat_id on the telegram channel."
+    )
+    test_recipient_hint = (
+        "A chat id or a contact's identifier; optional when the channel has a default chat."
+    )
     message_limit = 4096  # https://core.telegram.org/bots/api#sendmessage ("1-4096 characters")
     secret_fields = ("bot_token",)
     # The token only ever goes to ONEPING_TELEGRAM_API_BASE, the operator's setting: no

@@ -1,5 +1,9 @@
-"""Sending a channel's test message: the one service behind the API's
-`POST /api/v1/channels/{id}/test` and the dashboard's "Send test" button.
+"""The actions on a channel: create, update, delete, send a test; and how its config is shown.
+
+The API (channels_app.views through its serializer), the dashboard (channels_app.dashboard,
+through the same serializer) call these; neither saves on its own. Configs arrive cleaned by
+channels_app.channel_config (the serializer's validation). Errors are ServiceErrors: the API
+answers them in the documented JSON shape, the dashboard next to the form or as a notice.
 
 Tests are free (they skip the monthly quota, as the README promises), so they are capped
 per channel and UTC day instead (`ONEPING_TEST_SENDS_PER_DAY`, 20): without a cap a free
@@ -8,18 +12,60 @@ own mail is further restricted in channels_app.platform_mail.
 """
 
 import math
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.limits import day_window, limit_for
 from accounts.models import Account
+from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Message
 from channels_app.sending import Accepted, accept_message
+from oneping.crypto import mask
 from oneping.errors import ServiceError
 
 TEST_MESSAGE = "Test message from oneping: this channel works."
 DEFAULT_RECIPIENT = "test"
+
+
+def create_channel(account: Account, kind: str, config: dict[str, Any]) -> ChannelConfig:
+    """Configure `kind` for the account: one channel per kind (409 when it has one)."""
+    if ChannelConfig.objects.filter(account=account, kind=kind).exists():
+        raise already_configured(kind)
+    try:
+        with transaction.atomic():
+            return ChannelConfig.objects.create(account=account, kind=kind, config=config)
+    except IntegrityError:  # created concurrently (one_config_per_kind)
+        raise already_configured(kind) from None
+
+
+def update_channel(channel: ChannelConfig, config: dict[str, Any]) -> ChannelConfig:
+    channel.config = config
+    channel.save(update_fields=["config", "updated_at"])
+    return channel
+
+
+def delete_channel(channel: ChannelConfig) -> None:
+    channel.delete()
+
+
+def already_configured(kind: str) -> ServiceError:
+    return ServiceError(
+        "channel_already_configured",
+        f"This account already has a {kind} channel; update it instead.",
+        status=409,
+        details={"kind": kind},
+    )
+
+
+def shown_config(channel: ChannelConfig) -> dict[str, Any]:
+    """The config as the API and the dashboard show it: secrets masked to their last four."""
+    secrets = get_integration(channel.kind).secret_fields
+    return {
+        key: mask(value) if key in secrets and value else value
+        for key, value in channel.config.items()
+    }
 
 
 class TestLimitExceeded(ServiceError):
@@ -51,7 +97,7 @@ def tests_sent_today(account: Account, kind: str) -> int:
     ).count()
 
 
-def send_test_message(account: Account, channel: ChannelConfig, recipient: str = "") -> Accepted:
+def send_test(account: Account, channel: ChannelConfig, recipient: str = "") -> Accepted:
     """Queue a one-attempt test message on `channel`, not counted against the quota.
 
     Raises TestLimitExceeded (429) past the daily cap, and what accept_message raises
