@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.limits import day_window, limit_for
 from accounts.models import Account
+from channels_app.accepting import Accepted, accept_message
 from channels_app.models import ChannelConfig, Message
-from channels_app.sending import Accepted, accept_message
 from oneping.errors import ServiceError
 
 TEST_MESSAGE = "Test message from oneping: this channel works."

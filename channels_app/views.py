@@ -17,10 +17,10 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.scopes import Scope
 from channels_app import delivery as delivery_service
+from channels_app.accepting import accept_message
 from channels_app.filters import DeliveryFilter, MessageFilter
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
 from channels_app.send_request import SendRequestSerializer
-from channels_app.sending import accept_message
 from channels_app.serializers import (
     ChannelConfigSerializer,
     ChannelTestSerializer,

@@ -293,7 +293,7 @@ def test_owners_made_by_create_account_count_as_verified(db, smtp, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
     ChannelConfig.objects.create(account=account, kind="email", config={})
-    from channels_app.sending import accept_message
+    from channels_app.accepting import accept_message
 
     accepted = accept_message(
         account, {"message": "hi", "channels": ["email"], "recipient": "c@example.org"}
@@ -316,7 +316,7 @@ def test_a_signed_up_owner_uses_the_platform_mail_only_after_confirming(client, 
     user = User.objects.get(email="platform-mail-owner@example.com")
     account = user.accounts.get()
     ChannelConfig.objects.create(account=account, kind="email", config={})
-    from channels_app.sending import accept_message
+    from channels_app.accepting import accept_message
     from oneping.errors import ServiceError
 
     body = {"message": "hi", "channels": ["email"], "recipient": "c@example.org"}
