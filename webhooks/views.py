@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from oneping.api.pagination import LogCursorPagination, NewestFirstCursorPagination
-from oneping.api.schema import error_response
+from oneping.api.schema import error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 from webhooks import endpoints, events, sending
@@ -40,7 +40,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     @extend_schema(
         responses={
             201: NewWebhookEndpointSerializer,
-            400: error_response(
+            400: error_doc(
                 "`validation_error`, `url_not_allowed`, or `limit_reached`: the account has "
                 "its maximum of webhook endpoints (details.limit)."
             ),
@@ -85,7 +85,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
         request=None,
         responses={
             202: EventSerializer,
-            409: error_response("`endpoint_disabled`: enable the endpoint first."),
+            409: error_doc("`endpoint_disabled`: enable the endpoint first."),
         },
     )
     @action(detail=True, methods=["post"])
