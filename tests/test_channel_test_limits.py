@@ -40,12 +40,6 @@ def platform_mail(account, smtp, settings):
     return ChannelConfig.objects.create(account=account, kind="email", config={})
 
 
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_url(channel: ChannelConfig) -> str:
     return f"/api/v1/channels/{channel.pk}/test"
 
