@@ -245,6 +245,18 @@ def channels(account, telegram, slack, discord, smtp):
 
 
 @pytest.fixture
+def slack_channel(account, slack):
+    """Only Slack configured for `account`, pointing at the fake."""
+    from channels_app.models import ChannelConfig
+
+    return ChannelConfig.objects.create(
+        account=account,
+        kind="slack",
+        config={"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
+    )
+
+
+@pytest.fixture
 def processes(transactional_db, tmp_path):
     """Processes this test starts (tests/faults/processes.py); all stopped before the test
     database is flushed, so none holds a connection or a lock the flush would wait for."""

@@ -24,13 +24,6 @@ from webhooks.models import InboundEndpoint, InboundEvent
 
 
 @pytest.fixture
-def slack_channel(account, slack):
-    return ChannelConfig.objects.create(
-        account=account, kind="slack", config={"webhook_url": f"{slack.url}/services/T/B/X"}
-    )
-
-
-@pytest.fixture
 def platform_mail(account, smtp, settings):
     """The account's email channel uses the platform's mail, which is the fake SMTP server."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
