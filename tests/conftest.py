@@ -3,6 +3,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts import api_keys, services
@@ -99,17 +100,12 @@ def api(api_key) -> ApiClient:
 
 
 def post_send(
-    api: ApiClient,
-    message: str = "Order #42 shipped",
-    *,
-    path: str = "/api/v1/send",
-    headers: dict | None = None,
-    **fields,
-):
+    api: ApiClient, message: str = "Order #42 shipped", *, path: str = "/api/v1/send", **fields
+) -> HttpResponse:
     """POST a send (to Slack, recipient "ops", unless `fields` say otherwise); the response
     as it came, for tests of the refusals."""
     body = {"message": message, "channels": ["slack"], "recipient": "ops", **fields}
-    return api.post_json(path, body, **(headers or {}))
+    return api.post_json(path, body)
 
 
 def send(api: ApiClient, message: str = "Order #42 shipped", **fields) -> dict:
