@@ -9,7 +9,7 @@ from accounts import api_keys
 from accounts.models import ApiKey, User
 from accounts.scopes import ALL_SCOPES
 from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
-from oneping.api.schema import error_response
+from oneping.api.schema import error_doc
 from oneping.api.viewsets import AccountScopedMixin
 
 
@@ -37,7 +37,7 @@ class ApiKeyViewSet(
         request=ApiKeySerializer,
         responses={
             201: NewApiKeySerializer,
-            400: error_response(
+            400: error_doc(
                 "`validation_error`, or `limit_reached`: the account has "
                 "ONEPING_MAX_API_KEYS active keys (details.limit)."
             ),

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from accounts.limits import day_window, limit_for
 from accounts.models import Account
+from channels_app.accepting import Accepted, accept_message
 from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Message
-from channels_app.sending import Accepted, accept_message
 from oneping.crypto import mask
 from oneping.errors import ServiceError
 

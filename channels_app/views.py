@@ -17,10 +17,10 @@ from rest_framework.viewsets import GenericViewSet
 from accounts.scopes import Scope
 from channels_app import channels, contacts
 from channels_app import delivery as delivery_service
+from channels_app.accepting import accept_message
 from channels_app.filters import DeliveryFilter, MessageFilter
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
 from channels_app.send_request import SendRequestSerializer
-from channels_app.sending import accept_message
 from channels_app.serializers import (
     ChannelConfigSerializer,
     ChannelTestSerializer,
@@ -30,7 +30,7 @@ from channels_app.serializers import (
     MessageSerializer,
 )
 from oneping.api.pagination import LogCursorPagination
-from oneping.api.schema import COMMON_ERRORS, error_response
+from oneping.api.schema import COMMON_ERRORS, error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
 
@@ -59,11 +59,11 @@ class SendView(APIView):
         request=SendRequestSerializer,
         responses={
             202: AcceptedSerializer,
-            403: error_response(
+            403: error_doc(
                 f"{COMMON_ERRORS[403]} `owner_not_verified`: the platform's mail needs a "
                 "verified account owner."
             ),
-            409: error_response("`idempotency_conflict`: the key was used with another body."),
+            409: error_doc("`idempotency_conflict`: the key was used with another body."),
         },
         parameters=[
             OpenApiParameter(
@@ -102,7 +102,7 @@ class SendAliasView(SendView):
     create=extend_schema(
         responses={
             201: ChannelConfigSerializer,
-            409: error_response("`channel_already_configured`: update the existing one."),
+            409: error_doc("`channel_already_configured`: update the existing one."),
         }
     )
 )
@@ -120,11 +120,11 @@ class ChannelViewSet(AccountScopedViewSet):
         request=ChannelTestSerializer,
         responses={
             202: OpenApiResponse(description="The test message was queued."),
-            403: error_response(
+            403: error_doc(
                 f"{COMMON_ERRORS[403]} `owner_not_verified`: the platform's mail needs a "
                 "verified account owner."
             ),
-            429: error_response(
+            429: error_doc(
                 "`test_limit_exceeded`: this channel's free tests for the day are used "
                 "(`Retry-After`), or `rate_limited`."
             ),
@@ -200,7 +200,7 @@ class DeliveryViewSet(
         request=None,
         responses={
             202: DeliverySerializer,
-            409: error_response("`delivery_not_failed`: only failed deliveries are retried."),
+            409: error_doc("`delivery_not_failed`: only failed deliveries are retried."),
         },
     )
     # Re-sending a failed delivery is sending: a key that may send may retry what it sent.

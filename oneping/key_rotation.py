@@ -23,7 +23,9 @@ from django.db.models.lookups import Exact
 
 from oneping.crypto import EncryptedJSONField, EncryptedTextField, fernet
 
-BATCH = 500
+# Stored tokens read per query (a keyset page, so no long transaction and bounded memory);
+# each row of a page is then rewritten by its own conditional UPDATE.
+ROWS_PER_PAGE = 500
 
 
 @dataclass
@@ -47,11 +49,13 @@ def encrypted_fields() -> list[tuple[type[models.Model], models.Field]]:
     ]
 
 
-def rotate_all(batch: int = BATCH) -> list[FieldCount]:
+def rotate_all(batch: int = ROWS_PER_PAGE) -> list[FieldCount]:
     return [rotate_field(model, field, batch) for model, field in encrypted_fields()]
 
 
-def rotate_field(model: type[models.Model], field: models.Field, batch: int = BATCH) -> FieldCount:
+def rotate_field(
+    model: type[models.Model], field: models.Field, batch: int = ROWS_PER_PAGE
+) -> FieldCount:
     count = FieldCount(f"{model._meta.label}.{field.name}")
     every_key = fernet()  # first: refuses malformed keys with a clear message
     first = Fernet(settings.ONEPING_ENCRYPTION_KEYS[0].encode())

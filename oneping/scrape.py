@@ -27,7 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from oneping import instruments  # noqa: F401 (the metrics exist before the first scrape)
-from oneping.api.errors import error_response
+from oneping.api.errors import documented_error
 from oneping.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not token:
         raise Http404  # metrics are off: nothing is here
     if not authorized(request.headers.get("Authorization", ""), token):
-        response = error_response(
+        response = documented_error(
             401,
             code="invalid_metrics_token",
             message="GET /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'.",

@@ -3,10 +3,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts import api_keys, services
-from accounts.models import Account, User
+from accounts.models import Account, Membership, User
 
 _counter = itertools.count(1)
 
@@ -44,6 +45,35 @@ def owner(account) -> User:
 
 
 @pytest.fixture
+def make_member(account, django_user_model) -> Callable[..., Membership]:
+    """Add a user to `account` with a role (member unless told), e-mail `<role>@example.com`."""
+
+    def make(role: str = Membership.Role.MEMBER, email: str | None = None) -> Membership:
+        user = django_user_model.objects.create_user(
+            email=email or f"{role}@example.com", password="x-y-z-1-2-3"
+        )
+        return Membership.objects.create(user=user, account=account, role=role)
+
+    return make
+
+
+@pytest.fixture
+def owner_client(client, owner) -> Client:
+    """The dashboard as the account's owner (pytest-django's `client`, logged in)."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def member_client(make_member) -> Client:
+    """The dashboard as a plain member: a client of its own, so a test can hold it next to
+    owner_client."""
+    client = Client()
+    client.force_login(make_member().user)
+    return client
+
+
+@pytest.fixture
 def api_key(account) -> str:
     _, raw_key = api_keys.issue_key(account, "tests")
     return raw_key
@@ -67,6 +97,27 @@ class ApiClient(Client):
 @pytest.fixture
 def api(api_key) -> ApiClient:
     return ApiClient(api_key)
+
+
+def post_send(
+    api: ApiClient, message: str = "Order #42 shipped", *, path: str = "/api/v1/send", **fields
+) -> HttpResponse:
+    """POST a send (to Slack, recipient "ops", unless `fields` say otherwise); the response
+    as it came, for tests of the refusals."""
+    body = {"message": message, "channels": ["slack"], "recipient": "ops", **fields}
+    return api.post_json(path, body)
+
+
+def send(api: ApiClient, message: str = "Order #42 shipped", **fields) -> dict:
+    """A send the API accepts (202, or the test fails with the answer): its JSON body."""
+    response = post_send(api, message, **fields)
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def delivery_ids(accepted: dict) -> list[str]:
+    """The delivery ids of an accepted send's body, in the order the API listed them."""
+    return [delivery["id"] for delivery in accepted["deliveries"]]
 
 
 @pytest.fixture
@@ -143,6 +194,16 @@ def discord():
 
 
 @pytest.fixture
+def receiver():
+    """A webhook endpoint's receiver on loopback: 200 "thanks" unless a test scripts more."""
+    from tests.fakes import Canned, FakeHTTPProvider
+
+    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def smtp():
     from tests.fakes import FakeSMTP
 
@@ -177,6 +238,18 @@ def channels(account, telegram, slack, discord, smtp):
         kind: ChannelConfig.objects.create(account=account, kind=kind, config=config)
         for kind, config in configs.items()
     }
+
+
+@pytest.fixture
+def slack_channel(account, slack):
+    """Only Slack configured for `account`, pointing at the fake."""
+    from channels_app.models import ChannelConfig
+
+    return ChannelConfig.objects.create(
+        account=account,
+        kind="slack",
+        config={"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
+    )
 
 
 @pytest.fixture

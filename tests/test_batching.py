@@ -9,28 +9,10 @@ from channels_app import delivery as delivery_service
 from channels_app import outcomes
 from channels_app.delivery import BATCH
 from channels_app.models import Delivery, Message
-from tests.fakes import Canned, FakeHTTPProvider
+from tests.conftest import delivery_ids, send
+from tests.fakes import Canned
 from webhooks import sending as webhook_sending
 from webhooks.models import WebhookAttempt, WebhookDelivery
-
-
-@pytest.fixture
-def receiver():
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
-
-
-def send(api, text: str, channels=("slack",)) -> dict:
-    response = api.post_json(
-        "/api/v1/send", {"message": text, "channels": list(channels), "recipient": "ops"}
-    )
-    assert response.status_code == 202, response.content
-    return response.json()
-
-
-def ids(body: dict) -> list[str]:
-    return [d["id"] for d in body["deliveries"]]
 
 
 def texts(provider) -> Counter:
@@ -46,18 +28,18 @@ def test_one_task_takes_a_batch_and_the_later_tasks_send_nothing(api, channels, 
     accepted = [send(api, f"n{n}", channels=("slack", "discord")) for n in range(count)]
 
     # When the first message's task runs, as the worker would run it under a backlog
-    delivery_service.attempt_many(ids(accepted[0]), more=BATCH - 2)
+    delivery_service.attempt_many(delivery_ids(accepted[0]), more=BATCH - 2)
 
     # Then it sent exactly one batch: its own first wave and the oldest others
     sent = Delivery.objects.exclude(status="queued")
     assert sent.count() == BATCH
     assert set(sent.values_list("status", flat=True)) == {"delivered"}
-    assert set(ids(accepted[0])) <= set(sent.values_list("pk", flat=True))
+    assert set(delivery_ids(accepted[0])) <= set(sent.values_list("pk", flat=True))
     assert Message.objects.filter(status="delivered").count() == BATCH // 2
 
     # And the tasks of the messages it took find nothing to do; the rest are sent by theirs
     for body in accepted:
-        delivery_service.attempt_many(ids(body))
+        delivery_service.attempt_many(delivery_ids(body))
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
     assert texts(slack) == {f"n{n}": 1 for n in range(count)}
     assert texts(discord) == {f"n{n}": 1 for n in range(count)}
@@ -71,13 +53,13 @@ def test_a_stale_task_does_not_retry_before_the_schedule(api, channels, slack, d
     # Given a message taken by another message's batch, whose attempt failed
     first, second = send(api, "first", channels=("discord",)), send(api, "second")
     slack.answer(Canned(500, "rollup_error"))
-    delivery_service.attempt_many(ids(first), more=BATCH - 1)
+    delivery_service.attempt_many(delivery_ids(first), more=BATCH - 1)
     [retrying] = Delivery.objects.filter(status="retrying")
-    assert retrying.pk == ids(second)[0]
+    assert retrying.pk == delivery_ids(second)[0]
 
     # When its own first task arrives afterwards, and a countdown for an earlier attempt
-    delivery_service.attempt_many(ids(second), more=BATCH - 1)
-    delivery_service.attempt_many(ids(second), retry_of=0)
+    delivery_service.attempt_many(delivery_ids(second), more=BATCH - 1)
+    delivery_service.attempt_many(delivery_ids(second), retry_of=0)
 
     # Then neither sends it: the retry waits for its time (or its own countdown)
     assert len(slack.requests) == 1
@@ -86,7 +68,7 @@ def test_a_stale_task_does_not_retry_before_the_schedule(api, channels, slack, d
 
 def test_a_retry_countdown_may_start_a_moment_early(api, channels, slack):
     # The schedule in tests is 0.2 s: the countdown task of attempt 1 runs at once
-    [delivery_id] = ids(send(api, "soon"))
+    [delivery_id] = delivery_ids(send(api, "soon"))
     slack.answer(Canned(500, "rollup_error"))
     delivery_service.attempt_many([delivery_id])
     assert Delivery.objects.get(pk=delivery_id).status == "retrying"
@@ -115,7 +97,7 @@ def test_one_messages_failure_to_record_does_not_hold_back_the_batch(
 
     # When one task sends them as a batch
     with pytest.raises(RuntimeError, match="simulated"):
-        delivery_service.attempt_many(ids(accepted[0]), more=BATCH - 1)
+        delivery_service.attempt_many(delivery_ids(accepted[0]), more=BATCH - 1)
 
     # Then the others are recorded; the broken one stays claimed, for its lease to run out
     statuses = {m.pk: m.deliveries.get().status for m in Message.objects.all()}
@@ -134,7 +116,7 @@ def test_webhook_deliveries_are_batched_too(api, channels, slack, receiver):
     )
     assert response.status_code == 201, response.content
     accepted = [send(api, f"w{n}") for n in range(5)]
-    delivery_service.attempt_many(ids(accepted[0]), more=BATCH)
+    delivery_service.attempt_many(delivery_ids(accepted[0]), more=BATCH)
     pending = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
     assert len(pending) == 5
 

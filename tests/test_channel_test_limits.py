@@ -24,13 +24,6 @@ from webhooks.models import InboundEndpoint, InboundEvent
 
 
 @pytest.fixture
-def slack_channel(account, slack):
-    return ChannelConfig.objects.create(
-        account=account, kind="slack", config={"webhook_url": f"{slack.url}/services/T/B/X"}
-    )
-
-
-@pytest.fixture
 def platform_mail(account, smtp, settings):
     """The account's email channel uses the platform's mail, which is the fake SMTP server."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -38,12 +31,6 @@ def platform_mail(account, smtp, settings):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.DEFAULT_FROM_EMAIL = "noreply@oneping.test"
     return ChannelConfig.objects.create(account=account, kind="email", config={})
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def test_url(channel: ChannelConfig) -> str:
@@ -293,7 +280,7 @@ def test_owners_made_by_create_account_count_as_verified(db, smtp, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
     ChannelConfig.objects.create(account=account, kind="email", config={})
-    from channels_app.sending import accept_message
+    from channels_app.accepting import accept_message
 
     accepted = accept_message(
         account, {"message": "hi", "channels": ["email"], "recipient": "c@example.org"}
@@ -316,7 +303,7 @@ def test_a_signed_up_owner_uses_the_platform_mail_only_after_confirming(client, 
     user = User.objects.get(email="platform-mail-owner@example.com")
     account = user.accounts.get()
     ChannelConfig.objects.create(account=account, kind="email", config={})
-    from channels_app.sending import accept_message
+    from channels_app.accepting import accept_message
     from oneping.errors import ServiceError
 
     body = {"message": "hi", "channels": ["email"], "recipient": "c@example.org"}

@@ -18,29 +18,6 @@ NEW_KEY_INPUT = re.compile(r'id="new-key" type="text" value="([^"]+)"')
 ACCEPT_LINK = re.compile(r"http://testserver(/invite/[^/\s]+/)")
 
 
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def make_member(account, django_user_model):
-    def make(role: str = Role.MEMBER, email: str | None = None) -> Membership:
-        user = django_user_model.objects.create_user(
-            email=email or f"{role}@example.com", password="x-y-z-1-2-3"
-        )
-        return Membership.objects.create(user=user, account=account, role=role)
-
-    return make
-
-
-@pytest.fixture
-def member_client(client, make_member):
-    client.force_login(make_member(Role.MEMBER).user)
-    return client
-
-
 # --- API keys -------------------------------------------------------------------------------
 
 

@@ -1,27 +1,8 @@
 """Dashboard: contacts (the pattern the other dashboard pages follow)."""
 
-import pytest
-
-from accounts.models import Membership
 from channels_app.models import Contact
 
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/secretpart"
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def member_client(client, account, django_user_model):
-    member = django_user_model.objects.create_user(
-        email="member@example.com", password="x-y-z-1-2-3"
-    )
-    Membership.objects.create(user=member, account=account, role=Membership.Role.MEMBER)
-    client.force_login(member)
-    return client
 
 
 def test_create_edit_and_delete_a_contact(owner_client, account):

@@ -9,12 +9,6 @@ from oneping.templatetags.help_markdown import help_markdown
 SCRIPT = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_a_script_in_a_channels_setup_text_is_shown_as_text(owner_client, monkeypatch):
     monkeypatch.setattr(TelegramIntegration, "setup_help", f"Paste {SCRIPT} and `/newbot`.")
 

@@ -1,35 +1,15 @@
 """Dashboard: overview, channels (with test sends), messages log and detail."""
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import api_keys
-from accounts.models import Membership, MonthlyUsage
+from accounts.models import MonthlyUsage
 from accounts.usage import billing_period
 from channels_app import delivery as delivery_service
 from channels_app.models import ChannelConfig, Delivery, Message
-from tests.conftest import TELEGRAM_TOKEN
+from tests.conftest import TELEGRAM_TOKEN, send
 from tests.fakes import Canned
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def member_client(client, account, django_user_model):
-    member = django_user_model.objects.create_user(email="m@example.com", password="x-y-z-1-2-3")
-    Membership.objects.create(user=member, account=account, role=Membership.Role.MEMBER)
-    client.force_login(member)
-    return client
-
-
-def send(api, **fields) -> dict:
-    body = {"message": "Hello", "channels": ["slack"], "recipient": "ops", **fields}
-    return api.post_json("/api/v1/send", body).json()
 
 
 def test_overview_walks_a_new_account_through_onboarding(owner_client, account, slack):

@@ -11,16 +11,8 @@ from django.utils import timezone
 
 from channels_app import delivery as delivery_service
 from channels_app.models import Delivery, Message
-from tests.conftest import TELEGRAM_TOKEN
+from tests.conftest import TELEGRAM_TOKEN, send
 from tests.fakes import Canned, FakeDiscord, FakeTelegram
-
-
-def send(api, **fields) -> dict:
-    body = {"message": "Order #42 shipped", "channels": ["slack"], "recipient": "ops"}
-    body.update(fields)
-    response = api.post_json("/api/v1/send", body)
-    assert response.status_code == 202, response.content
-    return response.json()
 
 
 def attempt(delivery_id: str) -> Delivery:

@@ -9,7 +9,6 @@ naming the limit.
 import html
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from django.db import connection
 
 from accounts.limits import limit_for
@@ -19,12 +18,6 @@ from webhooks.models import InboundEndpoint, WebhookEndpoint
 
 WEBHOOK = {"url": "https://receiver.example/hooks", "description": "ops"}
 INBOUND = {"name": "alerts", "verification": "none", "rules": []}
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
 
 
 def assert_limit_reached(response, limit: int) -> None:

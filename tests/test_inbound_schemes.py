@@ -51,12 +51,6 @@ def passphrase(monkeypatch):
     monkeypatch.setitem(schemes.SCHEMES, Passphrase.name, Passphrase())
 
 
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_the_registry_gives_the_choices_the_model_stored_before():
     assert schemes.verification_choices() == [
         ("none", "None"),

@@ -10,15 +10,8 @@ from django.db import connection
 from accounts import api_keys
 from channels_app.models import ChannelConfig, Delivery, Message
 from oneping.logorder import LOG_KEY, with_log_key
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, send
 from webhooks.models import Event, InboundEvent
-
-
-def send(api, **fields) -> dict:
-    body = {"message": "hello", "channels": ["slack"], "recipient": "ops", **fields}
-    response = api.post_json("/api/v1/send", body)
-    assert response.status_code == 202, response.content
-    return response.json()
 
 
 def listed(api, path: str) -> list[str]:

@@ -8,14 +8,7 @@ from django.utils import timezone
 
 from channels_app import delivery as delivery_service
 from channels_app.models import Message
-
-
-def send(api, **fields):
-    body = {"message": "hello", "channels": ["slack"], "recipient": "ops"}
-    body.update(fields)
-    response = api.post_json("/api/v1/send", body)
-    assert response.status_code == 202, response.content
-    return response.json()
+from tests.conftest import send
 
 
 def ids(response) -> list[str]:
@@ -71,7 +64,7 @@ def test_a_page_costs_a_constant_number_of_queries(api, channels):
 
 
 def test_message_detail_shows_deliveries_and_their_timeline(api, channels, slack):
-    body = send(api, metadata={"order": 7})
+    body = send(api, "hello", metadata={"order": 7})
     delivery_service.attempt(body["deliveries"][0]["id"])
 
     detail = api.get(f"/api/v1/messages/{body['id']}").json()

@@ -9,8 +9,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from channels_app.models import ChannelConfig, Delivery
-from tests.conftest import wait_until
-from tests.fakes import Canned, FakeHTTPProvider
+from tests.conftest import delivery_ids, send, wait_until
+from tests.fakes import Canned
 from tests.faults.processes import Processes
 from tests.inbound_helpers import as_json
 from tests.metrics_helpers import TOKEN, moved, scrape, value
@@ -19,24 +19,9 @@ from webhooks.models import InboundEvent, WebhookAttempt, WebhookDelivery
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("empty_queue")]
 
 
-@pytest.fixture
-def receiver():
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
-
-
 def final(delivery_id: str) -> str | None:
     status = Delivery.objects.get(pk=delivery_id).status
     return status if status in Delivery.FINAL else None
-
-
-def send(api, text: str) -> str:
-    response = api.post_json(
-        "/api/v1/send", {"message": text, "channels": ["slack"], "recipient": "o"}
-    )
-    assert response.status_code == 202, response.content
-    return response.json()["deliveries"][0]["id"]
 
 
 def no_webhook_left() -> bool:
@@ -77,13 +62,13 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
 
     # When a send succeeds, one fails for good (Slack's 404: the webhook was deleted), one
     # fails once and succeeds on its retry, and inbound events are processed or ignored
-    ok = send(api, "ok")
+    [ok] = delivery_ids(send(api, "ok", recipient="o"))
     wait_until(lambda: final(ok), timeout=60)
     slack.answer(Canned(404, "no_service"))
-    gone = send(api, "gone")
+    [gone] = delivery_ids(send(api, "gone", recipient="o"))
     wait_until(lambda: final(gone), timeout=60)
     slack.answer(Canned(500, "hiccup"))
-    flaky = send(api, "flaky")
+    [flaky] = delivery_ids(send(api, "flaky", recipient="o"))
     wait_until(lambda: final(flaky), timeout=60)
     events = [{"event": "deploy", "n": 1}, {"event": "deploy", "n": 1}, {"event": "other"}]
     for body in [*events, {"event": "broken"}]:
@@ -137,7 +122,7 @@ def test_every_worker_metric_moves_when_its_event_happens_in_a_worker_process(
 
     # And a receiver that answers 410 Gone makes a permanent webhook failure
     receiver.answer(Canned(410, "gone"))
-    send(api, "last")
+    send(api, "last", recipient="o")
     wait_until(lambda: WebhookAttempt.objects.filter(status_code=410).exists(), timeout=60)
     gone_410 = scrape()
     assert moved(after, gone_410, "oneping_webhook_attempts_total", outcome="permanent") == 1

@@ -14,13 +14,6 @@ from tests.conftest import ApiClient
 SEND = {"message": "ping", "channels": ["slack"], "recipient": "ops"}
 
 
-@pytest.fixture
-def slack_channel(account, slack):
-    return ChannelConfig.objects.create(
-        account=account, kind="slack", config={"webhook_url": f"{slack.url}/hook"}
-    )
-
-
 def concurrently(count: int, call) -> list:
     def run(n):
         try:

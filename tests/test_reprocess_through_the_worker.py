@@ -6,7 +6,7 @@ from django.test import Client
 
 from channels_app.models import Delivery, Message
 from tests.conftest import wait_until
-from tests.fakes import Canned, FakeHTTPProvider
+from tests.fakes import Canned
 from webhooks import events
 from webhooks.models import InboundEvent, WebhookDelivery, WebhookEndpoint
 
@@ -18,13 +18,6 @@ def status_of(model, pk: str, *statuses: str):
     return wait_until(
         lambda: model.objects.filter(pk=pk, status__in=statuses).first(), timeout=WAIT
     )
-
-
-@pytest.fixture
-def receiver():
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

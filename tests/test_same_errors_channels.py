@@ -28,9 +28,8 @@ SMTP_FORM |= {"from_email": "alerts@acme.test"}
 
 
 @pytest.fixture
-def dashboard(client, owner):
-    client.force_login(owner)
-    return client
+def dashboard(owner_client):
+    return owner_client
 
 
 def api_error(response) -> tuple[str, str, str]:

@@ -193,12 +193,6 @@ CASES = {
 
 
 @pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def slack_only(account):
     """Slack is configured, telegram is not."""
     ChannelConfig.objects.create(

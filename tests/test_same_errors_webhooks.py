@@ -18,12 +18,6 @@ VALID = {"url": "https://receiver.example/hooks", "description": "ops"}
 LONG_URL = "https://receiver.example/" + "a" * 2048
 
 
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def make_endpoint(account, **fields) -> WebhookEndpoint:
     fields = {"url": "https://receiver.example/hooks", **fields}
     return WebhookEndpoint.objects.create(account=account, secret=new_secret(), **fields)

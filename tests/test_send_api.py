@@ -3,12 +3,7 @@
 import pytest
 
 from channels_app.models import Delivery, Message, TimelineEntry
-
-
-def send(api, path="/api/v1/send", headers=None, **fields):
-    body = {"message": "Order #42 shipped", "channels": ["slack"], "recipient": "ops"}
-    body.update(fields)
-    return api.post_json(path, body, **(headers or {}))
+from tests.conftest import post_send
 
 
 def error_of(response, status):
@@ -17,7 +12,7 @@ def error_of(response, status):
 
 
 def test_send_answers_202_with_message_deliveries_and_usage(api, channels, slack):
-    response = send(api, channels=["slack", "telegram"], recipient="4242")
+    response = post_send(api, channels=["slack", "telegram"], recipient="4242")
 
     assert response.status_code == 202
     body = response.json()
@@ -46,12 +41,12 @@ def test_send_answers_202_with_message_deliveries_and_usage(api, channels, slack
 
 
 def test_the_send_alias_answers_exactly_alike(api, channels):
-    ok = send(api, path="/send")
+    ok = post_send(api, path="/send")
     assert ok.status_code == 202
     assert ok.json()["id"].startswith("msg_")
 
     for path in ("/api/v1/send", "/send"):
-        response = send(api, path=path, channels=["pigeon"])
+        response = post_send(api, path=path, channels=["pigeon"])
         assert error_of(response, 400)["code"] == "unknown_channel"
     assert (
         api.post("/send", "{oops", content_type="application/json").json()
@@ -62,7 +57,7 @@ def test_the_send_alias_answers_exactly_alike(api, channels):
 
 def test_send_needs_an_api_key(anonymous_api, db):
     for path in ("/api/v1/send", "/send"):
-        assert error_of(send(anonymous_api, path=path), 401)["code"] == "not_authenticated"
+        assert error_of(post_send(anonymous_api, path=path), 401)["code"] == "not_authenticated"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +80,7 @@ def test_send_needs_an_api_key(anonymous_api, db):
     ],
 )
 def test_malformed_requests_name_the_field(api, channels, fields, code, field):
-    error = error_of(send(api, **fields), 400)
+    error = error_of(post_send(api, **fields), 400)
 
     assert error["code"] == code
     assert error["message"].startswith(f"{field}")
@@ -94,7 +89,7 @@ def test_malformed_requests_name_the_field(api, channels, fields, code, field):
 
 
 def test_unknown_channel_lists_the_valid_ones(api, channels):
-    error = error_of(send(api, channels=["sms"]), 400)
+    error = error_of(post_send(api, channels=["sms"]), 400)
     for kind in ("email", "telegram", "slack", "discord"):
         assert kind in error["message"]
 
@@ -109,7 +104,7 @@ def test_a_body_that_is_not_an_object_is_400(api, db):
 
 
 def test_unconfigured_channel_is_400_channel_not_configured(api, account, slack):
-    error = error_of(send(api, channels=["telegram"]), 400)
+    error = error_of(post_send(api, channels=["telegram"]), 400)
 
     assert error["code"] == "channel_not_configured"
     assert error["details"]["channel"] == "telegram"
@@ -119,15 +114,15 @@ def test_unconfigured_channel_is_400_channel_not_configured(api, account, slack)
     ("channel", "limit"), [("telegram", 4096), ("discord", 2000), ("slack", 40000)]
 )
 def test_message_longer_than_the_channel_allows(api, channels, channel, limit):
-    error = error_of(send(api, channels=[channel], message="x" * (limit + 1)), 400)
+    error = error_of(post_send(api, channels=[channel], message="x" * (limit + 1)), 400)
 
     assert error["code"] == "message_too_long"
     assert error["details"] == {"channel": channel, "limit": limit, "length": limit + 1}
-    assert send(api, channels=[channel], message="x" * limit).status_code == 202
+    assert post_send(api, channels=[channel], message="x" * limit).status_code == 202
 
 
 def test_recipient_that_resolves_nowhere_is_400_recipient_unresolved(api, channels):
-    error = error_of(send(api, channels=["email"], recipient="jane"), 400)
+    error = error_of(post_send(api, channels=["email"], recipient="jane"), 400)
 
     assert error["code"] == "recipient_unresolved"
     assert error["details"] == {"channel": "email", "recipient": "jane"}
@@ -136,28 +131,30 @@ def test_recipient_that_resolves_nowhere_is_400_recipient_unresolved(api, channe
 
 def test_subject_defaults_to_the_first_line_shortened(api, channels):
     long_line = "A" * 100
-    body = send(api, channels=["email"], recipient="jane@example.com", message=f"{long_line}\nmore")
+    body = post_send(
+        api, channels=["email"], recipient="jane@example.com", message=f"{long_line}\nmore"
+    )
     message = Message.objects.get(pk=body.json()["id"])
     assert message.subject == "A" * 77 + "…"
 
-    explicit = send(api, channels=["email"], recipient="j@example.com", subject="Hello")
+    explicit = post_send(api, channels=["email"], recipient="j@example.com", subject="Hello")
     assert Message.objects.get(pk=explicit.json()["id"]).subject == "Hello"
 
 
 def test_metadata_is_stored_and_returned(api, channels):
     metadata = {"order": 42, "tags": ["vip"]}
-    message_id = send(api, metadata=metadata).json()["id"]
+    message_id = post_send(api, metadata=metadata).json()["id"]
 
     assert api.get(f"/api/v1/messages/{message_id}").json()["metadata"] == metadata
 
 
 def test_retry_false_allows_one_attempt(api, channels):
-    send(api, retry=False)
+    post_send(api, retry=False)
     assert Delivery.objects.get().max_attempts == 1
 
 
 def test_fallback_deliveries_wait_on_standby(api, channels):
-    body = send(api, channels=["slack"], fallback_channels=["discord", "telegram"]).json()
+    body = post_send(api, channels=["slack"], fallback_channels=["discord", "telegram"]).json()
 
     assert [(d["channel"], d["status"], d["fallback"]) for d in body["deliveries"]] == [
         ("slack", "queued", False),

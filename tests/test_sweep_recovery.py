@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from oneping import leases
 from tests.conftest import wait_until
-from tests.fakes import Canned, FakeHTTPProvider
 from tests.inbound_helpers import (
     as_json,
     create_inbound_endpoint,
@@ -25,13 +24,6 @@ from webhooks.inbound import processing
 from webhooks.models import InboundEvent, WebhookDelivery
 
 LONG_AGO = timedelta(hours=1)
-
-
-@pytest.fixture
-def receiver():
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.worker

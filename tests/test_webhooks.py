@@ -21,13 +21,6 @@ from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpo
 
 
 @pytest.fixture
-def receiver():
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def endpoint(api, receiver) -> dict:
     response = api.post_json(
         "/api/v1/webhook-endpoints", {"url": f"{receiver.url}/hooks", "description": "ours"}

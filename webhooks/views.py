@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from oneping.api.pagination import LogCursorPagination, NewestFirstCursorPagination
-from oneping.api.schema import error_response
+from oneping.api.schema import error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from webhooks import endpoints, replay
 from webhooks.filters import EventFilter
@@ -33,7 +33,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
     @extend_schema(
         responses={
             201: NewWebhookEndpointSerializer,
-            400: error_response(
+            400: error_doc(
                 "`validation_error`, `url_not_allowed`, or `limit_reached`: the account has "
                 "its maximum of webhook endpoints (details.limit)."
             ),
@@ -66,7 +66,7 @@ class WebhookEndpointViewSet(AccountScopedViewSet):
         request=None,
         responses={
             202: EventSerializer,
-            409: error_response("`endpoint_disabled`: enable the endpoint first."),
+            409: error_doc("`endpoint_disabled`: enable the endpoint first."),
         },
     )
     @action(detail=True, methods=["post"])
@@ -109,7 +109,7 @@ class EventViewSet(
         request=ReplaySerializer,
         responses={
             202: QueuedCountSerializer,
-            404: error_response("`not_found`: no such event, or endpoint, in this account."),
+            404: error_doc("`not_found`: no such event, or endpoint, in this account."),
         },
     )
     @action(detail=True, methods=["post"])

@@ -70,8 +70,11 @@ def error_body(code: str, message: str | None = None, details: dict | None = Non
     }
 
 
-def error_response(
-    status_code: int, code: str | None = None, message: str | None = None, details=None
+def documented_error(
+    status_code: int,
+    code: str | None = None,
+    message: str | None = None,
+    details: dict | None = None,
 ) -> JsonResponse:
     """A plain Django response in the error shape, for code outside DRF views."""
     code = code or STATUS_CODES.get(status_code, "error")

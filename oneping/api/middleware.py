@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from oneping.api.errors import error_response
+from oneping.api.errors import documented_error
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ApiErrorMiddleware:
             message = None
             if response.status_code == 404:
                 message = f"There is no API endpoint at {request.method} {request.path_info}."
-            return error_response(response.status_code, message=message)
+            return documented_error(response.status_code, message=message)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception):
@@ -51,9 +51,9 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exception, DatabaseError):
             logger.error("database unavailable under %s: %r", request.path_info, exception)
-            return error_response(503)
+            return documented_error(503)
         logger.exception("Unhandled error under %s", request.path_info, exc_info=exception)
-        return error_response(500)
+        return documented_error(500)
 
     @staticmethod
     def _check_body_size(request: HttpRequest) -> HttpResponse | None:
@@ -61,9 +61,9 @@ class ApiErrorMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return error_response(400, message="The Content-Length header is not a number.")
+            return documented_error(400, message="The Content-Length header is not a number.")
         if length > limit:
-            return error_response(
+            return documented_error(
                 413,
                 message=f"The request body is {length} bytes; the limit is {limit} bytes.",
                 details={"limit": limit, "size": length},

@@ -20,7 +20,9 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorInfoSerializer()
 
 
-def error_response(description: str) -> OpenApiResponse:
+def error_doc(description: str) -> OpenApiResponse:
+    """The OpenAPI description of an error answer (documentation only; the answer itself
+    comes from oneping.api.errors)."""
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
@@ -69,6 +71,6 @@ class ApiAutoSchema(AutoSchema):
         for status in self.error_statuses():
             if str(status) not in responses:
                 responses[str(status)] = self._get_response_for_code(
-                    error_response(COMMON_ERRORS[status]), str(status), direction=direction
+                    error_doc(COMMON_ERRORS[status]), str(status), direction=direction
                 )
         return responses

@@ -82,17 +82,6 @@ def send(base: str, key: str, text: str, timeout: float = 30) -> requests.Respon
     )
 
 
-@pytest.fixture
-def slack_channel(account, slack):
-    from channels_app.models import ChannelConfig
-
-    return ChannelConfig.objects.create(
-        account=account,
-        kind="slack",
-        config={"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
-    )
-
-
 POOLED = pytest.mark.parametrize(
     "pooled", [pytest.param(False, id="persistent"), pytest.param(True, id="pooled")]
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from channels_app.models import Contact, Delivery, Message
-from tests.conftest import wait_until
+from tests.conftest import send, wait_until
 from tests.fakes import Canned, FakeHTTPProvider, FakeSMTP
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import report
@@ -50,14 +50,6 @@ def providers(channels, account, smtp, telegram, slack, settings) -> Iterator[Pr
         telegram_proxy.stop()
 
 
-def send(api, text: str) -> dict:
-    response = api.post_json(
-        "/api/v1/send", {"message": text, "channels": CHANNELS, "recipient": "ops"}
-    )
-    assert response.status_code == 202, response.content
-    return response.json()
-
-
 def settled(message_id: str) -> Message:
     return wait_until(
         lambda: Message.objects.filter(
@@ -83,7 +75,7 @@ def test_providers_down_for_part_of_the_schedule_are_retried_and_delivered(
 
     # When a message goes to all three
     started = time.monotonic()
-    message = settled(send(api, "Disk almost full")["id"])
+    message = settled(send(api, "Disk almost full", channels=CHANNELS)["id"])
     took = time.monotonic() - started
 
     # Then each delivery succeeded on its third attempt, within the schedule
@@ -129,7 +121,7 @@ def test_providers_down_past_the_schedule_are_dead_letters_until_retried(
     providers.slack.default = Canned(503, "busy")
 
     # When a message goes to all three
-    message = settled(send(api, "Backup failed")["id"])
+    message = settled(send(api, "Backup failed", channels=CHANNELS)["id"])
 
     # Then every delivery failed after its last attempt, and is listed as a dead letter
     assert message.status == "failed"

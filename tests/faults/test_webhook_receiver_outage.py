@@ -53,13 +53,6 @@ def flaky_receiver() -> Iterator[FlakyReceiver]:
     server.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[FakeHTTPProvider]:
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
-
-
 def subscribe(api, url: str) -> dict:
     response = api.post_json(
         "/api/v1/webhook-endpoints", {"url": url, "event_types": ["message.delivered"]}

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts import api_keys, invitations, services
 from accounts.models import Account, ApiKey, Invitation, Membership
+from channels_app.accepting import accept_message
 from channels_app.models import ChannelConfig, Contact, Delivery, Message
-from channels_app.sending import accept_message
 from webhooks import events
 from webhooks.inbound.receiving import token_hash
 from webhooks.models import (

@@ -23,8 +23,8 @@ from webhooks.models import InboundEvent, WebhookDelivery
 from webhooks.replay import resend
 
 SHOWN = 50  # newest rows per section; "Reprocess all" is not limited to them
-BATCH = 1000  # rows per "Reprocess all" click, as the API's bulk reprocess
-KINDS = ("deliveries", "webhooks", "inbound")
+REPROCESS_AT_MOST = 1000  # rows per "Reprocess all" click, as the API's bulk reprocess
+DEAD_LETTER_KINDS = ("deliveries", "webhooks", "inbound")
 
 
 def failed_rows(account: Account, kind: str) -> QuerySet:
@@ -51,7 +51,7 @@ def reprocess(account: Account, kind: str, ids: list[str] | None) -> int:
     rows = failed_rows(account, kind).order_by("pk")
     if ids is not None:
         rows = rows.filter(pk__in=ids)
-    rows = list(rows[:BATCH])
+    rows = list(rows[:REPROCESS_AT_MOST])
     if kind == "deliveries":
         return sum(_retry_delivery(delivery) for delivery in rows)
     if kind == "webhooks":
@@ -76,7 +76,7 @@ def _section(account: Account, kind: str) -> dict:
 
 @account_view()
 def failed_list(request: HttpRequest) -> HttpResponse:
-    sections = {kind: _section(request.account, kind) for kind in KINDS}
+    sections = {kind: _section(request.account, kind) for kind in DEAD_LETTER_KINDS}
     return render(request, "webhooks/failed.html", {"sections": sections, "shown": SHOWN})
 
 
@@ -84,7 +84,7 @@ def failed_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def failed_reprocess(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind")
-    if kind not in KINDS:
+    if kind not in DEAD_LETTER_KINDS:
         raise Http404("No such kind of dead letter.")
     if request.POST.get("one"):
         ids = [request.POST["one"]]

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from oneping.api.pagination import LogCursorPagination
-from oneping.api.schema import error_response
+from oneping.api.schema import error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from webhooks.inbound import endpoints, schemes
 from webhooks.inbound.serializers import (
@@ -43,7 +43,7 @@ class InboundEndpointViewSet(AccountScopedViewSet):
     @extend_schema(
         responses={
             201: NewInboundEndpointSerializer,
-            400: error_response(
+            400: error_doc(
                 "`validation_error`, or `limit_reached`: the account has its maximum of "
                 "inbound endpoints (details.limit)."
             ),

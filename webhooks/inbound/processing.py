@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from channels_app.sending import accept_message
+from channels_app.accepting import accept_message
 from oneping import instruments, leases, logs
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError

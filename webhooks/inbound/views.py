@@ -2,7 +2,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from oneping.api.errors import error_response
+from oneping.api.errors import documented_error
 from webhooks.inbound import receiving
 
 
@@ -30,6 +30,6 @@ def receive(request: HttpRequest, token: str) -> JsonResponse:
 
 
 def _too_large(limit: int) -> JsonResponse:
-    return error_response(
+    return documented_error(
         413, message=f"The body is larger than {limit} bytes.", details={"limit": limit}
     )

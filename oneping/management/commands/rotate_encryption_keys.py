@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from oneping.key_rotation import BATCH, rotate_all
+from oneping.key_rotation import ROWS_PER_PAGE, rotate_all
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch", type=int, default=BATCH, help="rows per query")
+        parser.add_argument("--batch", type=int, default=ROWS_PER_PAGE, help="rows per query")
 
     def handle(self, *args, batch: int, **options):
         counts = rotate_all(batch=batch)

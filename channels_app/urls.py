@@ -1,0 +1,12 @@
+"""channels_app's pages outside /api/v1/ and the dashboard: the home page and the /send alias."""
+
+from django.urls import path
+
+from channels_app.dashboard.overview import overview
+from channels_app.views import SendAliasView
+
+urlpatterns = [
+    path("", overview, name="overview"),
+    # One-Ping-compatible alias of /api/v1/send; the API middleware gives it the same errors.
+    path("send", SendAliasView.as_view(), name="send-alias"),
+]
