@@ -114,44 +114,36 @@ class Outbox:
         for outcomes in parallel.side_by_side(claim.rows, self.act):
             self.record(outcomes, claim)
 
-    def _claimable(self, now: datetime, retry_of: int | None) -> Q:
+    def _terms(self, now: datetime, retry_of: int | None) -> dict[str, Any]:
+        """What a claim of this kind takes: which rows, the status and lease it gives them."""
         due = Q(status=self.waiting)
         if self.retrying is not None:
             due |= queueing.retry_due(self.retrying, now, retry_of)
-        return due & self.receiving
+        return {
+            "claimable": due & self.receiving,
+            "claimed_status": self.claimed,
+            "lease_seconds": getattr(settings, self.lease_setting),
+            "now": now,
+        }
 
     def _claim(self, ids: list[str], more: int, retry_of: int | None) -> "Claim | None":
         now = timezone.now()
         waiting = self.model.objects.filter(status=self.waiting).order_by("enqueued_at")
+        terms = self._terms(now, retry_of)
         with transaction.atomic():
-            claimed = leases.claim_batch(
-                self.model,
-                ids,
-                claimable=self._claimable(now, retry_of),
-                claimed_status=self.claimed,
-                lease_seconds=getattr(settings, self.lease_setting),
-                now=now,
-                waiting=waiting,
-                more=more,
-            )
+            claimed = leases.claim_batch(self.model, ids, **terms, waiting=waiting, more=more)
             if not claimed:
                 return None  # final, not due yet, or another worker holds them
-            rows = self._without_poison(self.load(claimed), now)
-        return Claim(self, rows) if rows else None
+            return self._loaded(claimed, now)
 
     def _claim_one(self, pk: str, retry_of: int | None) -> "Claim | None":
         now = timezone.now()
-        claimed = leases.claim(
-            self.model,
-            pk,
-            claimable=self._claimable(now, retry_of),
-            claimed_status=self.claimed,
-            lease_seconds=getattr(settings, self.lease_setting),
-            now=now,
-        )
-        if not claimed:
+        if not leases.claim(self.model, pk, **self._terms(now, retry_of)):
             return None  # done already, or another worker has it
-        rows = self._without_poison(self.load([pk]), now)
+        return self._loaded([pk], now)
+
+    def _loaded(self, claimed: list[str], now: datetime) -> "Claim | None":
+        rows = self._without_poison(self.load(claimed), now)
         return Claim(self, rows) if rows else None
 
     def _without_poison(self, rows: list[Any], now: datetime) -> list[Any]:
