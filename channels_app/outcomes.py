@@ -1,4 +1,5 @@
-"""Recording what the transports answered: delivery rows, timeline, events, message status.
+"""Recording what the transports answered: delivery rows, timeline, events, message status
+(the deliveries outbox's `record`, channels_app.delivery).
 
 A group of outcomes (deliveries of several messages, sent side by side) is recorded in one
 transaction: one statement per kind of row, not per delivery. If that transaction fails,
@@ -17,11 +18,11 @@ from django.utils import timezone
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import SendResult
 from channels_app.models import Delivery, Message
-from channels_app.outbound import Outcome
+from channels_app.outbound import Outcome, kind
 from channels_app.queueing import enqueue
-from channels_app.retry import next_delay
 from channels_app.timeline import Change, record, record_many
-from oneping import bulk, instruments, queueing
+from oneping import bulk, instruments
+from oneping.outbox import Claim, Outbox
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -38,12 +39,13 @@ OUTCOME_FIELDS = [
 ]
 
 
-def record_outcomes(outcomes: list[tuple[Delivery, Outcome]]) -> None:
-    # The claim's lease, taken before _apply clears it on the objects (a second try needs it).
-    leases = {delivery.pk: delivery.lease_expires_at for delivery, _ in outcomes}
+def record_outcomes(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> None:
+    # Counted as sent, whatever recording them does next: the provider saw them.
+    for delivery, outcome in outcomes:
+        instruments.DELIVERY_ATTEMPTS.labels(delivery.channel, kind(outcome)).inc()
     try:
         with transaction.atomic():
-            _record_together(outcomes, leases)
+            _record_together(outcomes, claim)
         return
     except Exception:
         by_message = _by_message(outcomes)
@@ -54,7 +56,7 @@ def record_outcomes(outcomes: list[tuple[Delivery, Outcome]]) -> None:
     for of_message in by_message.values():
         try:
             with transaction.atomic():
-                _record_together(of_message, leases)
+                _record_together(of_message, claim)
         except Exception as exc:
             logger.exception("delivery %s: recording its outcome failed", of_message[0][0].pk)
             failures.append(exc)
@@ -69,17 +71,8 @@ def _by_message(outcomes: list[tuple[Delivery, Outcome]]) -> dict[str, list]:
     return grouped
 
 
-def _record_together(
-    outcomes: list[tuple[Delivery, Outcome]], leases: dict[str, datetime | None]
-) -> None:
-    # Still ours: "sending" with this claim's lease. A row whose lease ran out may have been
-    # swept and claimed again by another worker; that worker records it, not us.
-    ours = set(
-        Delivery.objects.select_for_update()
-        .filter(pk__in=[delivery.pk for delivery, _ in outcomes], status=Status.SENDING)
-        .values_list("pk", "lease_expires_at")
-    )
-    mine = [(d, outcome) for d, outcome in outcomes if (d.pk, leases[d.pk]) in ours]
+def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> None:
+    mine = claim.still_ours(outcomes)
     if not mine:
         return
     # Every message of the group, locked after its deliveries (the order retry_failed and
@@ -91,7 +84,7 @@ def _record_together(
         .order_by("pk")
     }
     now = timezone.now()
-    changes = [_apply(delivery, outcome, now) for delivery, outcome in mine]
+    changes = [_apply(delivery, outcome, now, claim.outbox) for delivery, outcome in mine]
     bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
     record_many(changes, locked_messages=messages)
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
@@ -112,7 +105,7 @@ def _count(final: list[tuple[str, str]]) -> None:
         instruments.DELIVERIES.labels(channel, status).inc()
 
 
-def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> Change:
+def _apply(delivery: Delivery, outcome: Outcome, now: datetime, outbox: Outbox) -> Change:
     """Set the outcome's fields on the delivery (saved by the caller) and say what changed."""
     delivery.lease_expires_at = None
     delivery.updated_at = now
@@ -128,19 +121,11 @@ def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> Change:
     if error.response_excerpt and error.response_excerpt not in detail:
         detail = f"{detail}\n{error.response_excerpt}"
     delivery.last_error = error.message[:2048]
-    if error.permanent or delivery.attempts >= delivery.max_attempts:
+    delay = None if error.permanent else outbox.retry_later(delivery, error.retry_after, now)
+    if delay is None:
         delivery.status = Status.FAILED
         delivery.next_attempt_at = None
         return Change(delivery, Status.FAILED, detail)
-    delay = next_delay(delivery.attempts, error.retry_after)
-    due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
-    delivery.status = Status.RETRYING
-    delivery.next_attempt_at = due
-    delivery.enqueued_at = enqueued_at
-    if use_countdown:
-        transaction.on_commit(
-            lambda: enqueue([delivery.pk], countdown=delay, retry_of=delivery.attempts)
-        )
     return Change(delivery, Status.RETRYING, f"{detail}\nnext attempt in {delay:.1f} s")
 
 

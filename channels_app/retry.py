@@ -1,17 +1,12 @@
-"""When to try a failed delivery again (oneping/retry.py)."""
+"""When to try a failed delivery again: the deliveries outbox's policy, named in settings
+(oneping/retry.py). Here, not in the worker, so the accept side can size a delivery's
+attempts without importing the worker."""
 
-from django.conf import settings
+from oneping.retry import PolicySettings
 
-from oneping.retry import RetryPolicy
-
-
-def policy() -> RetryPolicy:
-    """Read at each use: settings can change under tests and between deploys."""
-    return RetryPolicy(tuple(settings.ONEPING_DELIVERY_RETRY_SCHEDULE), jitter=0.2)
-
-
-def next_delay(attempts_made: int, retry_after: float | None = None) -> float:
-    return policy().next_delay(attempts_made, retry_after)
+policy = PolicySettings(
+    schedule="ONEPING_DELIVERY_RETRY_SCHEDULE", jitter="ONEPING_DELIVERY_RETRY_JITTER"
+)
 
 
 def max_attempts(retry: bool) -> int:

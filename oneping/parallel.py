@@ -17,7 +17,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 # Threads per worker process. They wait on providers' servers, not the CPU: a batch of
-# deliveries (channels_app.delivery.BATCH) is two rounds of them.
+# rows (oneping.outbox.CLAIM_BATCH) is two rounds of them.
 THREADS = 16
 # Once a call ended, results that follow within QUIET_SECONDS of each other join its
 # group, for at most GRACE_SECONDS; a slower server's result comes in a later group. The

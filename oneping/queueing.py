@@ -1,4 +1,4 @@
-"""Handing work to Celery workers, for every outbox-style table (deliveries, webhooks).
+"""Handing work to Celery workers, for every outbox table (oneping/outbox/).
 
 Rows are the source of truth; a task only says "look at row X now". Tasks are sent by name
 so services need not import task modules. A broker outage loses nothing: the rows stay due
@@ -37,12 +37,13 @@ def enqueue(
     countdown: float | None = None,
     retry_of: int | None = None,
 ) -> None:
-    """One task per row. `retry_of`: the attempts the row had when this retry was
-    scheduled (see SCHEDULED_EARLY)."""
+    """One task per row, in the shape every outbox task takes (a list of ids; see
+    oneping.outbox.Outbox.run_task). `retry_of`: the attempts the row had when this retry
+    was scheduled (see SCHEDULED_EARLY)."""
     kwargs = {"retry_of": retry_of} if retry_of is not None else None
     for row_id in ids:
         try:
-            app.send_task(task_name, args=[row_id], kwargs=kwargs, countdown=countdown)
+            app.send_task(task_name, args=[[row_id]], kwargs=kwargs, countdown=countdown)
         except Exception:
             logger.warning("broker unavailable; %s is left to the outbox sweep", row_id)
             return

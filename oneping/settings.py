@@ -378,8 +378,10 @@ ONEPING_HTTP_CONNECT_TIMEOUT = 5.0
 ONEPING_HTTP_READ_TIMEOUT = 15.0
 ONEPING_SMTP_TIMEOUT = 15.0
 ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.telegram.org")
-# Seconds before attempts 2, 3, … of a delivery that failed transiently (±20 % jitter).
+# Seconds before attempts 2, 3, … of a delivery that failed transiently, each ± the jitter
+# (a fraction of the step), so deliveries that failed together do not return together.
 ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]
+ONEPING_DELIVERY_RETRY_JITTER = 0.2
 # How long a worker may hold a delivery it is sending before another may take it over
 # (a worker killed mid-send holds its deliveries this long). Longer than any batch's sends.
 ONEPING_DELIVERY_LEASE_SECONDS = _seconds("ONEPING_DELIVERY_LEASE_SECONDS", 120)
@@ -398,8 +400,9 @@ ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0
 # How long a worker may hold a webhook delivery it is sending: a few times the timeout,
 # since a batch's POSTs run side by side.
 ONEPING_WEBHOOK_LEASE_SECONDS = _seconds("ONEPING_WEBHOOK_LEASE_SECONDS", 60)
-# Seconds before each retry after the first, immediate try (±10 % jitter).
+# Seconds before each retry after the first, immediate try, each ± the jitter.
 ONEPING_WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+ONEPING_WEBHOOK_RETRY_JITTER = 0.1
 # An endpoint whose every delivery failed for this long is disabled by a periodic task.
 ONEPING_WEBHOOK_AUTO_DISABLE_DAYS = 5
 # How long the previous secret keeps signing after a rotation.

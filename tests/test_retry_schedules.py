@@ -18,13 +18,14 @@ from channels_app import retry as delivery_retry
 from channels_app.models import ChannelConfig, Delivery
 from tests.fakes import Canned, FakeHTTPProvider
 from webhooks import events, sending
+from webhooks import retry as webhook_retry
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import new_secret
 
 DELIVERY_SCHEDULE = production.ONEPING_DELIVERY_RETRY_SCHEDULE
-DELIVERY_JITTER = 0.2  # channels_app/retry.py: ±20 %
+DELIVERY_JITTER = 0.2  # settings.ONEPING_DELIVERY_RETRY_JITTER: ±20 %
 WEBHOOK_SCHEDULE = production.ONEPING_WEBHOOK_RETRY_SCHEDULE
-WEBHOOK_JITTER = 0.1  # webhooks/sending.py: ±10 %
+WEBHOOK_JITTER = 0.1  # settings.ONEPING_WEBHOOK_RETRY_JITTER: ±10 %
 
 
 @pytest.mark.parametrize("schedule", [DELIVERY_SCHEDULE, WEBHOOK_SCHEDULE])
@@ -47,18 +48,17 @@ def samples(next_delay, attempts_made: int, n: int = 400) -> list[float]:
 
 
 @pytest.mark.parametrize(
-    ("next_delay", "schedule", "jitter"),
+    ("policy", "schedule", "jitter"),
     [
-        (delivery_retry.next_delay, DELIVERY_SCHEDULE, DELIVERY_JITTER),
-        (sending.next_delay, WEBHOOK_SCHEDULE, WEBHOOK_JITTER),
+        (delivery_retry.policy, DELIVERY_SCHEDULE, DELIVERY_JITTER),
+        (webhook_retry.policy, WEBHOOK_SCHEDULE, WEBHOOK_JITTER),
     ],
     ids=["deliveries", "webhooks"],
 )
-def test_each_retry_waits_its_own_step_with_jitter_both_ways(
-    settings, next_delay, schedule, jitter
-):
+def test_each_retry_waits_its_own_step_with_jitter_both_ways(settings, policy, schedule, jitter):
     settings.ONEPING_DELIVERY_RETRY_SCHEDULE = DELIVERY_SCHEDULE
     settings.ONEPING_WEBHOOK_RETRY_SCHEDULE = WEBHOOK_SCHEDULE
+    next_delay = policy().next_delay
     for attempts_made, step in enumerate(schedule, start=1):
         delays = samples(next_delay, attempts_made)
         assert all(step * (1 - jitter) <= delay <= step * (1 + jitter) for delay in delays)

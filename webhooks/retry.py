@@ -1,10 +1,9 @@
-"""When to try a failed webhook delivery again (oneping/retry.py)."""
+"""When to try a failed webhook delivery again: the webhook outbox's policy, named in
+settings (oneping/retry.py). Here, not in the worker, so event fan-out and replay can size
+a webhook delivery's attempts without importing the worker."""
 
-from django.conf import settings
+from oneping.retry import PolicySettings
 
-from oneping.retry import RetryPolicy
-
-
-def policy() -> RetryPolicy:
-    """Read at each use: settings can change under tests and between deploys."""
-    return RetryPolicy(tuple(settings.ONEPING_WEBHOOK_RETRY_SCHEDULE), jitter=0.1)
+policy = PolicySettings(
+    schedule="ONEPING_WEBHOOK_RETRY_SCHEDULE", jitter="ONEPING_WEBHOOK_RETRY_JITTER"
+)

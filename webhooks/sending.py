@@ -1,4 +1,5 @@
-"""Sending webhook deliveries: sign, POST, log the attempt, retry on the schedule.
+"""Sending webhook deliveries: sign, POST, log the attempt, retry on the schedule (the
+webhook outbox's act and record; oneping/outbox/ has the worker's steps).
 
 https://www.standardwebhooks.com/ — 2xx is success; 410 Gone means the receiver wants no
 more (the endpoint is disabled at once); 429/502/503/504 may carry Retry-After, which we
@@ -7,7 +8,7 @@ honour; anything else, or no answer, is a failed attempt retried on the schedule
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import requests
 from django.conf import settings
@@ -15,14 +16,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from oneping import bulk, http, instruments, leases, queueing
-from oneping.parallel import THREADS, side_by_side
+from oneping import bulk, http, instruments
+from oneping.outbox import Claim, Outbox
 from oneping.urlguard import UrlNotAllowed
 from webhooks import retry
 from webhooks import secrets as webhook_secrets
 from webhooks.endpoints import disable
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from webhooks.queueing import enqueue
+from webhooks.queueing import SEND_WEBHOOK_TASK
 from webhooks.signing import signature_headers
 
 logger = logging.getLogger(__name__)
@@ -31,18 +32,6 @@ USER_AGENT = "oneping-webhooks/0.1"
 RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 EXCERPT_LIMIT = 2048
 
-
-def attempt(webhook_delivery_id: str) -> None:
-    """One webhook delivery, as its retry's countdown task would (up to SCHEDULED_EARLY
-    before it is due). For tests and tools."""
-    attempts = WebhookDelivery.objects.filter(pk=webhook_delivery_id).values_list(
-        "attempts", flat=True
-    )
-    attempt_many([webhook_delivery_id], retry_of=attempts.first())
-
-
-# Webhook deliveries one task claims under a backlog (see channels_app.delivery.BATCH).
-BATCH = 2 * THREADS
 # What recording an attempt writes on its webhook delivery.
 OUTCOME_FIELDS = [
     "status",
@@ -56,42 +45,14 @@ OUTCOME_FIELDS = [
 ]
 
 
-def attempt_many(
-    webhook_delivery_ids: list[str], *, more: int = 0, retry_of: int | None = None
-) -> None:
-    """Claim (and up to `more` others waiting in the queue), POST side by side, record
-    each group of outcomes at once. `retry_of`: the task is a retry's countdown."""
-    now = timezone.now()
-    due = Q(status=Status.PENDING) | queueing.retry_due(Status.RETRYING, now, retry_of)
-    # A disabled endpoint receives nothing; its deliveries wait until it is enabled again.
-    receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
-    waiting = WebhookDelivery.objects.filter(status=Status.PENDING).order_by("enqueued_at")
-    with transaction.atomic():
-        claimed = leases.claim_batch(
-            WebhookDelivery,
-            list(dict.fromkeys(webhook_delivery_ids)),
-            claimable=due & receiving,
-            claimed_status=Status.SENDING,
-            lease_seconds=settings.ONEPING_WEBHOOK_LEASE_SECONDS,
-            now=now,
-            waiting=waiting,
-            more=more,
-        )
-    if not claimed:
-        return
+def _load(claimed: list[str]) -> list[WebhookDelivery]:
     deliveries = list(
         WebhookDelivery.objects.select_related("event", "endpoint").filter(pk__in=claimed)
     )
     # Looked up here: the POSTs run in other threads, which must not touch the database.
-    secrets = {delivery.pk: webhook_secrets.signing_secrets(delivery) for delivery in deliveries}
-    leases_of = {delivery.pk: delivery.lease_expires_at for delivery in deliveries}
-    for outcomes in side_by_side(
-        deliveries, lambda delivery: _post(delivery, secrets[delivery.pk])
-    ):
-        for delivery, outcome in outcomes:
-            instruments.WEBHOOK_ATTEMPTS.labels(outcome.kind(delivery)).inc()
-        with transaction.atomic():
-            _record(outcomes, leases_of)
+    for delivery in deliveries:
+        delivery.signing_secrets = webhook_secrets.signing_secrets(delivery)
+    return deliveries
 
 
 class Outcome:
@@ -119,7 +80,7 @@ class Outcome:
         return instruments.TRANSIENT
 
 
-def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
+def _post(delivery: WebhookDelivery) -> Outcome:
     outcome = Outcome()
     endpoint = delivery.endpoint
     outcome.url = endpoint.url if endpoint else delivery.callback_url
@@ -127,7 +88,7 @@ def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
     outcome.request_headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        **signature_headers(secrets, delivery.event_id, int(time.time()), body),
+        **signature_headers(delivery.signing_secrets, delivery.event_id, int(time.time()), body),
     }
     started = time.monotonic()
     try:
@@ -155,51 +116,47 @@ def _post(delivery: WebhookDelivery, secrets: list[str]) -> Outcome:
     return outcome
 
 
-def _record(
-    outcomes: list[tuple[WebhookDelivery, Outcome]], leases_of: dict[str, datetime | None]
-) -> None:
+def _record(outcomes: list[tuple[WebhookDelivery, Outcome]], claim: Claim) -> None:
     """The attempts' log rows, the endpoints' failing_since and the deliveries' new state:
-    one statement each for the whole group."""
+    one statement each for the whole group, in one transaction."""
+    for delivery, outcome in outcomes:
+        instruments.WEBHOOK_ATTEMPTS.labels(outcome.kind(delivery)).inc()
     now = timezone.now()
-    WebhookAttempt.objects.bulk_create(
-        WebhookAttempt(
-            webhook_delivery=delivery,
-            endpoint=delivery.endpoint,
-            event=delivery.event,
-            at=now,
-            url=outcome.url,
-            request_headers=outcome.request_headers,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            response_body=outcome.response_body,
-            error=outcome.error,
-            trigger=delivery.trigger,
+    with transaction.atomic():
+        WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                webhook_delivery=delivery,
+                endpoint=delivery.endpoint,
+                event=delivery.event,
+                at=now,
+                url=outcome.url,
+                request_headers=outcome.request_headers,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                response_body=outcome.response_body,
+                error=outcome.error,
+                trigger=delivery.trigger,
+            )
+            for delivery, outcome in outcomes
         )
-        for delivery, outcome in outcomes
-    )
-    answered = [(d.endpoint, outcome) for d, outcome in outcomes if d.endpoint is not None]
-    recovered = {e.pk for e, outcome in answered if outcome.succeeded and e.failing_since}
-    failing = {e.pk for e, outcome in answered if not outcome.succeeded}
-    if recovered - failing:
-        WebhookEndpoint.objects.filter(pk__in=recovered - failing).update(failing_since=None)
-    if failing:
-        WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
-            failing_since=now
-        )
-    # Still ours: "sending" with this claim's lease (not swept and claimed again since).
-    ours = set(
-        WebhookDelivery.objects.select_for_update()
-        .filter(pk__in=[delivery.pk for delivery, _ in outcomes], status=Status.SENDING)
-        .values_list("pk", "lease_expires_at")
-    )
-    mine = [(d, outcome) for d, outcome in outcomes if (d.pk, leases_of[d.pk]) in ours]
-    for delivery, outcome in mine:
-        _apply(delivery, outcome, now)
-    if mine:
-        bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+        answered = [(d.endpoint, outcome) for d, outcome in outcomes if d.endpoint is not None]
+        recovered = {e.pk for e, outcome in answered if outcome.succeeded and e.failing_since}
+        failing = {e.pk for e, outcome in answered if not outcome.succeeded}
+        if recovered - failing:
+            WebhookEndpoint.objects.filter(pk__in=recovered - failing).update(failing_since=None)
+        if failing:
+            WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
+                failing_since=now
+            )
+        # After the log and the endpoints, as before the shared worker: the same lock order.
+        mine = claim.still_ours(outcomes)
+        for delivery, outcome in mine:
+            _apply(delivery, outcome, now, claim.outbox)
+        if mine:
+            bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
 
 
-def _apply(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
+def _apply(delivery: WebhookDelivery, outcome: Outcome, now: datetime, outbox: Outbox) -> None:
     """Set the attempt's outcome on the delivery (saved by the caller)."""
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error or _describe(outcome)
@@ -213,17 +170,9 @@ def _apply(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
     elif outcome.status_code == 410 and endpoint is not None:
         disable(endpoint, f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.")
         delivery.status, delivery.next_attempt_at = Status.FAILED, None
-    elif outcome.permanent or delivery.attempts >= delivery.max_attempts:
+    elif outcome.permanent or outbox.retry_later(delivery, outcome.retry_after, now) is None:
+        # Not retried: a URL we may not call, or the schedule's last attempt.
         delivery.status, delivery.next_attempt_at = Status.FAILED, None
-    else:
-        delay = next_delay(delivery.attempts, outcome.retry_after)
-        due, enqueued_at, use_countdown = queueing.plan_retry(delay, now)
-        delivery.status, delivery.next_attempt_at = Status.RETRYING, due
-        delivery.enqueued_at = enqueued_at
-        if use_countdown:
-            transaction.on_commit(
-                lambda: enqueue([delivery.pk], countdown=delay, retry_of=delivery.attempts)
-            )
 
 
 def _describe(outcome: Outcome) -> str:
@@ -232,20 +181,28 @@ def _describe(outcome: Outcome) -> str:
     return f"The receiver answered {outcome.status_code}."
 
 
-def next_delay(attempts_made: int, retry_after: float | None) -> float:
-    return retry.policy().next_delay(attempts_made, retry_after)
+WEBHOOKS = Outbox(
+    name="webhook deliveries",
+    model=WebhookDelivery,
+    task_name=SEND_WEBHOOK_TASK,
+    waiting=Status.PENDING,
+    claimed=Status.SENDING,
+    retrying=Status.RETRYING,
+    lease_setting="ONEPING_WEBHOOK_LEASE_SECONDS",
+    policy=retry.policy,
+    # A disabled endpoint receives nothing; its deliveries wait until it is enabled again.
+    receiving=Q(endpoint__isnull=True) | Q(endpoint__enabled=True),
+    load=_load,
+    act=_post,
+    record=_record,
+)
+
+# The worker's entry points under the names tools, tests and the bench use.
+BATCH = WEBHOOKS.batch
+attempt = WEBHOOKS.attempt
+attempt_many = WEBHOOKS.attempt_many
 
 
 def sweep() -> int:
     """Enqueue webhook deliveries whose task was lost, or whose long retry is now due."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS)
-    lost = leases.lost_or_due(
-        waiting=[Status.PENDING],
-        retrying=Status.RETRYING,
-        claimed=Status.SENDING,
-        now=now,
-        stale=stale,
-    )
-    receiving = Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
-    return leases.enqueue_swept(WebhookDelivery.objects.filter(lost & receiving), enqueue, now)
+    return WEBHOOKS.sweep()

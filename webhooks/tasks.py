@@ -1,22 +1,24 @@
 from celery import shared_task
 
-from webhooks import endpoints, sending
-from webhooks.inbound import processing
+from webhooks import endpoints
+from webhooks.inbound.processing import INBOUND
 from webhooks.inbound.queueing import PROCESS_INBOUND_TASK
 from webhooks.queueing import SEND_WEBHOOK_TASK
+from webhooks.sending import WEBHOOKS
 
 
 @shared_task(name=SEND_WEBHOOK_TASK)
-def send_webhook(webhook_delivery_ids: str | list[str], retry_of: int | None = None) -> None:
-    """One webhook delivery's id, or an event's receivers (webhooks.queueing); under a
-    backlog, a batch of other pending webhook deliveries with them (sending.BATCH)."""
-    ids = [webhook_delivery_ids] if isinstance(webhook_delivery_ids, str) else webhook_delivery_ids
-    sending.attempt_many(ids, more=max(0, sending.BATCH - len(ids)), retry_of=retry_of)
+def send_webhook(ids: list[str], retry_of: int | None = None) -> None:
+    """Webhook deliveries by id: an event's receivers (webhooks.queueing), or one (a retry,
+    a swept row); under a backlog the worker claims a batch of other pending ones with them.
+    `retry_of`: set on a retry's countdown task. A bare id, as tasks carried before, still
+    works."""
+    WEBHOOKS.run_task(ids, retry_of)
 
 
 @shared_task(name="webhooks.sweep")
 def sweep() -> int:
-    return sending.sweep()
+    return WEBHOOKS.sweep()
 
 
 @shared_task(name="webhooks.auto_disable")
@@ -25,10 +27,13 @@ def auto_disable() -> int:
 
 
 @shared_task(name=PROCESS_INBOUND_TASK)
-def process_inbound(inbound_event_id: str) -> None:
-    processing.process(inbound_event_id)
+def process_inbound(ids: list[str], retry_of: int | None = None) -> None:
+    """Inbound events by id, each claimed and processed on its own. The same shape as the
+    other outbox tasks; `retry_of` stays unset (a failed event is a dead letter, not
+    retried), and a bare id, as this task carried before, still works."""
+    INBOUND.run_task(ids, retry_of)
 
 
 @shared_task(name="webhooks.sweep_inbound")
 def sweep_inbound() -> int:
-    return processing.sweep()
+    return INBOUND.sweep()

@@ -1,8 +1,9 @@
-"""Turning a stored inbound event into a notification (runs in a Celery worker)."""
+"""Turning a stored inbound event into a notification: the inbound outbox's act and record
+(runs in a Celery worker; oneping/outbox/ has the worker's steps)."""
 
 import logging
 import traceback
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -11,50 +12,41 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from channels_app.accepting import accept_message
-from oneping import instruments, leases, logs
+from oneping import instruments, logs
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
+from oneping.outbox import Claim, Outbox
 from webhooks.inbound import payload as payloads
 from webhooks.inbound import rules
-from webhooks.inbound.queueing import enqueue
+from webhooks.inbound.queueing import PROCESS_INBOUND_TASK, enqueue
 from webhooks.inbound.templates import RenderError
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
 Status = InboundEvent.Status
+# What processing an event ends with: its status, error, message id and traceback.
+Outcome = tuple[str, str, str | None, str]
 
 
-def process(event_id: str) -> None:
-    now = timezone.now()
-    claimed = leases.claim(
-        InboundEvent,
-        event_id,
-        claimable=Q(status=Status.RECEIVED),
-        claimed_status=Status.PROCESSING,
-        lease_seconds=settings.ONEPING_INBOUND_LEASE_SECONDS,
-        now=now,
+def _load(claimed: list[str]) -> list[InboundEvent]:
+    events = list(
+        InboundEvent.objects.select_related("endpoint", "account__plan").filter(pk__in=claimed)
     )
-    if not claimed:
-        return  # processed already, or another worker has it
-    event = InboundEvent.objects.select_related("endpoint", "account__plan").get(pk=event_id)
-    logs.bind(event_id=event.pk, account_id=event.account_id)
-    interrupted = event.attempts - 1  # every earlier claim's lease ran out (leases.py)
-    if interrupted >= settings.ONEPING_INBOUND_MAX_INTERRUPTIONS:
-        # It killed the workers that took it (a task the sweep did not stop: the broker
-        # redelivered it): not one more. The same rule as the sweep's, one claim later.
-        _finish(event, Status.FAILED, error=_interrupted_reason())
-        return
+    for event in events:  # one: inbound events are claimed one at a time
+        logs.bind(event_id=event.pk, account_id=event.account_id)
+    return events
+
+
+def _outcome(event: InboundEvent) -> Outcome:
+    """Process the event; its failures are outcomes too (they make it a dead letter)."""
     try:
-        outcome = _process(event)
+        status, error, message_id = _process(event)
     except (RenderError, ServiceError, ValidationError) as exc:
-        _finish(event, Status.FAILED, error=_reason(exc))
+        return Status.FAILED, _reason(exc), None, ""
     except Exception as exc:
-        logger.exception("inbound event %s: unexpected error", event_id)
-        _finish(
-            event, Status.FAILED, error=f"Internal error: {exc!r}", trace=traceback.format_exc()
-        )
-    else:
-        _finish(event, *outcome)
+        logger.exception("inbound event %s: unexpected error", event.pk)
+        return Status.FAILED, f"Internal error: {exc!r}", None, traceback.format_exc()
+    return status, error, message_id, ""
 
 
 def _process(event: InboundEvent) -> tuple[str, str, str | None]:
@@ -68,20 +60,64 @@ def _process(event: InboundEvent) -> tuple[str, str, str | None]:
     return Status.PROCESSED, "", accepted.body["id"]
 
 
-def _finish(
-    event: InboundEvent, status: str, error: str = "", message_id: str | None = None, trace=""
-) -> None:
-    finished = InboundEvent.objects.filter(pk=event.pk, status=Status.PROCESSING).update(
-        status=status,
-        error=error[:4000],
-        traceback=trace[:20000],
-        message_id=message_id,
-        processed_at=timezone.now(),
+def _record(outcomes: list[tuple[InboundEvent, Outcome]], claim: Claim) -> None:
+    for event, (status, error, message_id, trace) in outcomes:
+        finished = InboundEvent.objects.filter(pk=event.pk, status=Status.PROCESSING).update(
+            status=status,
+            error=error[:4000],
+            traceback=trace[:20000],
+            message_id=message_id,
+            processed_at=timezone.now(),
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        if finished:
+            instruments.INBOUND_EVENTS.labels(status).inc()
+
+
+def _give_up(rows: Q, now: datetime) -> int:
+    """Fail the events whose processing was interrupted (the worker died holding the
+    lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times, instead of handing them out again;
+    returns how many."""
+    failed = InboundEvent.objects.filter(rows).update(
+        status=Status.FAILED,
+        error=f"processing was interrupted {settings.ONEPING_INBOUND_MAX_INTERRUPTIONS} times",
+        traceback="",
+        message_id=None,
+        processed_at=now,
         lease_expires_at=None,
-        updated_at=timezone.now(),
+        updated_at=now,
     )
-    if finished:
-        instruments.INBOUND_EVENTS.labels(status).inc()
+    if failed:
+        instruments.INBOUND_EVENTS.labels(Status.FAILED).inc(failed)
+    return failed
+
+
+INBOUND = Outbox(
+    name="inbound events",
+    model=InboundEvent,
+    task_name=PROCESS_INBOUND_TASK,
+    waiting=Status.RECEIVED,
+    claimed=Status.PROCESSING,
+    retrying=None,  # a failed event is a dead letter, reprocessed by hand (reprocess)
+    lease_setting="ONEPING_INBOUND_LEASE_SECONDS",
+    load=_load,
+    act=_outcome,
+    record=_record,
+    # One at a time, in the task's own thread: processing writes (it starts a message).
+    batch=0,
+    # attempts counts the claims since the event last became "received" (reprocess resets
+    # it), so a poison event is recognised (oneping.leases.interrupted_too_often).
+    max_interruptions="ONEPING_INBOUND_MAX_INTERRUPTIONS",
+    give_up=_give_up,
+)
+
+sweep = INBOUND.sweep
+
+
+def process(event_id: str) -> None:
+    """One event, as its task would. For tests and tools."""
+    INBOUND.attempt_many([event_id])
 
 
 def _reason(exc: Exception) -> str:
@@ -105,40 +141,3 @@ def reprocess(events: list[InboundEvent]) -> int:
         )
         transaction.on_commit(lambda: enqueue(ids))
     return len(ids)
-
-
-def sweep() -> int:
-    now = timezone.now()
-    given_up = _give_up_on_interrupted(now)
-    if given_up:
-        logger.warning("inbound sweep: %d events failed after repeated interruptions", given_up)
-    lost = leases.lost_or_due(
-        waiting=[Status.RECEIVED],
-        retrying=None,
-        claimed=Status.PROCESSING,
-        now=now,
-        stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
-    )
-    return leases.enqueue_swept(InboundEvent.objects.filter(lost), enqueue, now)
-
-
-def _interrupted_reason() -> str:
-    return f"processing was interrupted {settings.ONEPING_INBOUND_MAX_INTERRUPTIONS} times"
-
-
-def _give_up_on_interrupted(now: datetime) -> int:
-    """Fail the events whose processing was interrupted (the worker died holding the
-    lease) ONEPING_INBOUND_MAX_INTERRUPTIONS times, instead of handing them out again;
-    returns how many."""
-    times = settings.ONEPING_INBOUND_MAX_INTERRUPTIONS
-    poisoned = leases.interrupted_too_often(claimed=Status.PROCESSING, now=now, times=times)
-    failed = InboundEvent.objects.filter(poisoned).update(
-        status=Status.FAILED,
-        error=_interrupted_reason(),
-        processed_at=now,
-        lease_expires_at=None,
-        updated_at=now,
-    )
-    if failed:
-        instruments.INBOUND_EVENTS.labels(Status.FAILED).inc(failed)
-    return failed
