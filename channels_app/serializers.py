@@ -8,6 +8,7 @@ from channels_app.contacts import clean_addresses, shown_addresses
 from channels_app.integrations import channel_kinds
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from oneping.api.viewsets import ValidatesOnly
 from oneping.errors import ServiceError
 
 
@@ -20,7 +21,7 @@ def _rule_error(exc: ConfigError, nested: bool = True) -> serializers.Validation
 # Validates a channel as the API and the dashboard receive it; their views hand what it
 # validated to channels_app.channels. (A docstring would be the OpenAPI component's
 # description.)
-class ChannelConfigSerializer(serializers.ModelSerializer):
+class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=())  # the registry's: set per instance, below
     config = serializers.DictField(required=False, default=dict)
 
@@ -59,7 +60,7 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
 
 # Validates a contact as the API and the dashboard receive it; their views hand what it
 # validated to channels_app.contacts.
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ValidatesOnly, serializers.ModelSerializer):
     addresses = serializers.DictField(required=False, default=dict)
 
     class Meta:

@@ -45,5 +45,14 @@ class AccountScopedViewSet(AccountScopedMixin, viewsets.ModelViewSet):
         serializer.instance = self.updates(serializer.instance, **serializer.validated_data)
 
 
+# Mixed into a serializer of an AccountScopedViewSet (first, before the DRF class): it
+# validates, and the view hands validated_data to the app's service (as ApiForm.submit does
+# for the dashboard), so a save() that would write the row itself is refused. (A comment,
+# not a docstring: drf-spectacular would make it the description of every such component.)
+class ValidatesOnly:
+    def save(self, **kwargs: Any) -> Any:
+        raise NotImplementedError("Serializers validate; the app's service acts on validated_data.")
+
+
 class AccountScopedReadOnlyViewSet(AccountScopedMixin, viewsets.ReadOnlyModelViewSet):
     pass
