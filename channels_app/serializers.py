@@ -8,6 +8,7 @@ from channels_app.contacts import clean_addresses, shown_addresses
 from channels_app.integrations import channel_kinds
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from oneping.api.viewsets import ValidatesOnly
 from oneping.errors import ServiceError
 
 
@@ -17,9 +18,10 @@ def _rule_error(exc: ConfigError, nested: bool = True) -> serializers.Validation
     return serializers.ValidationError({exc.field: [detail]} if nested else [detail])
 
 
-# Validates a channel as the API and the dashboard receive it, saves through
-# channels_app.channels. (A docstring would be the OpenAPI component's description.)
-class ChannelConfigSerializer(serializers.ModelSerializer):
+# Validates a channel as the API and the dashboard receive it; their views hand what it
+# validated to channels_app.channels. (A docstring would be the OpenAPI component's
+# description.)
+class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=())  # the registry's: set per instance, below
     config = serializers.DictField(required=False, default=dict)
 
@@ -46,14 +48,9 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
             attrs["config"] = clean_channel_config(kind, attrs.get("config", {}), stored)
         except ConfigError as exc:
             raise serializers.ValidationError({"config": _rule_error(exc).detail}) from None
+        if self.instance is not None:
+            attrs.pop("kind", None)  # the same as stored (validate_kind): not a change
         return attrs
-
-    def create(self, validated_data: dict[str, Any]) -> ChannelConfig:
-        account = validated_data["account"]
-        return channels.create_channel(account, validated_data["kind"], validated_data["config"])
-
-    def update(self, instance: ChannelConfig, validated_data: dict[str, Any]) -> ChannelConfig:
-        return channels.update_channel(instance, validated_data["config"])
 
     def to_representation(self, instance: ChannelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -61,9 +58,9 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         return data
 
 
-# Validates a contact as the API and the dashboard receive it, saves through
-# channels_app.contacts.
-class ContactSerializer(serializers.ModelSerializer):
+# Validates a contact as the API and the dashboard receive it; their views hand what it
+# validated to channels_app.contacts.
+class ContactSerializer(ValidatesOnly, serializers.ModelSerializer):
     addresses = serializers.DictField(required=False, default=dict)
 
     class Meta:
@@ -84,13 +81,6 @@ class ContactSerializer(serializers.ModelSerializer):
             return clean_addresses(value, existing)
         except ConfigError as exc:
             raise _rule_error(exc, nested=exc.code != "unknown_channel") from None
-
-    def create(self, validated_data: dict[str, Any]) -> Contact:
-        return contacts.create_contact(**validated_data)
-
-    def update(self, instance: Contact, validated_data: dict[str, Any]) -> Contact:
-        changes = {key: validated_data[key] for key in self.Meta.fields if key in validated_data}
-        return contacts.update_contact(instance, **changes)
 
     def to_representation(self, instance: Contact) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -106,12 +106,15 @@ class SendAliasView(SendView):
         }
     )
 )
-# The serializer validates and saves through channels_app.channels (no docstring here: it
-# would become the OpenAPI description of every operation).
+# The serializer validates, channels_app.channels acts (no docstring here: it would become
+# the OpenAPI description of every operation).
 class ChannelViewSet(AccountScopedViewSet):
     queryset = ChannelConfig.objects.all()
     serializer_class = ChannelConfigSerializer
     pagination_class = None  # at most one per kind
+
+    creates = staticmethod(channels.create_channel)
+    updates = staticmethod(channels.update_channel)
 
     def perform_destroy(self, instance: ChannelConfig) -> None:
         channels.delete_channel(instance)
@@ -151,10 +154,13 @@ class ChannelViewSet(AccountScopedViewSet):
         )
 
 
-# The serializer validates and saves through channels_app.contacts.
+# The serializer validates, channels_app.contacts acts.
 class ContactViewSet(AccountScopedViewSet):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
+
+    creates = staticmethod(contacts.create_contact)
+    updates = staticmethod(contacts.update_contact)
 
     def perform_destroy(self, instance: Contact) -> None:
         contacts.delete_contact(instance)

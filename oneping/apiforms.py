@@ -1,15 +1,19 @@
 """The one bridge between a dashboard form and an API serializer.
 
 A dashboard page that does what an API call does parses its HTML form into what the API
-would have been sent (`payload()`), then lets the API's serializer validate and save it,
-and the serializer calls the app's service. So the same input gets the same errors on both,
-by construction: the form only parses (a field's `required` and length mark it for people,
+would have been sent (`payload()`), lets the API's serializer validate it, and hands what
+the serializer validated to the service function the view names, as the API's view does
+(serializers never save). So the same input gets the same errors on both, by
+construction: the form only parses (a field's `required` and length mark it for people,
 they are not checked here), and each serializer or service error is put next to the form
 field it names, with the code the API would answer.
+
+Used by the channel, contact, outgoing-endpoint and inbound-endpoint pages.
 """
 
-from collections.abc import Iterator
-from typing import Any
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from django import forms
 from rest_framework import serializers
@@ -17,19 +21,29 @@ from rest_framework import serializers
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
 
+T = TypeVar("T")
+
 
 class ApiForm(forms.Form):
     """A form standing for an API request body; subclasses say what that body is."""
 
+    # What the page answers with after submit(): the API's status for a service's refusal
+    # (limit_reached: 400); field errors show the form again.
+    status = 200
+
     def payload(self) -> dict[str, Any]:
-        """What the API would have been sent for these form values (after is_valid())."""
+        """What the API would have been sent for these form values (after is_valid()). An
+        empty input the API needs is left out: the API's "missing" is a form's "empty"."""
         raise NotImplementedError
 
     def error_field(self, path: str) -> str | None:
-        """The field showing an error the API names `path` ("config.bot_token" → bot_token);
-        None shows it above the form."""
-        name = path.rsplit(".", 1)[-1]
-        return name if name in self.fields else None
+        """The field showing an error the API names `path`: the field it is inside
+        ("rules[0].message" → rules), else the field named by its end ("config.bot_token"
+        → bot_token, where the form spreads `config` over fields); None: above the form."""
+        for name in (_head(path), path.rsplit(".", 1)[-1]):
+            if name in self.fields:
+                return name
+        return None
 
     def full_clean(self) -> None:
         # Parse only: whether a value is required, short enough or well-formed is the
@@ -49,10 +63,11 @@ class ApiForm(forms.Form):
         instance: Any = None,
         *,
         context: dict[str, Any],
-        **save_kwargs: Any,
-    ) -> Any | None:
-        """Validate with the API's serializer and save through it: the saved object, or None
-        with the errors on this form."""
+        act: Callable[..., T],
+    ) -> T | None:
+        """Validate with the API's serializer, then `act(**validated_data)` (the service,
+        e.g. partial(endpoints.create, account)): what it returns, or None with the
+        serializer's or the service's refusal on this form."""
         if not self.is_valid():
             return None
         serializer = serializer_class(instance, data=self.payload(), context=context)
@@ -60,7 +75,7 @@ class ApiForm(forms.Form):
             self.add_api_errors(serializer.errors)
             return None
         try:
-            return serializer.save(**save_kwargs)
+            return act(**serializer.validated_data)
         except ServiceError as exc:
             self.add_service_error(exc)
             return None
@@ -68,13 +83,42 @@ class ApiForm(forms.Form):
     def add_api_errors(self, errors: dict[str, Any]) -> None:
         for path, detail in flatten_errors(errors):
             # The code the API answers for this error alone (validation_error for the
-            # framework's own, like `blank`).
+            # framework's own, like `blank`); an empty input the API needs keeps the
+            # `required` every Django form gives it.
             code, _, _ = describe_validation_error(serializers.ValidationError({path: [detail]}))
-            self.add_error(self.error_field(path), forms.ValidationError(str(detail), code=code))
+            if getattr(detail, "code", None) == "required" and path in self.fields:
+                code = "required"
+            field, text = self.error_field(path), str(detail)
+            if field is not None and field == _head(path) != path:
+                # Somewhere inside the field's document (a rules list): say where.
+                text = f"{path}: {text}"
+            self.add_error(field, forms.ValidationError(text, code=code))
 
     def add_service_error(self, exc: ServiceError) -> None:
         field = self.error_field(exc.field) if exc.field else None
         self.add_error(field, forms.ValidationError(exc.message, code=exc.code))
+        self.status = exc.status
+
+
+class _ChoicesGuideOnly:
+    """The options guide the choice; an unknown value is left to the serializer, which
+    refuses it in the API's words."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class GuidedChoiceField(_ChoicesGuideOnly, forms.ChoiceField):
+    pass
+
+
+class GuidedMultipleChoiceField(_ChoicesGuideOnly, forms.MultipleChoiceField):
+    pass
+
+
+def _head(path: str) -> str:
+    """The top-level field of an error path: "rules[0].channels" → rules."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 
 def flatten_errors(detail: Any, path: str = "") -> Iterator[tuple[str, Any]]:

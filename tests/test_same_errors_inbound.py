@@ -308,3 +308,21 @@ def test_a_long_preset_recipient_is_accepted_by_either(api, owner_client, accoun
         recipient,
         recipient,
     ]
+
+
+def test_an_empty_name_does_not_hide_the_other_refusals(api, owner_client):
+    # The form used to stop at its own "required" and show nothing else; the API lists
+    # every field it refuses, and so does the dashboard now.
+    fields = {"verification": "hmac_sha256", "secret": "s", "signature_header": "X" * 101}
+
+    refused = api.post_json("/api/v1/inbound-endpoints", fields)
+    page = owner_client.post("/inbound/new/", {"name": "", **fields})
+
+    assert refused.status_code == 400, refused.content
+    shown = {where: [text] for where, _, text in dashboard_errors(page)}
+    assert shown == refused.json()["error"]["details"]["fields"]
+    assert shown == {
+        "name": ["This field is required."],
+        "signature_header": ["Ensure this field has no more than 100 characters."],
+    }
+    assert not InboundEndpoint.objects.exists()

@@ -1,10 +1,10 @@
 """Outgoing webhook endpoints: one function per action, called alike by the API views, the
 dashboard and the admin (inbound endpoints: webhooks.inbound.endpoints).
 
-Serializers and forms parse their input and check it with `clean_url` and
-`clean_event_types`; the functions here act. Every refusal is a ServiceError: the API
-renders it in the documented JSON error shape, the dashboard shows its message (next to
-the field when it is an `InvalidField`), so both say the same thing for the same input.
+The API's serializer checks input with `clean_url` and `clean_event_types` (the dashboard's
+form goes through that serializer too: oneping.apiforms); the functions here act. Every
+refusal is a ServiceError: the API renders it in the documented JSON error shape, the
+dashboard shows its message, so both say the same thing for the same input.
 
 Endpoints are capped per account (`ONEPING_MAX_WEBHOOK_ENDPOINTS`, 20, through
 accounts.limits.limit_for): every webhook endpoint gets its own copy of every event, so
@@ -71,9 +71,9 @@ def create(account: Account, **fields: Any) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(account=account, secret=new_secret(), **fields)
 
 
-def update(endpoint: WebhookEndpoint, **fields: Any) -> None:
+def update(endpoint: WebhookEndpoint, **fields: Any) -> WebhookEndpoint:
     """Change the given fields (cleaned: url, description, event_types, enabled); a change
-    of `enabled` goes through set_enabled."""
+    of `enabled` goes through set_enabled. Returns the endpoint, as create() does."""
     enabled = fields.pop("enabled", endpoint.enabled)
     with transaction.atomic():
         for name, value in fields.items():
@@ -82,6 +82,7 @@ def update(endpoint: WebhookEndpoint, **fields: Any) -> None:
         # admin rotated its secret since the caller loaded it.
         endpoint.save(update_fields=[*fields, "updated_at"])
         set_enabled(endpoint, enabled)
+    return endpoint
 
 
 def delete(endpoint: WebhookEndpoint) -> None:

@@ -5,11 +5,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oneping.api.viewsets import ValidatesOnly
 from webhooks import endpoints
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
     url = serializers.CharField(max_length=2048)
     event_types = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 
@@ -33,9 +34,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_event_types(self, value: list[str]) -> list[str]:
         return _field_check(endpoints.clean_event_types, value)
-
-    def save(self, **kwargs: Any) -> WebhookEndpoint:
-        raise TypeError("Serializers validate; webhooks.endpoints creates and updates.")
 
 
 def _field_check(check: Callable[[Any], Any], value: Any) -> Any:

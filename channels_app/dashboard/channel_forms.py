@@ -1,7 +1,7 @@
 """The channel page's forms: one per kind, built from the integration's own declarations.
 
-A form only parses; ChannelConfigSerializer (the API's) validates and saves through
-channels_app.channels (oneping.apiforms), so a bad value gets the API's answer.
+A form only parses; ChannelConfigSerializer (the API's) validates and the view hands the
+result to channels_app.channels (oneping.apiforms), so a bad value gets the API's answer.
 """
 
 from typing import Any, ClassVar

@@ -1,6 +1,8 @@
 """The channel page: one card per kind. Saving goes through the API's serializer and
 channels_app.channels (oneping.apiforms), so its errors are the API's."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -48,9 +50,11 @@ def channel_save(request: HttpRequest, kind: str) -> HttpResponse:
         raise Http404("No such channel kind.")
     channel = ChannelConfig.objects.filter(account=request.account, kind=kind).first()
     form = form_classes[kind](request.POST, existing=channel.config if channel else None)
-    saved = form.submit(
-        ChannelConfigSerializer, channel, context={"request": request}, account=request.account
-    )
+    if channel is None:
+        act = partial(channels.create_channel, request.account)
+    else:
+        act = partial(channels.update_channel, channel)
+    saved = form.submit(ChannelConfigSerializer, channel, context={"request": request}, act=act)
     if saved is None:
         context = {"cards": _cards(request, bound=form)}
         return render(request, "channels_app/channels.html", context, status=400)

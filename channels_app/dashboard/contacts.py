@@ -1,6 +1,8 @@
 """The contact pages. Saving goes through the API's serializer and channels_app.contacts
 (oneping.apiforms), so its errors are the API's."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,9 +30,11 @@ def contact_edit(request: HttpRequest, contact_id: str | None = None) -> HttpRes
         contact = get_object_or_404(Contact, pk=contact_id, account=request.account)
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST":
-        saved = form.submit(
-            ContactSerializer, contact, context={"request": request}, account=request.account
-        )
+        if contact is None:
+            act = partial(contacts.create_contact, request.account)
+        else:
+            act = partial(contacts.update_contact, contact)
+        saved = form.submit(ContactSerializer, contact, context={"request": request}, act=act)
         if saved is not None:
             messages.success(request, f"Saved contact {saved.identifier}.")
             return redirect("dashboard-contacts")

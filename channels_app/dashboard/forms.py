@@ -1,6 +1,6 @@
 """The contact form: identifier, name, and one address field per registered kind (each
 declared by its integration). It only parses; ContactSerializer (the API's) validates and
-saves through channels_app.contacts (oneping.apiforms)."""
+the view hands the result to channels_app.contacts (oneping.apiforms)."""
 
 import copy
 from typing import Any

@@ -1,7 +1,11 @@
 """Base classes that scope every API query to the caller's account, in one place."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db.models import QuerySet
 from rest_framework import viewsets
+from rest_framework.serializers import Serializer
 
 
 class AccountScopedMixin:
@@ -24,12 +28,30 @@ class AccountScopedMixin:
         queryset = super().get_queryset()  # type: ignore[misc]
         return queryset.filter(**{self.account_field: self.request.account})  # type: ignore[attr-defined]
 
-    def perform_create(self, serializer) -> None:
-        serializer.save(**{self.account_field: self.request.account})  # type: ignore[attr-defined]
 
-
+# Serializers only validate; the app's service acts on what they validated, as for the
+# dashboard's forms (oneping.apiforms). A subclass names the service's functions,
+# `creates(account, **fields)` and `updates(instance, **fields)`, each returning the row, or
+# overrides perform_create/perform_update. (No docstring: drf-spectacular would make it
+# the OpenAPI description of every subclass's operations.)
 class AccountScopedViewSet(AccountScopedMixin, viewsets.ModelViewSet):
-    pass
+    creates: Callable[..., Any]
+    updates: Callable[..., Any]
+
+    def perform_create(self, serializer: Serializer) -> None:
+        serializer.instance = self.creates(self.request.account, **serializer.validated_data)
+
+    def perform_update(self, serializer: Serializer) -> None:
+        serializer.instance = self.updates(serializer.instance, **serializer.validated_data)
+
+
+# Mixed into a serializer of an AccountScopedViewSet (first, before the DRF class): it
+# validates, and the view hands validated_data to the app's service (as ApiForm.submit does
+# for the dashboard), so a save() that would write the row itself is refused. (A comment,
+# not a docstring: drf-spectacular would make it the description of every such component.)
+class ValidatesOnly:
+    def save(self, **kwargs: Any) -> Any:
+        raise NotImplementedError("Serializers validate; the app's service acts on validated_data.")
 
 
 class AccountScopedReadOnlyViewSet(AccountScopedMixin, viewsets.ReadOnlyModelViewSet):

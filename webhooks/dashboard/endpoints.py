@@ -1,11 +1,13 @@
 """Dashboard: delivery-status webhook endpoints, their secrets and their attempt log.
 
 Each action calls the same service as the API (webhooks.endpoints, webhooks.replay) and
-shows its refusal in the API's words: next to the field on a form, else as a message.
+shows its refusal in the API's words: next to the field on a form, else as a message. The
+endpoint form goes through the API's serializer (oneping.apiforms), as the API does.
 """
 
+from functools import partial
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +18,7 @@ from oneping.pages import paginate
 from webhooks import endpoints, replay
 from webhooks.dashboard.forms import EndpointForm, RecoverForm, ReplayForm
 from webhooks.models import WebhookAttempt, WebhookEndpoint
+from webhooks.serializers import WebhookEndpointSerializer
 
 
 def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
@@ -32,22 +35,19 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 def endpoint_edit(request: HttpRequest, endpoint_id: str | None = None) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id) if endpoint_id is not None else None
     form = EndpointForm(request.POST or None, instance=endpoint)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            if endpoint is None:
-                saved = endpoints.create(request.account, **form.cleaned_data)
-            else:
-                endpoints.update(endpoint, **form.cleaned_data)
-                saved = endpoint
-        except ServiceError as exc:  # limit_reached
-            form.add_error(None, ValidationError(exc.message, code=exc.code))
-            status = exc.status
+    if request.method == "POST":
+        if endpoint is None:
+            act = partial(endpoints.create, request.account)
         else:
+            act = partial(endpoints.update, endpoint)
+        saved = form.submit(
+            WebhookEndpointSerializer, endpoint, context={"request": request}, act=act
+        )
+        if saved is not None:
             messages.success(request, f"Saved webhook endpoint {saved.url}.")
             return redirect("dashboard-webhook", saved.pk)
     context = {"form": form, "endpoint": endpoint}
-    return render(request, "webhooks/endpoint_form.html", context, status=status)
+    return render(request, "webhooks/endpoint_form.html", context, status=form.status)
 
 
 @account_view()

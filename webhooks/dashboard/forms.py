@@ -1,12 +1,12 @@
 """Dashboard forms for outgoing and inbound webhooks.
 
-Validation rules live where the API keeps them (webhooks.endpoints, the API's serializers);
-these forms only adapt them to HTML fields so errors show next to the right input, in the
-API's words. They never save: the views hand the cleaned data to the services.
+The endpoint forms are ApiForms (oneping.apiforms): they only parse the page into what the
+API would have been sent; the API's serializer validates it and the view hands the result
+to the service (webhooks.endpoints, webhooks.inbound.endpoints), so the page refuses what
+the API refuses, in the same words, next to the right input.
 """
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,47 +14,24 @@ from django import forms
 from rest_framework import serializers
 
 from channels_app.integrations import channel_kinds
-from webhooks import endpoints
+from oneping.apiforms import ApiForm, GuidedChoiceField, GuidedMultipleChoiceField
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound import schemes
 from webhooks.models import WebhookEndpoint
 from webhooks.serializers import RecoverSerializer
 
 
-def api_max_length(limit: int) -> dict[str, str]:
-    """error_messages giving a too-long value the API's (DRF's) sentence."""
-    template = str(serializers.CharField.default_error_messages["max_length"])
-    return {"max_length": template.format(max_length=limit)}
+class EndpointForm(ApiForm):
+    """The HTML face of WebhookEndpointSerializer."""
 
-
-def service_check(check: Callable[[Any], Any], value: Any) -> Any:
-    """`check`'s cleaned value, or its refusal (webhooks.endpoints.InvalidField) as this
-    field's error, with the same code and words as the API's."""
-    try:
-        return check(value)
-    except endpoints.InvalidField as exc:
-        raise forms.ValidationError(exc.text, code=exc.code) from None
-
-
-class AnyChoices(forms.MultipleChoiceField):
-    """Checkboxes whose values the service judges (unknown ones in the API's words)."""
-
-    def valid_value(self, value: str) -> bool:
-        return True
-
-
-class EndpointForm(forms.Form):
     url = forms.CharField(
         label="URL",
         max_length=2048,
-        error_messages=api_max_length(2048),
         widget=forms.URLInput,
         help_text="Where oneping POSTs the signed events.",
     )
-    description = forms.CharField(
-        max_length=500, error_messages=api_max_length(500), required=False
-    )
-    event_types = AnyChoices(
+    description = forms.CharField(max_length=500, required=False)
+    event_types = GuidedMultipleChoiceField(
         choices=[(event_type, event_type) for event_type in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -71,11 +48,12 @@ class EndpointForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
 
-    def clean_url(self) -> str:
-        return service_check(endpoints.clean_url, self.cleaned_data["url"])
-
-    def clean_event_types(self) -> list[str]:
-        return service_check(endpoints.clean_event_types, self.cleaned_data["event_types"])
+    def payload(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        payload = {"description": data["description"], "event_types": data["event_types"]}
+        if data["url"]:
+            payload["url"] = data["url"]
+        return payload
 
 
 class RecoverForm(forms.Form):
@@ -97,40 +75,24 @@ class ReplayForm(forms.Form):
     event_id = forms.CharField(label="Event id", max_length=40, help_text="e.g. evt_…")
 
 
-class _ChoicesGuideOnly:
-    """The choices fill the select; an unknown value is left to the serializer, which
-    refuses it in the API's words."""
-
-    def valid_value(self, value: Any) -> bool:
-        return True
-
-
-class _GuidedChoiceField(_ChoicesGuideOnly, forms.ChoiceField):
-    pass
-
-
-class _GuidedMultipleChoiceField(_ChoicesGuideOnly, forms.MultipleChoiceField):
-    pass
-
-
-class InboundEndpointForm(forms.Form):
+class InboundEndpointForm(ApiForm):
     """The HTML face of InboundEndpointSerializer: it only parses (and says what each
     input is for); the serializer validates, so the dashboard refuses what the API refuses,
     in the same words. Lengths are the browser's maxlength, choices the select's options.
     """
 
     name = forms.CharField(strip=False, widget=forms.TextInput(attrs={"maxlength": 200}))
-    preset = _GuidedChoiceField(
+    preset = GuidedChoiceField(
         required=False, help_text="A preset fills in the verification and the rules."
     )
-    verification = _GuidedChoiceField(required=False)
+    verification = GuidedChoiceField(required=False)
     secret = forms.CharField(
         required=False,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 500}),
     )
     # Here the scheme's own inputs (Scheme.form_fields), e.g. HMAC-SHA256's header name.
-    preset_channels = _GuidedMultipleChoiceField(
+    preset_channels = GuidedMultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="With a preset: the channels to notify (Slack when none is ticked).",
@@ -181,10 +143,11 @@ class InboundEndpointForm(forms.Form):
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
 
-    def serializer_data(self) -> dict[str, Any]:
-        """What the API would have been sent for the same choices."""
+    def payload(self) -> dict[str, Any]:
         data = self.cleaned_data
-        payload: dict[str, Any] = {"name": data["name"], "secret": data["secret"]}
+        payload: dict[str, Any] = {"secret": data["secret"]}
+        if data["name"]:
+            payload["name"] = data["name"]
         if data["verification"]:
             payload["verification"] = data["verification"]
         for name in self.scheme_fields:
@@ -201,41 +164,12 @@ class InboundEndpointForm(forms.Form):
             payload["rules"] = data["rules"]
         return payload
 
-    def add_serializer_errors(self, errors: dict[str, Any]) -> None:
-        """Put each serializer error next to the field it is about.
-
-        Rule errors come as "rules[0].channels"; with a preset the rules were generated
-        from the preset fields, so those are where the customer can fix them.
-        """
-        preset = self.cleaned_data.get("preset")
-        for key, messages in errors.items():
-            # ErrorDetail keeps the serializer's code (invalid_rule, max_length, …).
-            texts = [
-                (str(message), getattr(message, "code", None)) for message in _flatten(messages)
-            ]
-            if key in self.fields and key != "rules":
-                target = key
-            elif key.startswith("rules"):
-                target = _rule_error_field(key, preset)
-                if target == "rules" and key != "rules":
-                    texts = [(f"{key}: {text}", code) for text, code in texts]
-            else:
-                target = None
-            for text, code in texts:
-                self.add_error(target, forms.ValidationError(text, code=code))
-
-
-def _rule_error_field(key: str, preset: str | None) -> str:
-    if preset and key.endswith((".channels", ".fallback_channels")):
-        return "preset_channels"
-    if preset and key.endswith(".recipient"):
-        return "preset_recipient"
-    return "rules"
-
-
-def _flatten(messages: Any) -> list[Any]:
-    if isinstance(messages, dict):
-        return [item for value in messages.values() for item in _flatten(value)]
-    if isinstance(messages, list):
-        return [item for value in messages for item in _flatten(value)]
-    return [messages]
+    def error_field(self, path: str) -> str | None:
+        # A preset's rules are made from the preset's inputs, so an error in them is shown
+        # where the customer can fix it.
+        if self.cleaned_data.get("preset") and path.startswith("rules"):
+            if path.endswith((".channels", ".fallback_channels")):
+                return "preset_channels"
+            if path.endswith(".recipient"):
+                return "preset_recipient"
+        return super().error_field(path)

@@ -2,15 +2,14 @@
 
 import json
 import shlex
+from functools import partial
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view, has_role
-from oneping.errors import ServiceError
 from oneping.pages import paginate
 from webhooks.dashboard.forms import InboundEndpointForm
 from webhooks.inbound import endpoints
@@ -75,25 +74,18 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 @account_view(Role.ADMIN)
 def inbound_create(request: HttpRequest) -> HttpResponse:
     form = InboundEndpointForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        # The API's serializer validates, the API's service creates: the same rules, errors
-        # and limit for the same input.
-        serializer = InboundEndpointSerializer(
-            data=form.serializer_data(), context={"request": request}
+    if request.method == "POST":
+        # The API's serializer validates, the API's service creates (oneping.apiforms): the
+        # same rules, errors and limit for the same input.
+        endpoint = form.submit(
+            InboundEndpointSerializer,
+            context={"request": request},
+            act=partial(endpoints.create, request.account),
         )
-        if serializer.is_valid():
-            try:
-                endpoint = endpoints.create(request.account, **serializer.validated_data)
-            except ServiceError as exc:  # limit_reached
-                form.add_error(None, forms.ValidationError(exc.message, code=exc.code))
-                status = exc.status
-            else:
-                messages.success(request, f"Created inbound endpoint {endpoint.name}.")
-                return redirect("dashboard-inbound-endpoint", endpoint.pk)
-        else:
-            form.add_serializer_errors(serializer.errors)
-    return render(request, "webhooks/inbound_form.html", {"form": form}, status=status)
+        if endpoint is not None:
+            messages.success(request, f"Created inbound endpoint {endpoint.name}.")
+            return redirect("dashboard-inbound-endpoint", endpoint.pk)
+    return render(request, "webhooks/inbound_form.html", {"form": form}, status=form.status)
 
 
 @account_view()

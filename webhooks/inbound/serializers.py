@@ -3,13 +3,15 @@ from typing import Any
 from rest_framework import serializers
 
 from channels_app.models import ChannelConfig
+from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from webhooks.inbound import schemes
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent
 
 
-class InboundEndpointSerializer(serializers.ModelSerializer):
+# Validates; webhooks.inbound.endpoints acts (ValidatesOnly).
+class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
     secret = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=500
     )
@@ -96,10 +98,6 @@ class InboundEndpointSerializer(serializers.ModelSerializer):
                     {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
                 ) from None
         return attrs
-
-    def save(self, **kwargs: Any) -> InboundEndpoint:
-        # Validating is this class's job; acting is webhooks.inbound.endpoints'.
-        raise NotImplementedError("Call webhooks.inbound.endpoints with validated_data.")
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):
