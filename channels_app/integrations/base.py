@@ -128,6 +128,16 @@ def excerpt(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:EXCERPT_LIMIT]}"
 
 
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is not one (an HTML error page from a proxy,
+    a bare list): a provider's error must be classified, never crash the classifier."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def network_error(exc: requests.RequestException, url: str) -> TransportError:
     """Timeouts and connection errors are transient. The message names the failure's kind
     and the host only: never the exception's text, which carries the URL's path (a Slack or

@@ -10,6 +10,7 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
     excerpt,
+    json_object,
 )
 from channels_app.integrations.webhook_url import (
     WebhookUrlIntegration,
@@ -53,12 +54,7 @@ class DiscordIntegration(WebhookUrlIntegration):
         are 5xx. 400 (bad body), 401/403 (bad token) and 404 (Unknown Webhook: deleted) are
         permanent.
         """
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
+        body = json_object(response)
         if 200 <= response.status_code < 300:
             return SendResult(
                 provider_message_id=str(body.get("id", "")), response_excerpt=excerpt(response)

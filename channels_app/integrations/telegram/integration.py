@@ -14,6 +14,7 @@ from channels_app.integrations.base import (
     SendResult,
     TransportError,
     excerpt,
+    json_object,
     network_error,
 )
 from oneping.http import post_json
@@ -109,12 +110,7 @@ class TelegramIntegration(Integration):
         and 5xx are Telegram's own trouble: transient. 400 ("chat not found"), 401 (bad token),
         403 ("bot was blocked by the user") and 404 (no such bot) will not change by waiting.
         """
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
+        body = json_object(response)
         if response.status_code == 200 and body.get("ok"):
             result = body.get("result") or {}
             return SendResult(
