@@ -167,25 +167,28 @@ def test_gunicorns_child_exit_hook_marks_a_dead_process(db):
     assert (folder / f"counter_{pid}.db").exists()
 
 
-def test_prepare_empties_the_hosts_folder_before_start_up(tmp_path):
-    stale = tmp_path / "metrics" / "counter_4242.db"
-    stale.parent.mkdir()
-    stale.write_bytes(b"from an earlier run")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(ONEPING_DATA_DIR=str(tmp_path), METRICS_TOKEN="t", DEBUG="true")
-
-    done = subprocess.run(
+def run_prepare(tmp_path: Path, *unset: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m oneping.metrics prepare` as make run calls it, in a development
+    environment whose data folder is tmp_path, without the variables named in `unset`."""
+    dropped = {"PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE", *unset}
+    environment = {key: value for key, value in os.environ.items() if key not in dropped}
+    environment.update(ONEPING_DATA_DIR=str(tmp_path), DEBUG="true", **env)
+    return subprocess.run(
         [sys.executable, "-m", "oneping.metrics", "prepare"],
         cwd=ROOT,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_prepare_empties_the_hosts_folder_before_start_up(tmp_path):
+    stale = tmp_path / "metrics" / "counter_4242.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"from an earlier run")
+
+    done = run_prepare(tmp_path, METRICS_TOKEN="t")
 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "metrics").is_dir()
@@ -194,21 +197,7 @@ def test_prepare_empties_the_hosts_folder_before_start_up(tmp_path):
 
 
 def test_prepare_does_nothing_with_metrics_off(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PROMETHEUS_MULTIPROC_DIR", "DJANGO_SETTINGS_MODULE", "METRICS_TOKEN"}
-    }
-    env.update(ONEPING_DATA_DIR=str(tmp_path), DEBUG="true")
-
-    done = subprocess.run(
-        [sys.executable, "-m", "oneping.metrics", "prepare"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_prepare(tmp_path, "METRICS_TOKEN")
 
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "metrics").exists()
