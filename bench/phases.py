@@ -233,15 +233,19 @@ def limit_sink(run) -> None:
 # --- the product's paths --------------------------------------------------------------------
 
 
-def send(run) -> None:
+def _send_factory(run):
     def factory(tag: str):
         raw = run.request(
             "POST", "/api/v1/send", run.tenant.key, {**SEND_PAYLOAD, "recipient": tag}
         )
         return lambda i: raw
 
+    return factory
+
+
+def send(run) -> None:
     with profiling.maybe_record(run, "send"):
-        saturate_and_fixed(run, "send", factory, 202)
+        saturate_and_fixed(run, "send", _send_factory(run), 202)
     run.flush_broker()
     # The same load spread over several accounts: one account's sends queue on its
     # MonthlyUsage row lock, several accounts' do not; the gap shows what that lock costs.
@@ -260,7 +264,7 @@ def send(run) -> None:
     run.flush_broker()
 
 
-def inbound(run) -> None:
+def _inbound_factory(run):
     secret = run.inbound_secret.encode()
 
     def factory(tag: str):
@@ -276,12 +280,16 @@ def inbound(run) -> None:
 
         return make
 
+    return factory
+
+
+def inbound(run) -> None:
     with profiling.maybe_record(run, "inbound"):
-        saturate_and_fixed(run, "inbound", factory, 200)
+        saturate_and_fixed(run, "inbound", _inbound_factory(run), 200)
     run.flush_broker()
 
 
-def _drain(run, recipient: str, with_webhooks: bool) -> None:
+def _drain(run, recipient: str, with_webhooks: bool) -> dict:
     """Queue N messages (no worker running), then start one worker and time the drain from
     the first delivery that reached a final status to the last (their updated_at)."""
     from django.db.models import Max, Min
@@ -346,23 +354,90 @@ def _drain(run, recipient: str, with_webhooks: bool) -> None:
             **meter.split(),
         }
 
-    key = "with_webhooks" if with_webhooks else "deliveries"
-    run.results["drain"][key] = rate(deliveries, Delivery.FINAL)
+    measured = {"deliveries": rate(deliveries, Delivery.FINAL)}
     if with_webhooks:
-        run.results["drain"]["webhooks"] = rate(webhooks, ["succeeded", "failed"])
-    ended = run.results["drain"][key]["count"]
-    print(f"   {run.results['drain'][key]['per_s']} deliveries/s", flush=True)
+        measured["webhooks"] = rate(webhooks, ["succeeded", "failed"])
+    ended = measured["deliveries"]["count"]
+    print(f"   {measured['deliveries']['per_s']} deliveries/s", flush=True)
     if ended < expected:
         raise RuntimeError(f"only {ended} of {expected} deliveries ended in time")
+    return measured
 
 
 def drain_plain(run) -> None:
-    _drain(run, "drain-plain", with_webhooks=False)
+    run.results["drain"]["deliveries"] = _drain(run, "drain-plain", False)["deliveries"]
 
 
 def drain_webhooks(run) -> None:
     seeding.create_webhook_endpoint(run.web_port, run.tenant, run.sink_port)
-    _drain(run, "drain-webhooks", with_webhooks=True)
+    measured = _drain(run, "drain-webhooks", with_webhooks=True)
+    run.results["drain"]["with_webhooks"] = measured["deliveries"]
+    run.results["drain"]["webhooks"] = measured["webhooks"]
+
+
+# --- ratios from alternating slices ----------------------------------------------------------
+
+
+def paired(run) -> None:
+    """Each ratio of the report again, its numerator and denominator measured in alternating
+    slices (D N, N D, D N, …) and the median of the per-round ratios kept.
+
+    The phases above measure a numerator and its denominator minutes apart; on a shared
+    2-core machine one 4-second slice of the trivial view ranged 117 to 416 req/s within one
+    code version (docs/benchmarks.md, session 25), so a ratio of two far-apart figures could
+    not tell a 10 % change. Adjacent slices see the same machine; the median of the rounds
+    drops the round another job disturbed.
+    """
+    rounds = run.scale.paired_rounds
+    slice_s = run.scale.saturate_s
+
+    def trivial(tag: str) -> float:
+        raw = run.request("GET", "/api/v1/account", run.fresh_key(run.tenant))
+        return saturate_metered(run, run.web_port, lambda i: raw, slice_s, 200)["ok_per_s"]
+
+    def http(factory, expected: int):
+        def measure(tag: str) -> float:
+            make = factory(f"paired-{tag}")
+            result = saturate_metered(run, run.web_port, make, slice_s, expected)
+            run.flush_broker()
+            return result["ok_per_s"]
+
+        return measure
+
+    serial = itertools.count()
+
+    def drain(tag: str) -> float:
+        return _drain(run, f"paired-drain-{next(serial)}", False)["deliveries"]["per_s"] or 0.0
+
+    def noop(tag: str) -> float:
+        return _celery_noop(run)["per_s"]
+
+    pairs = {
+        "send": (http(_send_factory(run), 202), trivial),
+        "inbound": (http(_inbound_factory(run), 200), trivial),
+        "drain": (drain, noop),
+    }
+    for name, (numerator, denominator) in pairs.items():
+        if run.only and not any(word in f"paired {name}" for word in run.only):
+            continue
+        rows = []
+        for index in range(rounds):
+            # Alternate which goes first, so a machine getting busier or quieter over the
+            # phase does not favour one side.
+            order = [("d", denominator), ("n", numerator)]
+            first, second = order if index % 2 == 0 else order[::-1]
+            figures = {key: measure(f"{index}{key}") for key, measure in (first, second)}
+            rows.append(
+                {
+                    "numerator": figures["n"],
+                    "denominator": figures["d"],
+                    "ratio": round(figures["n"] / figures["d"], 3) if figures["d"] else None,
+                }
+            )
+        ratios = sorted(row["ratio"] for row in rows if row["ratio"] is not None)
+        median = ratios[len(ratios) // 2] if ratios else None
+        run.results["paired"][name] = {"rounds": rows, "median": median}
+        print(f"   {name}: ratios {ratios} → median {median}", flush=True)
 
 
 NEIGHBOUR_SHARE = 0.2  # another tenant's newer messages, as a share of the log's size

@@ -36,6 +36,13 @@ LOG_PAGES = (
     ("log", "filtered", "p95_ms"),
     ("log", "first_page_behind_neighbour", "p95_ms"),
 )
+# The same ratios measured in alternating slices (phases.paired): when a run has them, the
+# report's ratio is their median, and the far-apart figures' quotient is shown beside it.
+PAIRED = {
+    "send accepted/s ÷ trivial-view/s": "send",
+    "inbound ack/s ÷ trivial-view/s": "inbound",
+    "deliveries/s ÷ Celery no-op/s": "drain",
+}
 # name, comparison, target, numerator (or the worst of several), denominator
 TARGETS = [
     ("send accepted/s ÷ trivial-view/s", "ge", 0.5, [("send", "saturate", "ok_per_s")], TRIVIAL),
@@ -55,6 +62,11 @@ def ratios(results: dict) -> list[dict]:
         inputs = [*numerators, *([denominator] if denominator else [])]
         if denominator:
             value = _ratio(value, _get(results, *denominator))
+        apart = None
+        paired = _get(results, "paired", PAIRED.get(name, ""), "median")
+        if paired is not None:
+            value, apart = paired, value
+            inputs = [("paired", PAIRED[name], "rounds")]
         noisy = value is not None and any(
             (_get(results, *path[:-1], "foreign_cpu_pct") or 0) >= NOISY_PCT for path in inputs
         )
@@ -74,6 +86,8 @@ def ratios(results: dict) -> list[dict]:
                 "verdict": verdict,
                 "margin_pct": margin,  # positive: headroom; negative: missed by that much
                 "noisy_inputs": noisy,
+                "paired": paired is not None,
+                "apart": apart,  # numerator ÷ denominator of the phases minutes apart
             }
         )
     return rows
@@ -188,6 +202,8 @@ def render(results: dict) -> str:
         margin = "" if row["margin_pct"] is None else f"({row['margin_pct']:+.0f} %)"
         value = _fmt(row["value"], digits=digits(row))
         noisy = "  (noisy inputs)" if row.get("noisy_inputs") else ""
+        if row.get("paired"):
+            noisy += f"  (paired median; apart {_fmt(row.get('apart'), digits=3)})"
         lines.append(
             f"  {row['name']:<{name_width}}  {value:>9}  target {row['target']:<6}"
             f"  {row['verdict']} {margin}{noisy}".rstrip()

@@ -56,10 +56,11 @@ class Scale:
     sink_s: float
     quiet_wait_s: float  # at most this long before each measurement for a quiet machine
     retries: int  # a measurement disturbed by other people's jobs is repeated this often
+    paired_rounds: int  # rounds of alternating numerator/denominator slices per ratio
 
 
-QUICK = Scale(4, 1, 5, 100, 2_000, 50_000, 100, 4, 3, 1, 0)
-FULL = Scale(15, 3, 20, 1_500, 20_000, 1_000_000, 200, 15, 10, 10, 2)
+QUICK = Scale(4, 1, 5, 100, 2_000, 50_000, 100, 4, 3, 1, 0, 3)
+FULL = Scale(15, 3, 20, 1_500, 20_000, 1_000_000, 200, 15, 10, 10, 2, 5)
 
 
 SPREAD_ACCOUNTS = 8  # send saturation again, spread over this many accounts
@@ -74,6 +75,7 @@ PHASES = [
     ("send", phases.send),
     ("inbound", phases.inbound),
     ("drain: deliveries", phases.drain_plain),
+    ("paired ratios", phases.paired),
     ("drain: deliveries + webhooks", phases.drain_webhooks),
     ("message log", phases.message_log),
 ]
@@ -149,6 +151,7 @@ class Run:
             "send": {},
             "inbound": {},
             "drain": {},
+            "paired": {},
             "log": {},
             "throttle": {},
             "errors": {},
