@@ -25,11 +25,15 @@ Status = Delivery.Status
 
 
 def claim_query():
-    """Deliveries with their message and their channel's config, in one SELECT."""
-    config = ChannelConfig.objects.filter(
+    """Deliveries with their message and their channel's config and callback token, in
+    one SELECT."""
+    channel = ChannelConfig.objects.filter(
         account_id=OuterRef("account_id"), kind=OuterRef("channel")
-    ).values("config")[:1]
-    return Delivery.objects.select_related("message").annotate(channel_config=Subquery(config))
+    )
+    return Delivery.objects.select_related("message").annotate(
+        channel_config=Subquery(channel.values("config")[:1]),
+        channel_callback_token=Subquery(channel.values("callback_token")[:1]),
+    )
 
 
 def _load(claimed: list[str]) -> list[Delivery]:

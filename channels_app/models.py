@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -9,6 +11,16 @@ from oneping.ids import PublicIdField
 from oneping.logorder import log_index_key
 
 
+def new_callback_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def callback_path(provider: str, token: str) -> str:
+    """Where `provider` reports the delivery statuses of the channel with this callback
+    token (a path: oneping.public_url.absolute_url makes the URL)."""
+    return f"/hooks/providers/{provider}/{token}/"
+
+
 class ChannelConfig(models.Model):
     """How an account reaches one kind of channel. The whole config is encrypted at rest."""
 
@@ -17,6 +29,12 @@ class ChannelConfig(models.Model):
     # The registry's kinds, read when asked: a new kind needs no migration.
     kind = models.CharField(max_length=20, choices=kind_choices)
     config = EncryptedJSONField(default=dict)
+    # Names the channel in the URL its provider reports delivery statuses to
+    # (/hooks/providers/<provider>/<callback_token>/). An identifier, not a credential: a
+    # callback is trusted for its provider's signature, checked with the channel's secret.
+    callback_token = models.CharField(
+        max_length=64, unique=True, default=new_callback_token, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -27,6 +45,9 @@ class ChannelConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.account}"
+
+    def callback_path(self, provider: str) -> str:
+        return callback_path(provider, self.callback_token)
 
 
 class Contact(models.Model):

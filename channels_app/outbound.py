@@ -62,5 +62,6 @@ def _send(delivery: Delivery) -> SendResult:
         target=delivery.target,
         message_id=message.pk,
         delivery_id=delivery.pk,
+        callback_token=delivery.channel_callback_token or "",
     )
     return get_integration(delivery.channel).send(config, outgoing)

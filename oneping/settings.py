@@ -36,6 +36,15 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where the world reaches this deployment, e.g. https://oneping.example.com: the base of
+# every absolute URL the product hands out (provider status callbacks, inbound URLs,
+# invitations; oneping.public_url). Unset, a request's own host is used, and no status
+# callback URL is sent to providers (there is no request to take it from).
+ONEPING_PUBLIC_URL = env_str("ONEPING_PUBLIC_URL", "").rstrip("/")
+if ONEPING_PUBLIC_URL and not ONEPING_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"ONEPING_PUBLIC_URL={ONEPING_PUBLIC_URL!r}: give the scheme, e.g. https://oneping.example.com"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -378,6 +387,17 @@ ONEPING_HTTP_CONNECT_TIMEOUT = 5.0
 ONEPING_HTTP_READ_TIMEOUT = 15.0
 ONEPING_SMTP_TIMEOUT = 15.0
 ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.telegram.org")
+# SMS and WhatsApp through Twilio (https://www.twilio.com/docs/messaging/api/message-resource)
+# and WhatsApp through Meta's Cloud API (https://developers.facebook.com/docs/whatsapp/cloud-api).
+ONEPING_TWILIO_API_BASE = env_str("ONEPING_TWILIO_API_BASE", "https://api.twilio.com")
+ONEPING_WHATSAPP_API_BASE = env_str("ONEPING_WHATSAPP_API_BASE", "https://graph.facebook.com")
+ONEPING_WHATSAPP_API_VERSION = env_str("ONEPING_WHATSAPP_API_VERSION", "v21.0")
+# Phone numbers without a leading + are read as numbers of this region (ISO 3166 alpha-2,
+# e.g. "GB"); unset, a + and the country code are required.
+ONEPING_DEFAULT_REGION = env_str("ONEPING_DEFAULT_REGION", "").upper()
+# Deliveries whose fate the provider reports later (SMS, WhatsApp) keep their message's
+# fallbacks on standby until that report, or this long after they were sent.
+ONEPING_FALLBACK_WAIT_SECONDS = _seconds("ONEPING_FALLBACK_WAIT_SECONDS", 3600)
 # Seconds before attempts 2, 3, … of a delivery that failed transiently, each ± the jitter
 # (a fraction of the step), so deliveries that failed together do not return together.
 ONEPING_DELIVERY_RETRY_SCHEDULE = [10, 60, 300, 1800, 7200]

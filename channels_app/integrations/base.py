@@ -53,6 +53,18 @@ class Outgoing:
     target: str  # the resolved address; "" means the channel's configured default
     message_id: str
     delivery_id: str
+    # The channel's callback token: a kind whose provider reports statuses builds its
+    # callback URL from it (status_callback_url).
+    callback_token: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderCode:
+    """What one of a provider's documented error codes means for us."""
+
+    code: str
+    permanent: bool  # False: retrying later can succeed (rate limits, outages)
+    cause: str  # for people: "the number is not a valid mobile number"
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,10 @@ class Integration:
     secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {}
     # What a successful attempt means: "delivered" into a chat, or "sent" to an SMTP server.
     success_status: ClassVar[str] = "delivered"
+    # Whether the provider reports the fate later, by status callback (SMS, WhatsApp): a
+    # "sent" delivery then keeps its message's fallbacks on standby until the report says
+    # delivered, read or failed, or ONEPING_FALLBACK_WAIT_SECONDS pass.
+    reports_fate: ClassVar[bool] = False
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -122,6 +138,23 @@ class Integration:
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError
+
+    def status_callback_provider(self, config: dict[str, Any]) -> str | None:
+        """The provider that reports this channel's delivery statuses to
+        /hooks/providers/<provider>/<callback token>/ ("twilio", "whatsapp" for Meta), or
+        None when the kind has no status callbacks."""
+        return None
+
+
+def status_callback_url(provider: str, callback_token: str) -> str | None:
+    """The absolute URL a provider reports statuses to; None without ONEPING_PUBLIC_URL
+    (a worker has no request to take the host from: no callback is asked for then)."""
+    from channels_app.models import callback_path  # models import this module's registry
+    from oneping.public_url import absolute_url
+
+    if not callback_token:
+        return None
+    return absolute_url(callback_path(provider, callback_token))
 
 
 def excerpt(response: requests.Response) -> str:
