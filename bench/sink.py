@@ -1,4 +1,5 @@
-"""A local stand-in for Slack, Discord and the Telegram Bot API (stdlib only).
+"""A local stand-in for Slack, Discord, the Telegram Bot API, Twilio's Messages API and the
+WhatsApp Cloud API (stdlib only).
 
     python bench/sink.py [PORT]          # default 9000
 
@@ -6,13 +7,21 @@ It answers every POST the way the real service would on success and prints what 
 so the README walkthrough and the benchmarks work with no internet:
 - /bot<token>/sendMessage          → Telegram's {"ok": true, "result": {"message_id": …}}
 - any path with ?wait=true         → Discord's message object {"id": …}
+- /2010-04-01/Accounts/<sid>/Messages.json → Twilio's 201 message resource {"sid": "SM…", …}
+  (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource)
+- /<version>/<phone number id>/messages → the Cloud API's {"messages": [{"id": "wamid…"}]}
+  (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages)
 - anything else                    → Slack's "ok"
+
+Point oneping at it with ONEPING_TWILIO_API_BASE / ONEPING_WHATSAPP_API_BASE /
+ONEPING_TELEGRAM_API_BASE=http://127.0.0.1:9000 (README walkthrough).
 """
 
 import itertools
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 _ids = itertools.count(1)
 QUIET = "--quiet" in sys.argv
@@ -36,19 +45,47 @@ class Sink(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if not QUIET:
             print(f"POST {self.path}  {body.decode(errors='replace')[:500]}", flush=True)
-        if "/sendMessage" in self.path:
+        path = self.path.split("?", 1)[0]
+        if "/sendMessage" in path:
             self._answer({"ok": True, "result": {"message_id": next(_ids)}})
+        elif path.startswith("/2010-04-01/Accounts/") and path.endswith("/Messages.json"):
+            form = parse_qs(body.decode(errors="replace"))
+            sid = f"SM{next(_ids):032x}"
+            self._answer(
+                {
+                    "sid": sid,
+                    "account_sid": path.split("/")[3],
+                    "to": form.get("To", [""])[0],
+                    "from": form.get("From", [None])[0],
+                    "messaging_service_sid": form.get("MessagingServiceSid", [None])[0],
+                    "body": form.get("Body", [""])[0],
+                    "status": "queued",
+                    "num_segments": "1",
+                    "error_code": None,
+                    "error_message": None,
+                },
+                status=201,
+            )
+        elif path.endswith("/messages") and path.count("/") == 3:
+            to = (json.loads(body or b"{}") or {}).get("to", "")
+            self._answer(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+                    "messages": [{"id": f"wamid.{next(_ids):020d}"}],
+                }
+            )
         elif "wait=true" in self.path:
             self._answer({"id": str(next(_ids)), "type": 0})
         else:
             self._answer("ok")
 
-    def _answer(self, payload) -> None:
+    def _answer(self, payload, status: int = 200) -> None:
         if isinstance(payload, str):
             data, content_type = payload.encode(), "text/plain"
         else:
             data, content_type = json.dumps(payload).encode(), "application/json"
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
