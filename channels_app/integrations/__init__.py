@@ -34,6 +34,7 @@ REGISTRY: dict[str, str] = {
     "telegram": "channels_app.integrations.telegram.integration.TelegramIntegration",
     "slack": "channels_app.integrations.slack.integration.SlackIntegration",
     "discord": "channels_app.integrations.discord.integration.DiscordIntegration",
+    "whatsapp": "channels_app.integrations.whatsapp.integration.WhatsAppIntegration",
     "sms": "channels_app.integrations.sms.integration.SmsIntegration",
 }
 
