@@ -212,6 +212,59 @@ def smtp():
     server.stop()
 
 
+@pytest.fixture
+def twilio(settings):
+    """Twilio's Messages API on loopback (tests/fakes_phones.py): SMS and WhatsApp."""
+    from tests.fakes_phones import FakeTwilio
+
+    server = FakeTwilio().start()
+    settings.ONEPING_TWILIO_API_BASE = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def meta(settings):
+    """Meta's WhatsApp Cloud API on loopback (tests/fakes_phones.py)."""
+    from tests.fakes_phones import FakeMeta
+
+    server = FakeMeta().start()
+    settings.ONEPING_WHATSAPP_API_BASE = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms_channel(account):
+    """SMS through Twilio configured for `account` (add the `twilio` fake to send)."""
+    from channels_app.models import ChannelConfig
+    from tests.fakes_phones import SMS_CONFIG
+
+    return ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
+
+
+@pytest.fixture
+def whatsapp_twilio_channel(account):
+    """WhatsApp through Twilio configured for `account` (add the `twilio` fake to send)."""
+    from channels_app.models import ChannelConfig
+    from tests.fakes_phones import WHATSAPP_TWILIO_CONFIG
+
+    return ChannelConfig.objects.create(
+        account=account, kind="whatsapp", config=WHATSAPP_TWILIO_CONFIG
+    )
+
+
+@pytest.fixture
+def whatsapp_meta_channel(account):
+    """WhatsApp through Meta's Cloud API configured for `account` (add the `meta` fake)."""
+    from channels_app.models import ChannelConfig
+    from tests.fakes_phones import WHATSAPP_META_CONFIG
+
+    return ChannelConfig.objects.create(
+        account=account, kind="whatsapp", config=WHATSAPP_META_CONFIG
+    )
+
+
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
