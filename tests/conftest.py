@@ -234,35 +234,31 @@ def meta(settings):
     server.stop()
 
 
+def phone_channel(account, kind: str, config_name: str):
+    """A phone channel of `account` with a config of tests/fakes_phones.py."""
+    from channels_app.models import ChannelConfig
+    from tests import fakes_phones
+
+    config = getattr(fakes_phones, config_name)
+    return ChannelConfig.objects.create(account=account, kind=kind, config=config)
+
+
 @pytest.fixture
 def sms_channel(account):
     """SMS through Twilio configured for `account` (add the `twilio` fake to send)."""
-    from channels_app.models import ChannelConfig
-    from tests.fakes_phones import SMS_CONFIG
-
-    return ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
+    return phone_channel(account, "sms", "SMS_CONFIG")
 
 
 @pytest.fixture
 def whatsapp_twilio_channel(account):
     """WhatsApp through Twilio configured for `account` (add the `twilio` fake to send)."""
-    from channels_app.models import ChannelConfig
-    from tests.fakes_phones import WHATSAPP_TWILIO_CONFIG
-
-    return ChannelConfig.objects.create(
-        account=account, kind="whatsapp", config=WHATSAPP_TWILIO_CONFIG
-    )
+    return phone_channel(account, "whatsapp", "WHATSAPP_TWILIO_CONFIG")
 
 
 @pytest.fixture
 def whatsapp_meta_channel(account):
     """WhatsApp through Meta's Cloud API configured for `account` (add the `meta` fake)."""
-    from channels_app.models import ChannelConfig
-    from tests.fakes_phones import WHATSAPP_META_CONFIG
-
-    return ChannelConfig.objects.create(
-        account=account, kind="whatsapp", config=WHATSAPP_META_CONFIG
-    )
+    return phone_channel(account, "whatsapp", "WHATSAPP_META_CONFIG")
 
 
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"

@@ -8,7 +8,7 @@ import requests
 from django import forms
 
 from oneping.errors import ServiceError
-from oneping.http import describe_failure, host_of
+from oneping.http import describe_failure, host_of, parse_retry_after
 
 EXCERPT_LIMIT = 2048
 
@@ -207,6 +207,34 @@ def json_object(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def coded_error(
+    response: requests.Response,
+    provider: str,
+    code: object,
+    said: str,
+    known: ProviderCode | None,
+    more: str = "",
+) -> TransportError:
+    """A refusal from a provider with documented error codes (Twilio, Meta): sorted by its
+    code when the provider's table knows it (`known`), else by the HTTP status (408, 429
+    and 5xx transient, every other status permanent); a transient one honours Retry-After.
+    `said` is the provider's own message, `more` what it adds (a doc link, details)."""
+    status = response.status_code
+    if known is not None:
+        reason = f"{provider} refused the message: {known.cause} (error {code}: {said})"
+        permanent = known.permanent
+    else:
+        coded = f" with error {code}" if code not in (None, "") else ""
+        reason = f"{provider} answered {status}{coded}: {said}"
+        permanent = status < 500 and status not in (408, 429)
+    return TransportError(
+        reason + more,
+        permanent=permanent,
+        retry_after=None if permanent else parse_retry_after(response.headers.get("Retry-After")),
+        response_excerpt=excerpt(response),
+    )
 
 
 def network_error(exc: requests.RequestException, url: str) -> TransportError:

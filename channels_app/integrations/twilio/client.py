@@ -11,14 +11,14 @@ from django.conf import settings
 
 from channels_app.integrations.base import (
     SendResult,
-    TransportError,
+    coded_error,
     excerpt,
     json_object,
     network_error,
     status_callback_url,
 )
 from channels_app.integrations.twilio.errors import lookup
-from oneping.http import parse_retry_after, post
+from oneping.http import post
 
 # The provider name in the status callback's path (/hooks/providers/twilio/<token>/).
 PROVIDER = "twilio"
@@ -75,20 +75,8 @@ def classify(response: requests.Response) -> SendResult:
         )
     code = body.get("code")
     said = str(body.get("message") or response.reason or "no description")
-    known = lookup(code)
-    if known is not None:
-        reason = f"Twilio refused the message: {known.cause} (error {code}: {said})"
-        permanent = known.permanent
-    else:
-        coded = f" with error {code}" if code not in (None, "") else ""
-        reason = f"Twilio answered {status}{coded}: {said}"
-        permanent = status < 500 and status not in (408, 429)
     more_info = body.get("more_info")
+    more = ""
     if isinstance(more_info, str) and more_info.startswith("https://www.twilio.com/"):
-        reason += f" ({more_info})"
-    raise TransportError(
-        reason,
-        permanent=permanent,
-        retry_after=None if permanent else parse_retry_after(response.headers.get("Retry-After")),
-        response_excerpt=excerpt(response),
-    )
+        more = f" ({more_info})"
+    raise coded_error(response, "Twilio", code, said, lookup(code), more)

@@ -12,13 +12,13 @@ from channels_app.integrations.base import (
     ConfigError,
     Outgoing,
     SendResult,
-    TransportError,
+    coded_error,
     excerpt,
     json_object,
     network_error,
 )
 from channels_app.integrations.whatsapp.meta_errors import lookup
-from oneping.http import parse_retry_after, post_json
+from oneping.http import post_json
 
 # The provider name in the status callback's path (/hooks/providers/whatsapp/<token>/).
 PROVIDER = "whatsapp"
@@ -169,20 +169,8 @@ def classify(response: requests.Response) -> SendResult:
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     code = error.get("code")
     said = str(error.get("message") or response.reason or "no description")
-    known = lookup(code)
-    if known is not None:
-        reason = f"WhatsApp refused the message: {known.cause} (error {code}: {said})"
-        permanent = known.permanent
-    else:
-        coded = f" with error {code}" if code not in (None, "") else ""
-        reason = f"WhatsApp answered {status}{coded}: {said}"
-        permanent = status < 500 and status not in (408, 429)
     data = error.get("error_data")
+    more = ""
     if isinstance(data, dict) and isinstance(data.get("details"), str):
-        reason += f". {data['details']}"
-    raise TransportError(
-        reason,
-        permanent=permanent,
-        retry_after=None if permanent else parse_retry_after(response.headers.get("Retry-After")),
-        response_excerpt=excerpt(response),
-    )
+        more = f". {data['details']}"
+    raise coded_error(response, "WhatsApp", code, said, lookup(code), more)
