@@ -106,3 +106,22 @@ def test_the_message_page_shows_an_sms_deliverys_segments(owner_client, account)
     page = owner_client.get(f"/messages/{delivery.message_id}/").content.decode()
 
     assert "1 segment<" in page
+
+
+def test_the_message_page_shows_the_template_a_send_named(api, owner_client, account):
+    ChannelConfig.objects.create(account=account, kind="whatsapp", config=WHATSAPP_META_CONFIG)
+    template = {"name": "order_shipped", "language": "en_US", "variables": ["Jane"]}
+    body = api.post_json(
+        "/api/v1/send",
+        {
+            "message": "Hi Jane, your order has shipped",
+            "channels": ["whatsapp"],
+            "recipient": "+14155550199",
+            "channel_options": {"whatsapp": {"template": template}},
+        },
+    ).json()
+
+    page = owner_client.get(f"/messages/{body['id']}/").content.decode()
+
+    assert "Hi Jane, your order has shipped" in page
+    assert "Channel options" in page and "order_shipped" in page
