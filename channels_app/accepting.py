@@ -6,7 +6,7 @@ path validates, counts quota and creates deliveries.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from accounts.models import Account
 from accounts.usage import Usage, usage_for
 from channels_app import addresses, platform_mail, retry
 from channels_app.integrations import get_integration
+from channels_app.integrations.base import ConfigError, Integration
 from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
 from channels_app.queueing import enqueue_together
 from channels_app.send_request import SendRequestSerializer
@@ -68,17 +69,29 @@ def plan_routes(
                 f"POST /api/v1/channels with kind {channel!r} first.",
                 details={"channel": channel},
             )
-        limit = get_integration(channel).message_limit
-        if limit is not None and len(data["message"]) > limit:
-            raise ServiceError(
-                "message_too_long",
-                f"The message has {len(data['message'])} characters; "
-                f"{channel} takes at most {limit}.",
-                details={"channel": channel, "limit": limit, "length": len(data["message"])},
-            )
-        routes.append(addresses.resolve(channel, data["recipient"], contact, config))
+        integration = get_integration(channel)
+        segments = integration.check_text(data["message"], config.config)
+        options = _channel_options(integration, data["channel_options"].get(channel), config)
+        route = addresses.resolve(channel, data["recipient"], contact, config)
+        routes.append(replace(route, segments=segments, options=options))
     platform_mail.check_routes(account, routes, configs, is_test=is_test)
     return routes
+
+
+def _channel_options(
+    integration: Integration, options: dict[str, Any] | None, config: ChannelConfig
+) -> dict[str, Any]:
+    """The kind's entry of `channel_options`, checked against its channel's config (a
+    template's shape depends on the provider): 400 invalid_channel_options naming the field."""
+    try:
+        return integration.clean_options(options or {}, config.config)
+    except ConfigError as exc:
+        raise ServiceError(
+            "invalid_channel_options",
+            exc.message,
+            field=f"channel_options.{integration.kind}.{exc.field}",
+            details={"channel": integration.kind},
+        ) from None
 
 
 def _configs_with_contact(
@@ -200,6 +213,7 @@ def _store(
         channels=data["channels"],
         fallback_channels=data["fallback_channels"],
         metadata=data["metadata"],
+        channel_options={route.channel: route.options for route in routes if route.options},
         callback_url=data.get("callback_url", ""),
         retry=data["retry"],
         is_test=is_test,
@@ -215,6 +229,7 @@ def _store(
             fallback_order=max(index - primaries + 1, 0),
             status=Delivery.Status.QUEUED if index < primaries else Delivery.Status.STANDBY,
             max_attempts=retry.max_attempts(data["retry"]),
+            segments=route.segments,
             enqueued_at=timezone.now() if index < primaries else None,
         )
         for index, route in enumerate(routes)

@@ -21,7 +21,7 @@ def clean_channel_config(
     integration = get_integration(kind)
     config = submitted
     if stored:
-        config = merge_secrets(set(integration.secret_fields), stored, submitted)
+        config = merge_secrets(set(integration.secrets_in_use(submitted)), stored, submitted)
     cleaned = integration.clean_config(config)
     if stored:
         _check_secret_destinations(kind, submitted, stored, cleaned)

@@ -93,6 +93,9 @@ class Message(models.Model):
     channels = models.JSONField(default=list)
     fallback_channels = models.JSONField(default=list)
     metadata = models.JSONField(default=dict, blank=True)
+    # /send's channel_options as each kind's clean_options returned them ({kind: options});
+    # the transport of that kind gets its entry (Outgoing.options).
+    channel_options = models.JSONField(default=dict, blank=True)
     callback_url = models.URLField(max_length=2048, blank=True)
     retry = models.BooleanField(default=True)
     is_test = models.BooleanField(default=False)
@@ -154,6 +157,9 @@ class Delivery(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=1)
+    # How many parts the text is sent (and billed) in, for kinds that count them (phone
+    # segments: Integration.check_text); null for the others.
+    segments = models.PositiveSmallIntegerField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

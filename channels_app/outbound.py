@@ -63,5 +63,6 @@ def _send(delivery: Delivery) -> SendResult:
         message_id=message.pk,
         delivery_id=delivery.pk,
         callback_token=delivery.channel_callback_token or "",
+        options=message.channel_options.get(delivery.channel, {}),
     )
     return get_integration(delivery.channel).send(config, outgoing)

@@ -6,11 +6,16 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_app.integrations import channel_kinds
+from channels_app.integrations import channel_kinds, get_integration
 from oneping.storable import unstorable_text
 from oneping.urlguard import UrlNotAllowed, check_receiver_url
 
 METADATA_LIMIT_BYTES = 8 * 1024
+OPTIONS_CODE = "invalid_channel_options"
+
+
+def _error(message: str, code: str) -> serializers.ErrorDetail:
+    return serializers.ErrorDetail(message, code=code)
 
 
 def _check_channel_names(names: list[str], field: str) -> list[str]:
@@ -36,6 +41,28 @@ class ChannelNameField(serializers.CharField):
     code (below), not DRF's generic `invalid_choice`."""
 
 
+def _channel_options_schema() -> dict[str, Any]:
+    """Each kind's entry, as its integration documents it (options_schema)."""
+    entries = {
+        kind: schema
+        for kind in channel_kinds()
+        if (schema := get_integration(kind).options_schema) is not None
+    }
+    return {
+        "type": "object",
+        "description": "Options for one channel of this send, by channel name (a channel of "
+        "`channels` or `fallback_channels`); each channel's integration checks its entry.",
+        "properties": entries,
+        "additionalProperties": False,
+    }
+
+
+@extend_schema_field(_channel_options_schema())
+class ChannelOptionsField(serializers.DictField):
+    """{channel: {option: value}}; the kinds' own rules run once the account's channel
+    configs are known (accepting.plan_routes)."""
+
+
 class SendRequestSerializer(serializers.Serializer):
     # min_length documents in the schema what allow_blank / allow_empty already refuse.
     message = serializers.CharField(trim_whitespace=False, min_length=1)
@@ -53,6 +80,7 @@ class SendRequestSerializer(serializers.Serializer):
     fallback_channels = serializers.ListField(
         child=ChannelNameField(), required=False, default=list, max_length=len(channel_kinds()) * 2
     )
+    channel_options = ChannelOptionsField(required=False, default=dict)
 
     def validate_message(self, value: str) -> str:
         if not value.strip():
@@ -77,6 +105,29 @@ class SendRequestSerializer(serializers.Serializer):
             )
         return value
 
+    def validate_channel_options(self, value: dict[str, Any]) -> dict[str, Any]:
+        kinds = channel_kinds()
+        for channel, options in value.items():
+            if channel not in kinds:
+                raise serializers.ValidationError(
+                    {
+                        channel: [
+                            _error(
+                                f"Unknown channel {channel!r}: use {', '.join(kinds)}.",
+                                "unknown_channel",
+                            )
+                        ]
+                    }
+                )
+            if not isinstance(options, dict):
+                raise serializers.ValidationError(
+                    {channel: [_error("Give this channel's options as an object.", OPTIONS_CODE)]}
+                )
+        problem = unstorable_text(value)
+        if problem:
+            raise serializers.ValidationError(problem, code=OPTIONS_CODE)
+        return value
+
     def validate_callback_url(self, value: str) -> str:
         if not value:
             return value
@@ -92,4 +143,11 @@ class SendRequestSerializer(serializers.Serializer):
                 {"fallback_channels": f"{sorted(overlap)[0]} is already in channels."},
                 code="duplicate_channel",
             )
+        sent_on = {*attrs["channels"], *attrs.get("fallback_channels", [])}
+        for channel in attrs.get("channel_options", {}):
+            if channel not in sent_on:
+                message = f"{channel} is in neither channels nor fallback_channels."
+                raise serializers.ValidationError(
+                    {"channel_options": {channel: [_error(message, OPTIONS_CODE)]}}
+                )
         return attrs

@@ -116,6 +116,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "status",
             "fallback",
             "attempts",
+            "segments",
             "provider_message_id",
             "last_error",
             "next_attempt_at",
@@ -150,7 +151,7 @@ class MessageSerializer(MessageListSerializer):
     deliveries = DeliverySerializer(many=True, read_only=True)
 
     class Meta(MessageListSerializer.Meta):
-        fields = [*MessageListSerializer.Meta.fields, "callback_url", "retry"]
+        fields = [*MessageListSerializer.Meta.fields, "channel_options", "callback_url", "retry"]
 
 
 class ChannelTestSerializer(serializers.Serializer):

@@ -387,15 +387,16 @@ ONEPING_HTTP_CONNECT_TIMEOUT = 5.0
 ONEPING_HTTP_READ_TIMEOUT = 15.0
 ONEPING_SMTP_TIMEOUT = 15.0
 ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.telegram.org")
-# SMS and WhatsApp through Twilio (https://www.twilio.com/docs/messaging/api/message-resource)
-# and WhatsApp through Meta's Cloud API (https://developers.facebook.com/docs/whatsapp/cloud-api).
+# The phone channels' providers: Twilio's Messages API
+# (https://www.twilio.com/docs/messaging/api/message-resource) and Meta's Cloud API with
+# its Graph API version (https://developers.facebook.com/docs/graph-api/guides/versioning).
 ONEPING_TWILIO_API_BASE = env_str("ONEPING_TWILIO_API_BASE", "https://api.twilio.com")
 ONEPING_WHATSAPP_API_BASE = env_str("ONEPING_WHATSAPP_API_BASE", "https://graph.facebook.com")
 ONEPING_WHATSAPP_API_VERSION = env_str("ONEPING_WHATSAPP_API_VERSION", "v21.0")
 # Phone numbers without a leading + are read as numbers of this region (ISO 3166 alpha-2,
 # e.g. "GB"); unset, a + and the country code are required.
 ONEPING_DEFAULT_REGION = env_str("ONEPING_DEFAULT_REGION", "").upper()
-# Deliveries whose fate the provider reports later (SMS, WhatsApp) keep their message's
+# Deliveries whose fate the provider reports later (the phone channels) keep their message's
 # fallbacks on standby until that report, or this long after they were sent.
 ONEPING_FALLBACK_WAIT_SECONDS = _seconds("ONEPING_FALLBACK_WAIT_SECONDS", 3600)
 # Seconds before attempts 2, 3, … of a delivery that failed transiently, each ± the jitter

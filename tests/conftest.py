@@ -212,6 +212,55 @@ def smtp():
     server.stop()
 
 
+@pytest.fixture
+def twilio(settings):
+    """Twilio's Messages API on loopback (tests/fakes_phones.py): SMS and WhatsApp."""
+    from tests.fakes_phones import FakeTwilio
+
+    server = FakeTwilio().start()
+    settings.ONEPING_TWILIO_API_BASE = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def meta(settings):
+    """Meta's WhatsApp Cloud API on loopback (tests/fakes_phones.py)."""
+    from tests.fakes_phones import FakeMeta
+
+    server = FakeMeta().start()
+    settings.ONEPING_WHATSAPP_API_BASE = server.url
+    yield server
+    server.stop()
+
+
+def phone_channel(account, kind: str, config_name: str):
+    """A phone channel of `account` with a config of tests/fakes_phones.py."""
+    from channels_app.models import ChannelConfig
+    from tests import fakes_phones
+
+    config = getattr(fakes_phones, config_name)
+    return ChannelConfig.objects.create(account=account, kind=kind, config=config)
+
+
+@pytest.fixture
+def sms_channel(account):
+    """SMS through Twilio configured for `account` (add the `twilio` fake to send)."""
+    return phone_channel(account, "sms", "SMS_CONFIG")
+
+
+@pytest.fixture
+def whatsapp_twilio_channel(account):
+    """WhatsApp through Twilio configured for `account` (add the `twilio` fake to send)."""
+    return phone_channel(account, "whatsapp", "WHATSAPP_TWILIO_CONFIG")
+
+
+@pytest.fixture
+def whatsapp_meta_channel(account):
+    """WhatsApp through Meta's Cloud API configured for `account` (add the `meta` fake)."""
+    return phone_channel(account, "whatsapp", "WHATSAPP_META_CONFIG")
+
+
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 

@@ -10,6 +10,7 @@ from django.contrib.messages import get_messages
 
 from channels_app.models import ChannelConfig, Contact, Message
 from tests.conftest import TELEGRAM_TOKEN
+from tests.fakes_phones import SMS_CONFIG, WHATSAPP_META_CONFIG, WHATSAPP_TWILIO_CONFIG
 
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/secretpart"
 LONG = "x" * 256
@@ -101,6 +102,26 @@ def bound_channel_form(response):
             {"host": "smtp.example.com", "from_email": "nope", "security": "starttls"},
             "from_email",
         ),
+        ("sms", {**SMS_CONFIG, "from": "+1 415"}, {**SMS_CONFIG, "from": "+1 415"}, "from"),
+        (
+            "sms",
+            {**SMS_CONFIG, "account_sid": "AC1"},
+            {**SMS_CONFIG, "account_sid": "AC1"},
+            "account_sid",
+        ),
+        (
+            "whatsapp",
+            {**WHATSAPP_META_CONFIG, "app_secret": "nope"},
+            {**WHATSAPP_META_CONFIG, "app_secret": "nope"},
+            "app_secret",
+        ),
+        (
+            "whatsapp",
+            {k: v for k, v in WHATSAPP_TWILIO_CONFIG.items() if k != "auth_token"},
+            {k: v for k, v in WHATSAPP_TWILIO_CONFIG.items() if k != "auth_token"},
+            "auth_token",
+        ),
+        ("whatsapp", {"provider": "signal"}, {"provider": "signal"}, "provider"),
     ],
 )
 def test_creating_a_channel_with_a_bad_config(api, dashboard, kind, config, form, field):
@@ -178,6 +199,9 @@ def notice(response) -> str:
         # Nothing resolves: no default chat, not a chat id, no such contact.
         ("telegram", {"bot_token": TELEGRAM_TOKEN}, "nobody"),
         ("email", {}, "not an address"),
+        # A number, but not a usable one (the reason is named), and no number at all.
+        ("sms", SMS_CONFIG, "+1 415"),
+        ("whatsapp", WHATSAPP_META_CONFIG, "nobody"),
     ],
 )
 def test_sending_a_test_to_a_bad_recipient(api, dashboard, account, kind, config, recipient):
@@ -223,6 +247,16 @@ def test_sending_a_test_to_a_bad_recipient(api, dashboard, account, kind, config
             {"identifier": "j", "addresses": {"discord": "discord.com/api/webhooks/1/x"}},
             {"identifier": "j", "discord": "discord.com/api/webhooks/1/x"},
             "discord",
+        ),
+        (
+            {"identifier": "j", "addresses": {"sms": "+1 415"}},
+            {"identifier": "j", "sms": "+1 415"},
+            "sms",
+        ),
+        (
+            {"identifier": "j", "addresses": {"whatsapp": "0207946"}},
+            {"identifier": "j", "whatsapp": "0207946"},
+            "whatsapp",
         ),
     ],
 )

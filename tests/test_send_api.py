@@ -69,13 +69,13 @@ def test_send_needs_an_api_key(anonymous_api, db):
         ({"channels": []}, "validation_error", "channels"),
         ({"channels": "slack"}, "validation_error", "channels"),
         ({"channels": ["slack", "slack"]}, "duplicate_channel", "channels"),
-        ({"channels": ["sms"]}, "unknown_channel", "channels"),
+        ({"channels": ["fax"]}, "unknown_channel", "channels"),
         ({"recipient": ""}, "validation_error", "recipient"),
         ({"metadata": ["not", "an", "object"]}, "validation_error", "metadata"),
         ({"metadata": {"blob": "x" * 9000}}, "metadata_too_large", "metadata"),
         ({"callback_url": "ftp://example.com/hook"}, "url_not_allowed", "callback_url"),
         ({"retry": "sometimes"}, "validation_error", "retry"),
-        ({"fallback_channels": ["sms"]}, "unknown_channel", "fallback_channels"),
+        ({"fallback_channels": ["fax"]}, "unknown_channel", "fallback_channels"),
         ({"fallback_channels": ["slack"]}, "duplicate_channel", "fallback_channels"),
     ],
 )
@@ -89,8 +89,8 @@ def test_malformed_requests_name_the_field(api, channels, fields, code, field):
 
 
 def test_unknown_channel_lists_the_valid_ones(api, channels):
-    error = error_of(post_send(api, channels=["sms"]), 400)
-    for kind in ("email", "telegram", "slack", "discord"):
+    error = error_of(post_send(api, channels=["fax"]), 400)
+    for kind in ("email", "telegram", "slack", "discord", "whatsapp", "sms"):
         assert kind in error["message"]
 
 

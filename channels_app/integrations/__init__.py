@@ -14,8 +14,10 @@ base.Integration and declares
     form_initial / config_from_form when the form's fields are not the config's);
   - its addresses: clean_contact_address, address_from_recipient, default_address,
     display_address, contact_field, unresolved_hint, test_recipient_hint;
-  - its transport: message_limit, success_status, send, and a classify that sorts the
-    provider's answers into permanent and transient, linking the provider's doc;
+  - its transport: message_limit (or check_text, for SMS segments), success_status,
+    reports_fate, send, and a classify that sorts the provider's answers into permanent and
+    transient, linking the provider's doc; clean_options and options_schema when /send's
+    channel_options has an entry for it;
 then one line in REGISTRY below, and its fake provider and tests in tests/. No migration:
 the model fields' choices call kind_choices(). Code two kinds share lives next to them
 (webhook_url.py). tests/test_layout.py checks that the rest of the code barely names it.
@@ -32,6 +34,8 @@ REGISTRY: dict[str, str] = {
     "telegram": "channels_app.integrations.telegram.integration.TelegramIntegration",
     "slack": "channels_app.integrations.slack.integration.SlackIntegration",
     "discord": "channels_app.integrations.discord.integration.DiscordIntegration",
+    "whatsapp": "channels_app.integrations.whatsapp.integration.WhatsAppIntegration",
+    "sms": "channels_app.integrations.sms.integration.SmsIntegration",
 }
 
 

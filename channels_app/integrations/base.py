@@ -1,13 +1,14 @@
 """What every channel integration provides: config rules, address rules, a transport, and
 what people see of it (its title, setup text and form fields on the dashboard)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import requests
 from django import forms
 
-from oneping.http import describe_failure, host_of
+from oneping.errors import ServiceError
+from oneping.http import describe_failure, host_of, parse_retry_after
 
 EXCERPT_LIMIT = 2048
 
@@ -56,6 +57,8 @@ class Outgoing:
     # The channel's callback token: a kind whose provider reports statuses builds its
     # callback URL from it (status_callback_url).
     callback_token: str = ""
+    # The message's channel_options for this kind, as its clean_options returned them.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,11 @@ class Integration:
     unresolved_hint: ClassVar[str] = "add a contact with that address."
     # The help text of the channel page's "Send a test" recipient.
     test_recipient_hint: ClassVar[str] = "A contact's identifier (optional)."
-    # Longest message the provider takes, in characters; None = no limit.
+    # Longest message the provider takes, in characters; None = no limit (check_text).
     message_limit: ClassVar[int | None] = None
+    # The JSON schema of this kind's entry in /send's `channel_options` (the OpenAPI
+    # document's); None: the kind takes no options (clean_options).
+    options_schema: ClassVar[dict[str, Any] | None] = None
     # Config fields that are secrets: write-only in the API, masked when shown.
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Whether a contact's address for this kind is a secret (a webhook URL is).
@@ -110,6 +116,30 @@ class Integration:
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
+        """The secret fields a submitted config uses: an update that leaves one out keeps
+        the stored value (channels_app.channel_config). A kind with several providers names
+        only the chosen provider's, so switching provider drops the other's secrets."""
+        return self.secret_fields
+
+    def check_text(self, text: str, config: dict[str, Any]) -> int | None:
+        """Refuse a text this channel cannot carry (ServiceError `message_too_long`); return
+        the number of parts it is sent in when the kind counts them (SMS segments, stored on
+        the delivery), else None."""
+        if self.message_limit is not None and len(text) > self.message_limit:
+            raise text_too_long(self.kind, len(text), self.message_limit)
+        return None
+
+    def clean_options(self, options: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        """This kind's entry of /send's `channel_options`, validated for this channel's
+        config: what the transport gets as Outgoing.options. Raises ConfigError naming the
+        field inside the entry ("template.name"). A kind without options refuses any."""
+        if options:
+            raise ConfigError(
+                sorted(options)[0], f"The {self.kind} channel takes no channel_options."
+            )
+        return {}
 
     def address_from_recipient(self, recipient: str) -> str | None:
         """The recipient itself, when it is an address of this kind; else None."""
@@ -146,6 +176,14 @@ class Integration:
         return None
 
 
+def text_too_long(kind: str, length: int, limit: int) -> ServiceError:
+    return ServiceError(
+        "message_too_long",
+        f"The message has {length} characters; {kind} takes at most {limit}.",
+        details={"channel": kind, "limit": limit, "length": length},
+    )
+
+
 def status_callback_url(provider: str, callback_token: str) -> str | None:
     """The absolute URL a provider reports statuses to; None without ONEPING_PUBLIC_URL
     (a worker has no request to take the host from: no callback is asked for then)."""
@@ -169,6 +207,34 @@ def json_object(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def coded_error(
+    response: requests.Response,
+    provider: str,
+    code: object,
+    said: str,
+    known: ProviderCode | None,
+    more: str = "",
+) -> TransportError:
+    """A refusal from a provider with documented error codes (Twilio, Meta): sorted by its
+    code when the provider's table knows it (`known`), else by the HTTP status (408, 429
+    and 5xx transient, every other status permanent); a transient one honours Retry-After.
+    `said` is the provider's own message, `more` what it adds (a doc link, details)."""
+    status = response.status_code
+    if known is not None:
+        reason = f"{provider} refused the message: {known.cause} (error {code}: {said})"
+        permanent = known.permanent
+    else:
+        coded = f" with error {code}" if code not in (None, "") else ""
+        reason = f"{provider} answered {status}{coded}: {said}"
+        permanent = status < 500 and status not in (408, 429)
+    return TransportError(
+        reason + more,
+        permanent=permanent,
+        retry_after=None if permanent else parse_retry_after(response.headers.get("Retry-After")),
+        response_excerpt=excerpt(response),
+    )
 
 
 def network_error(exc: requests.RequestException, url: str) -> TransportError:
