@@ -7,7 +7,6 @@ stores nothing, so unsigned junk cannot fill the database; the rate limits come 
 signature check, so a flood costs a cache increment, not an HMAC.
 """
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,37 +113,37 @@ def store(
 
 
 def _rate_limited(channel: ChannelConfig) -> Answer | None:
-    """429 when the channel, or its account (all its channels together), is over its rate;
-    the channel first, so a flood on one URL does not count against the others."""
-    limits = [
-        (
-            "channel",
-            f"callbacks:channel:{channel.pk}",
-            settings.ONEPING_CALLBACK_RATE_PER_CHANNEL,
-            settings.ONEPING_CALLBACK_BURST_PER_CHANNEL,
-        ),
-        (
-            "account",
-            f"callbacks:account:{channel.account_id}",
-            settings.ONEPING_CALLBACK_RATE_PER_ACCOUNT,
-            settings.ONEPING_CALLBACK_BURST_PER_ACCOUNT,
-        ),
-    ]
-    for scope, name, rate, burst in limits:
-        wait = ratelimit.hit(name, rate=rate, burst=burst)
-        if wait is None:
-            continue
-        retry_after = max(1, math.ceil(wait))
-        whose = "This callback URL accepts" if scope == "channel" else "Your callback URLs accept"
-        return _error(
-            429,
-            "rate_limited",
-            f"{whose} at most {rate:g} requests a second (bursts of {burst}). "
-            "Retry after the time in the Retry-After header.",
-            details={"limit": scope, "rate": rate, "burst": burst, "retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
-    return None
+    """429 when the channel, or its account (all its channels together), is over its rate."""
+    refusal = ratelimit.first_exceeded(
+        [
+            ratelimit.Limit(
+                "channel",
+                f"callbacks:channel:{channel.pk}",
+                settings.ONEPING_CALLBACK_RATE_PER_CHANNEL,
+                settings.ONEPING_CALLBACK_BURST_PER_CHANNEL,
+            ),
+            ratelimit.Limit(
+                "account",
+                f"callbacks:account:{channel.account_id}",
+                settings.ONEPING_CALLBACK_RATE_PER_ACCOUNT,
+                settings.ONEPING_CALLBACK_BURST_PER_ACCOUNT,
+            ),
+        ]
+    )
+    if refusal is None:
+        return None
+    whose = (
+        "This callback URL accepts"
+        if refusal.limit.scope == "channel"
+        else "Your callback URLs accept"
+    )
+    return _error(
+        429,
+        "rate_limited",
+        refusal.message(whose),
+        details=refusal.details,
+        headers=refusal.headers,
+    )
 
 
 def _error(
