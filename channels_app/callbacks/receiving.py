@@ -59,11 +59,8 @@ def receive(provider_name: str, token: str, request: CallbackRequest) -> Answer:
     except VerificationFailed as exc:
         return _error(403, "invalid_signature", str(exc))
     stored, duplicates = store(channel, provider, provider.reports(request, channel.config))
-    if provider.answer_content_type == "text/plain":
-        # Twilio reads the answer as TwiML: an empty 200 says "nothing to do".
-        # https://www.twilio.com/docs/usage/webhooks/messaging-webhooks#type-2-status-callbacks
-        return Answer(200, "", "text/plain")
-    return Answer(200, {"received": True, "stored": len(stored), "duplicates": duplicates})
+    body = provider.acknowledgement(len(stored), duplicates)
+    return Answer(200, body, "text/plain" if isinstance(body, str) else "application/json")
 
 
 def _channel(provider: CallbackProvider | None, token: str) -> ChannelConfig | None:

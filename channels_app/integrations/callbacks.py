@@ -75,8 +75,6 @@ class CallbackProvider:
     told_with_each_send: ClassVar[bool] = True
     # What the channel page says about the callback URL (plain text with `code` and links).
     setup_help: ClassVar[str] = ""
-    # The answer to a verified POST: content type and body the provider expects.
-    answer_content_type: ClassVar[str] = "text/plain"
 
     def verify(self, request: CallbackRequest, config: dict[str, Any]) -> None:
         """Raise VerificationFailed unless the channel's provider account signed it."""
@@ -85,6 +83,10 @@ class CallbackProvider:
     def reports(self, request: CallbackRequest, config: dict[str, Any]) -> list[ParsedReport]:
         """The delivery statuses a verified request carries (none for other news)."""
         raise NotImplementedError
+
+    def acknowledgement(self, stored: int, duplicates: int) -> str | dict[str, Any]:
+        """The 200's body once a verified POST's reports are stored (a dict goes as JSON)."""
+        return {"received": True, "stored": stored, "duplicates": duplicates}
 
     def lookup(self, code: str) -> ProviderCode | None:
         """What one of the provider's error codes means (its table in this folder)."""

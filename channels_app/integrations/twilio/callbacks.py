@@ -93,5 +93,10 @@ class TwilioCallbacks(CallbackProvider):
             )
         ]
 
+    def acknowledgement(self, stored: int, duplicates: int) -> str:
+        # Twilio reads the answer as TwiML: an empty 200 says "nothing to do".
+        # https://www.twilio.com/docs/usage/webhooks/messaging-webhooks#type-2-status-callbacks
+        return ""
+
     def lookup(self, code: str) -> ProviderCode | None:
         return lookup(code)

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from channels_app.integrations import callbacks
 from channels_app.integrations.base import ProviderCode
@@ -42,7 +42,6 @@ class MetaCallbacks(CallbackProvider):
         "report is then verified with the channel's `app_secret`. "
         "[Meta's guide](https://developers.facebook.com/docs/graph-api/webhooks/getting-started)"
     )
-    answer_content_type: ClassVar[str] = "application/json"
 
     def challenge(self, request: CallbackRequest, config: dict[str, Any]) -> Challenge:
         # Meta's verification request: hub.mode=subscribe, our verify token, and a challenge
