@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts import api_keys
 from accounts.models import Account, ApiKey, Invitation, Membership, User
 from accounts.permissions import KEY_MANAGER_ROLE, RANK
+from oneping.public_url import absolute_url
 
 Role = Membership.Role
 # Owners are made by promoting someone who already joined, never by an emailed link.
@@ -67,7 +68,8 @@ def create_invitation(
 def send_invitation(request: HttpRequest, invitation: Invitation, token: str) -> None:
     """Email the accept link. Sent in the request, as allauth sends its own mails: a queued
     task would have to carry the raw token through the broker."""
-    accept_url = request.build_absolute_uri(reverse("dashboard-invite-accept", args=[token]))
+    # ONEPING_PUBLIC_URL when set: behind a proxy the request's Host is the inside one.
+    accept_url = absolute_url(reverse("dashboard-invite-accept", args=[token]), request)
     context = {
         "account_name": invitation.account.name,
         "inviter": invitation.invited_by,

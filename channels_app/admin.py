@@ -1,7 +1,15 @@
 from django.contrib import admin, messages
 
 from channels_app import delivery as delivery_service
-from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from channels_app.callbacks import processing as report_processing
+from channels_app.models import (
+    ChannelConfig,
+    Contact,
+    Delivery,
+    Message,
+    ProviderReport,
+    TimelineEntry,
+)
 from oneping.errors import ServiceError
 
 
@@ -80,3 +88,37 @@ class DeliveryAdmin(admin.ModelAdmin):
                 continue  # changed state since the page was shown
             queued += 1
         self.message_user(request, f"Queued {queued} deliveries again.", messages.SUCCESS)
+
+
+@admin.register(ProviderReport)
+class ProviderReportAdmin(admin.ModelAdmin):
+    """Status reports providers sent (stored before they are applied); read-only."""
+
+    list_display = [
+        "id",
+        "account",
+        "provider",
+        "provider_status",
+        "provider_message_id",
+        "status",
+        "error",
+        "received_at",
+    ]
+    list_filter = ["status", "provider", "reported_status"]
+    search_fields = ["id", "provider_message_id", "dedup_key", "account__slug"]
+    readonly_fields = [f.name for f in ProviderReport._meta.fields]
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # Through the same service as everything else: a fresh set of attempts, on the worker.
+    @admin.action(description="Reprocess selected failed reports", permissions=["change"])
+    def reprocess(self, request, queryset):
+        queued = report_processing.reprocess(
+            list(queryset.filter(status=ProviderReport.Status.FAILED))
+        )
+        self.message_user(request, f"Queued {queued} reports again.", messages.SUCCESS)

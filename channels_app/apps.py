@@ -6,7 +6,7 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Channels and deliveries"
 
     def ready(self) -> None:
-        from channels_app.models import Delivery
+        from channels_app.models import Delivery, ProviderReport
         from oneping.scrape import Outbox, register_outbox
 
         # /metrics reports how long the oldest due delivery has waited for a worker.
@@ -18,5 +18,16 @@ class ChannelsAppConfig(AppConfig):
                 waiting=(status.QUEUED,),
                 retrying=status.RETRYING,
                 claimed=status.SENDING,
+            )
+        )
+        report = ProviderReport.Status
+        register_outbox(
+            Outbox(
+                "provider_reports",
+                ProviderReport,
+                waiting=(report.PENDING,),
+                retrying=report.RETRYING,
+                claimed=report.APPLYING,
+                created_field="received_at",
             )
         )

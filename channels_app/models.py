@@ -129,13 +129,17 @@ class Delivery(models.Model):
         RETRYING = "retrying", "Retrying"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
+        # The provider reported that the recipient opened it (a chat app's read receipt).
+        READ = "read", "Read"
         FAILED = "failed", "Failed"
         BOUNCED = "bounced", "Bounced"
         OPENED = "opened", "Opened"
         CLICKED = "clicked", "Clicked"
         SKIPPED = "skipped", "Skipped (fallback not needed)"
 
-    SUCCEEDED = frozenset({Status.SENT, Status.DELIVERED, Status.OPENED, Status.CLICKED})
+    SUCCEEDED = frozenset(
+        {Status.SENT, Status.DELIVERED, Status.READ, Status.OPENED, Status.CLICKED}
+    )
     ENDED_FAILED = frozenset({Status.FAILED, Status.BOUNCED})
     FINAL = SUCCEEDED | ENDED_FAILED | {Status.SKIPPED}
     IN_FLIGHT = frozenset({Status.QUEUED, Status.SENDING, Status.RETRYING})
@@ -165,6 +169,10 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when a delivery of a kind whose provider reports its fate later (reports_fate)
+    # reaches "sent"; cleared by a final report. Until then, or until this time passes
+    # (channels_app.fates), the message's fallbacks wait on standby.
+    fate_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -175,6 +183,12 @@ class Delivery(models.Model):
             models.Index(fields=["status", "enqueued_at"], name="delivery_sweep"),
             models.Index(F("account"), log_index_key(), name="delivery_log"),
             models.Index(F("account"), F("status"), log_index_key(), name="delivery_by_status"),
+            # A provider's status report finds its delivery (channels_app.reports).
+            models.Index(
+                fields=["account", "channel", "provider_message_id"], name="delivery_by_provider_id"
+            ),
+            # The fate wait's periodic task (channels_app.fates).
+            models.Index(fields=["status", "fate_due_at"], name="delivery_fate_due"),
         ]
 
     def __str__(self) -> str:
@@ -238,3 +252,63 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ProviderReport(models.Model):
+    """One status report a provider sent to a channel's callback URL (a Twilio status
+    callback; one entry of a Meta webhook's statuses[]), stored once its signature verified
+    and before anything else happens (dj-stripe's pattern, STYLE.md), then applied to its
+    delivery by a worker (channels_app.callbacks.processing)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLYING = "applying", "Applying"
+        # Its delivery is not known yet (the send's answer is still being recorded).
+        RETRYING = "retrying", "Retrying"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed"
+
+    id = PublicIdField(prefix="rpt")
+    # No index of its own: provider_report_log leads with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="provider_reports", db_index=False
+    )
+    channel = models.ForeignKey(ChannelConfig, on_delete=models.CASCADE, related_name="reports")
+    provider = models.CharField(max_length=20)
+    provider_message_id = models.CharField(max_length=255)
+    # The delivery status it reports: sent, delivered, read or failed.
+    reported_status = models.CharField(max_length=20)
+    # The provider's own word for it (Twilio's "undelivered", Meta's "failed").
+    provider_status = models.CharField(max_length=40)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_text = models.TextField(blank=True)
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    # Twilio: sid + status + error code; Meta: id + status + timestamp. Unique per channel,
+    # so a provider's retry of the same report stores nothing (the constraint, not a check).
+    dedup_key = models.CharField(max_length=255)
+    payload = models.JSONField(default=dict)
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "dedup_key"], name="provider_report_dedup")
+        ]
+        indexes = [
+            models.Index(F("account"), log_index_key(), name="provider_report_log"),
+            models.Index(fields=["status", "enqueued_at"], name="provider_report_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.provider} {self.provider_status} ({self.status})"

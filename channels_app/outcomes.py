@@ -9,9 +9,10 @@ each message is recorded on its own, so one message's trouble cannot hold back t
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ OUTCOME_FIELDS = [
     "next_attempt_at",
     "enqueued_at",
     "lease_expires_at",
+    "fate_due_at",
     "updated_at",
 ]
 
@@ -109,8 +111,14 @@ def _apply(delivery: Delivery, outcome: Outcome, now: datetime, outbox: Outbox) 
     """Set the outcome's fields on the delivery (saved by the caller) and say what changed."""
     delivery.lease_expires_at = None
     delivery.updated_at = now
+    delivery.fate_due_at = None
     if isinstance(outcome, SendResult):
-        delivery.status = get_integration(delivery.channel).success_status
+        integration = get_integration(delivery.channel)
+        delivery.status = integration.success_status
+        if integration.reports_fate:
+            # Its provider reports delivered, read or failed later: the message's fallbacks
+            # wait for that report, or this long (channels_app.fates).
+            delivery.fate_due_at = now + timedelta(seconds=settings.ONEPING_FALLBACK_WAIT_SECONDS)
         delivery.provider_message_id = outcome.provider_message_id[:255]
         delivery.last_error = ""
         delivery.next_attempt_at = None
@@ -145,10 +153,18 @@ def settle_messages(messages: list[Message]) -> None:
         Message.objects.bulk_update(changed, ["status"])
 
 
+def awaiting_fate(delivery: Delivery) -> bool:
+    """Sent on a kind whose provider reports the fate later, and no final report yet (nor
+    has ONEPING_FALLBACK_WAIT_SECONDS passed): it may still fail."""
+    return delivery.status == Status.SENT and delivery.fate_due_at is not None
+
+
 def _settle(message: Message, deliveries: list[Delivery]) -> bool:
-    """Start or skip the message's fallbacks; True if its status changed (not yet saved)."""
+    """Start or skip the message's fallbacks; True if its status changed (not yet saved).
+    A delivery awaiting its fate counts as in flight: a fallback started now could not be
+    taken back if the report says delivered, nor skipped ones started if it says failed."""
     active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    in_flight = any(d.status in Delivery.IN_FLIGHT for d in active)
+    in_flight = any(d.status in Delivery.IN_FLIGHT or awaiting_fate(d) for d in active)
     succeeded = any(d.status in Delivery.SUCCEEDED for d in active)
     standby = [d for d in deliveries if d.status == Status.STANDBY]
     if standby and not in_flight:
@@ -179,8 +195,11 @@ def set_status(delivery: Delivery, status: str, detail: str) -> None:
 
 
 def derive_status(deliveries: list[Delivery]) -> str:
+    """The message's status from its deliveries' (README, "Provider status callbacks"):
+    processing while any is in flight or awaiting its fate; then delivered when every one
+    that ran succeeded, failed when none did, partially_failed otherwise."""
     active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    if any(d.status in Delivery.IN_FLIGHT for d in active):
+    if any(d.status in Delivery.IN_FLIGHT or awaiting_fate(d) for d in active):
         if all(d.status == Status.QUEUED for d in active) and not any(d.attempts for d in active):
             return Message.Status.QUEUED
         return Message.Status.PROCESSING

@@ -1,5 +1,8 @@
 from celery import shared_task
 
+from channels_app import fates
+from channels_app.callbacks.processing import REPORTS
+from channels_app.callbacks.queueing import APPLY_REPORTS_TASK
 from channels_app.delivery import DELIVERIES
 from channels_app.queueing import DELIVER_TASK
 
@@ -16,3 +19,21 @@ def deliver(ids: list[str], retry_of: int | None = None) -> None:
 @shared_task(name="channels_app.sweep_outbox")
 def sweep_outbox() -> int:
     return DELIVERIES.sweep()
+
+
+@shared_task(name=APPLY_REPORTS_TASK)
+def apply_reports(ids: list[str], retry_of: int | None = None) -> None:
+    """Provider status reports by id, each claimed and applied on its own; `retry_of`: set
+    on the countdown task of a report whose delivery was not known yet."""
+    REPORTS.run_task(ids, retry_of)
+
+
+@shared_task(name="channels_app.sweep_reports")
+def sweep_reports() -> int:
+    return REPORTS.sweep()
+
+
+@shared_task(name="channels_app.settle_overdue")
+def settle_overdue() -> int:
+    """Deliveries whose provider reported nothing within ONEPING_FALLBACK_WAIT_SECONDS."""
+    return fates.settle_overdue()

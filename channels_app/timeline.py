@@ -46,3 +46,11 @@ def record_many(
         changes=[(change.delivery, change.status) for change in changes],
         locked_messages=locked_messages or {},
     )
+
+
+def note(delivery: Delivery, status: str, detail: str) -> None:
+    """Keep on the timeline something that did not change the delivery's status (a late or
+    repeated provider report, the end of the fate wait); nobody is told, as nothing changed."""
+    TimelineEntry.objects.create(
+        delivery=delivery, status=status, attempt=delivery.attempts, detail=detail[:DETAIL_LIMIT]
+    )

@@ -14,6 +14,8 @@ A refused request is not counted: a sender slightly over the rate gets through a
 import math
 import time
 from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
@@ -53,3 +55,53 @@ def _wait(previous: int, current: int, fraction: float, window: float, burst: in
             return max(needed - fraction, 0.0) * window
     needed_next = max(1 - (burst - 1) / current, 0.0) if current else 0.0
     return (1 - fraction) * window + needed_next * window
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One rate a receiver enforces: `scope` names it for people ("endpoint", "account"),
+    `name` is its counter in the cache."""
+
+    scope: str
+    name: str
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    limit: Limit
+    retry_after: int  # whole seconds, at least 1 (the Retry-After header's)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The 429's details in the documented error shape."""
+        limit = self.limit
+        return {
+            "limit": limit.scope,
+            "rate": limit.rate,
+            "burst": limit.burst,
+            "retry_after": self.retry_after,
+        }
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+    def message(self, whose: str) -> str:
+        """The 429's message; `whose` says what is limited ("This inbound URL accepts")."""
+        return (
+            f"{whose} at most {self.limit.rate:g} requests a second (bursts of "
+            f"{self.limit.burst}). Retry after the time in the Retry-After header."
+        )
+
+
+def first_exceeded(limits: list[Limit]) -> Refusal | None:
+    """Count the request against each limit in order; the first one it is over, if any.
+    The narrowest limit comes first, so a flood on one URL is refused before it counts
+    against the wider ones (the account's other URLs)."""
+    for limit in limits:
+        wait = hit(limit.name, rate=limit.rate, burst=limit.burst)
+        if wait is not None:
+            return Refusal(limit, max(1, math.ceil(wait)))
+    return None

@@ -346,6 +346,7 @@ CELERY_TASK_ROUTES = {
     "channels_app.deliver": {"queue": "sending"},
     "webhooks.send_webhook": {"queue": "webhooks"},
     "webhooks.process_inbound": {"queue": "inbound"},
+    "channels_app.apply_reports": {"queue": "inbound"},
 }
 
 
@@ -369,6 +370,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
     "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
+    "report-sweep": {
+        "task": "channels_app.sweep_reports",
+        "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
+    },
+    # Deliveries whose provider did not report within ONEPING_FALLBACK_WAIT_SECONDS.
+    "fate-wait": {
+        "task": "channels_app.settle_overdue",
+        "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
+    },
     "webhook-auto-disable": {"task": "webhooks.auto_disable", "schedule": 3600.0},
 }
 # A request must not hang on a broker outage: the message is stored, the sweep sends it.
@@ -483,3 +493,19 @@ LOGGING = {
     # urllib3 logs each request's path at DEBUG, and a webhook URL's path is its secret.
     "loggers": {"urllib3": {"level": "INFO"}},
 }
+
+# --- Provider status callbacks (channels_app/callbacks/, README "Provider status callbacks")
+# POST /hooks/providers/<provider>/<token>/: requests per second (and burst) per channel and
+# per account. Generous: a busy sender's provider reports every message two or three times
+# (sent, delivered, read), and a Meta webhook may carry many statuses at once.
+ONEPING_CALLBACK_RATE_PER_CHANNEL = env_int("ONEPING_CALLBACK_RATE_PER_CHANNEL", 200)
+ONEPING_CALLBACK_BURST_PER_CHANNEL = env_int("ONEPING_CALLBACK_BURST_PER_CHANNEL", 1000)
+ONEPING_CALLBACK_RATE_PER_ACCOUNT = env_int("ONEPING_CALLBACK_RATE_PER_ACCOUNT", 500)
+ONEPING_CALLBACK_BURST_PER_ACCOUNT = env_int("ONEPING_CALLBACK_BURST_PER_ACCOUNT", 2000)
+# A report whose delivery is not known yet (the provider answered the callback before we
+# recorded the send's answer) is applied again after these waits, ± the jitter; then it
+# is a dead letter (reprocessed from the admin).
+ONEPING_REPORT_RETRY_SCHEDULE = [2, 10, 60, 300, 1800]
+ONEPING_REPORT_RETRY_JITTER = 0.2
+# How long a worker may hold a report it is applying before another may take it over.
+ONEPING_REPORT_LEASE_SECONDS = _seconds("ONEPING_REPORT_LEASE_SECONDS", 60)

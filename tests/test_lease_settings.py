@@ -49,6 +49,8 @@ def test_leases_and_sweeps_default_to_minutes(tmp_path):
         "outbox-sweep": 60,
         "webhook-sweep": 60,
         "inbound-sweep": 60,
+        "report-sweep": 60,
+        "fate-wait": 60,
         "webhook-auto-disable": 3600.0,
     }
 
@@ -73,6 +75,8 @@ def test_leases_and_the_sweep_interval_come_from_the_environment(tmp_path):
     assert timings["beat"]["outbox-sweep"] == 2
     assert timings["beat"]["webhook-sweep"] == 2
     assert timings["beat"]["inbound-sweep"] == 2
+    assert timings["beat"]["report-sweep"] == 2
+    assert timings["beat"]["fate-wait"] == 2
     assert timings["beat"]["webhook-auto-disable"] == 3600.0
 
 

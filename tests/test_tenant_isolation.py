@@ -106,6 +106,11 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
 
 NOT_OBJECT_IDS = {
     "inbound-webhook": "the token is the sender's capability, not an id (any holder may post)",
+    "provider-callback": (
+        "a provider name and the channel's callback token: trusted for the provider's "
+        "signature, looked up only among that channel's account's deliveries "
+        "(tests/test_provider_callbacks.py)"
+    ),
     "dashboard-invite-accept": "the token is the invitee's capability: any holder may join",
     "dashboard-channel-save": "a channel kind, looked up in the session's own account",
     "dashboard-channel-delete": "a channel kind, looked up in the session's own account",

@@ -16,7 +16,16 @@ from webhooks import queueing, retry
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 # Delivery statuses customers hear about, as message.<status> events.
-MESSAGE_STATUSES = ("sent", "delivered", "retrying", "failed", "bounced", "opened", "clicked")
+MESSAGE_STATUSES = (
+    "sent",
+    "delivered",
+    "read",
+    "retrying",
+    "failed",
+    "bounced",
+    "opened",
+    "clicked",
+)
 TEST_EVENT = "webhook.test"
 EVENT_TYPES = (*(f"message.{status}" for status in MESSAGE_STATUSES), TEST_EVENT)
 

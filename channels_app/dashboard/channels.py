@@ -3,6 +3,7 @@ channels_app.channels (oneping.apiforms), so its errors are the API's."""
 
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,10 +13,13 @@ from rest_framework.exceptions import ValidationError
 from accounts.permissions import Role, account_view
 from channels_app import channels
 from channels_app.dashboard.channel_forms import ChannelForm, TestSendForm, channel_forms
+from channels_app.integrations import get_integration
+from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import ChannelConfig, Delivery
 from channels_app.serializers import ChannelConfigSerializer, ChannelTestSerializer
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
+from oneping.public_url import absolute_url
 
 
 def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]:
@@ -32,9 +36,29 @@ def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]
                 "summary": channels.shown_config(channel) if channel else {},
                 "form": form or form_class(existing=channel.config if channel else None),
                 "test_form": TestSendForm(kind=kind),
+                "callback": status_callback(request, channel) if channel else None,
             }
         )
     return cards
+
+
+def status_callback(request: HttpRequest, channel: ChannelConfig) -> dict | None:
+    """What the channel page says about the provider's status reports: the URL (to paste
+    into the provider's console, or that each send names), or why there is none."""
+    name = get_integration(channel.kind).status_callback_provider(channel.config)
+    provider = get_callback_provider(name) if name else None
+    if provider is None:
+        return None
+    public = bool(settings.ONEPING_PUBLIC_URL)
+    # A worker has no request to take the host from: without ONEPING_PUBLIC_URL, sends
+    # name no callback URL (integrations.base.status_callback_url).
+    told = provider.told_with_each_send
+    return {
+        "provider": provider,
+        "url": absolute_url(channel.callback_path(provider.name), request),
+        "public_url_set": public,
+        "missing": told and not public,
+    }
 
 
 @account_view()

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view, has_role
 from oneping.pages import paginate
+from oneping.public_url import absolute_url
 from webhooks.dashboard.forms import InboundEndpointForm
 from webhooks.inbound import endpoints
 from webhooks.inbound.rules import WILDCARD
@@ -23,7 +24,7 @@ SECRET_PLACEHOLDER = "YOUR_SECRET"  # noqa: S105 (shown to members instead of th
 
 
 def inbound_url(request: HttpRequest, endpoint: InboundEndpoint) -> str:
-    return request.build_absolute_uri(f"/hooks/in/{endpoint.token}")
+    return absolute_url(f"/hooks/in/{endpoint.token}", request)
 
 
 def sample_event_type(endpoint: InboundEndpoint, scheme: Scheme) -> str:

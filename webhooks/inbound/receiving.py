@@ -7,7 +7,6 @@ of the failure counter.
 """
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,38 +125,37 @@ def receive(
 
 
 def _rate_limited(endpoint: InboundEndpoint) -> Answer | None:
-    """429 when the endpoint, or its account (all its endpoints together), is over its rate.
-    Per endpoint first, so a flood on one URL is refused before it counts against the
-    account's other endpoints."""
-    limits = [
-        (
-            "endpoint",
-            f"inbound:endpoint:{endpoint.pk}",
-            settings.ONEPING_INBOUND_RATE_PER_ENDPOINT,
-            settings.ONEPING_INBOUND_BURST_PER_ENDPOINT,
-        ),
-        (
-            "account",
-            f"inbound:account:{endpoint.account_id}",
-            settings.ONEPING_INBOUND_RATE_PER_ACCOUNT,
-            settings.ONEPING_INBOUND_BURST_PER_ACCOUNT,
-        ),
-    ]
-    for scope, name, rate, burst in limits:
-        wait = ratelimit.hit(name, rate=rate, burst=burst)
-        if wait is None:
-            continue
-        retry_after = max(1, math.ceil(wait))
-        whose = "This inbound URL accepts" if scope == "endpoint" else "Your inbound URLs accept"
-        return _error(
-            429,
-            "rate_limited",
-            f"{whose} at most {rate:g} requests a second (bursts of {burst}). "
-            "Retry after the time in the Retry-After header.",
-            details={"limit": scope, "rate": rate, "burst": burst, "retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
-    return None
+    """429 when the endpoint, or its account (all its endpoints together), is over its rate."""
+    refusal = ratelimit.first_exceeded(
+        [
+            ratelimit.Limit(
+                "endpoint",
+                f"inbound:endpoint:{endpoint.pk}",
+                settings.ONEPING_INBOUND_RATE_PER_ENDPOINT,
+                settings.ONEPING_INBOUND_BURST_PER_ENDPOINT,
+            ),
+            ratelimit.Limit(
+                "account",
+                f"inbound:account:{endpoint.account_id}",
+                settings.ONEPING_INBOUND_RATE_PER_ACCOUNT,
+                settings.ONEPING_INBOUND_BURST_PER_ACCOUNT,
+            ),
+        ]
+    )
+    if refusal is None:
+        return None
+    whose = (
+        "This inbound URL accepts"
+        if refusal.limit.scope == "endpoint"
+        else "Your inbound URLs accept"
+    )
+    return _error(
+        429,
+        "rate_limited",
+        refusal.message(whose),
+        details=refusal.details,
+        headers=refusal.headers,
+    )
 
 
 def _count_failure(endpoint: InboundEndpoint, reason: str) -> None:

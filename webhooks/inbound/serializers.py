@@ -5,6 +5,7 @@ from rest_framework import serializers
 from channels_app.models import ChannelConfig
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
+from oneping.public_url import absolute_url
 from webhooks.inbound import schemes
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent
@@ -63,8 +64,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
 
     def get_url(self, endpoint: InboundEndpoint) -> str:
         path = f"/hooks/in/{endpoint.token}"
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        # ONEPING_PUBLIC_URL when set (oneping.public_url); the bare path without a request.
+        return absolute_url(path, self.context.get("request")) or path
 
     def get_secret_hint(self, endpoint: InboundEndpoint) -> str:
         return mask(endpoint.secret)
