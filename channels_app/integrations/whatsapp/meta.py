@@ -70,7 +70,8 @@ def clean_config(config: dict[str, Any]) -> dict[str, Any]:
         "access_token": text(
             "access_token",
             ACCESS_TOKEN_RE,
-            "an access token with the whatsapp_business_messaging permission (EAA…)",
+            "an access token with the whatsapp_business_messaging permission "
+            "(EAA…: 20 or more characters, no spaces)",
         ),
         "app_secret": text(
             "app_secret",
