@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.limits import day_window, limit_for
@@ -24,6 +25,7 @@ from channels_app.integrations import get_integration
 from channels_app.models import ChannelConfig, Message
 from oneping.crypto import mask
 from oneping.errors import ServiceError
+from oneping.public_url import absolute_url
 
 TEST_MESSAGE = "Test message from oneping: this channel works."
 DEFAULT_RECIPIENT = "test"
@@ -66,6 +68,16 @@ def shown_config(channel: ChannelConfig) -> dict[str, Any]:
         key: mask(value) if key in secrets and value else value
         for key, value in channel.config.items()
     }
+
+
+def status_callback_url(channel: ChannelConfig, request: HttpRequest | None = None) -> str | None:
+    """Where the channel's provider reports delivery statuses, as the API and the dashboard
+    show it (to paste into Meta's app; Twilio is told with each send); None for a kind
+    whose provider reports nothing."""
+    provider = get_integration(channel.kind).status_callback_provider(channel.config)
+    if provider is None:
+        return None
+    return absolute_url(channel.callback_path(provider), request)
 
 
 class TestLimitExceeded(ServiceError):

@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels_app import channels, contacts
@@ -24,10 +25,14 @@ def _rule_error(exc: ConfigError, nested: bool = True) -> serializers.Validation
 class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=())  # the registry's: set per instance, below
     config = serializers.DictField(required=False, default=dict)
+    status_callback_url = serializers.SerializerMethodField(
+        help_text="Where the provider reports delivery statuses (SMS, WhatsApp): paste it "
+        "into Meta's app; Twilio is told with each send. Null for other kinds."
+    )
 
     class Meta:
         model = ChannelConfig
-        fields = ["id", "kind", "config", "created_at", "updated_at"]
+        fields = ["id", "kind", "config", "status_callback_url", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):
@@ -51,6 +56,10 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
         if self.instance is not None:
             attrs.pop("kind", None)  # the same as stored (validate_kind): not a change
         return attrs
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_status_callback_url(self, instance: ChannelConfig) -> str | None:
+        return channels.status_callback_url(instance, self.context.get("request"))
 
     def to_representation(self, instance: ChannelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -19,7 +19,6 @@ from channels_app.models import ChannelConfig, Delivery
 from channels_app.serializers import ChannelConfigSerializer, ChannelTestSerializer
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
-from oneping.public_url import absolute_url
 
 
 def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]:
@@ -55,7 +54,7 @@ def status_callback(request: HttpRequest, channel: ChannelConfig) -> dict | None
     told = provider.told_with_each_send
     return {
         "provider": provider,
-        "url": absolute_url(channel.callback_path(provider.name), request),
+        "url": channels.status_callback_url(channel, request),
         "public_url_set": public,
         "missing": told and not public,
     }

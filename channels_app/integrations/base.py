@@ -70,6 +70,25 @@ class ProviderCode:
     cause: str  # for people: "the number is not a valid mobile number"
 
 
+class ProviderCodes:
+    """A provider's table of error codes: {code: cause} for the permanent and the transient
+    ones, looked up by a code as the provider writes it (an int in JSON, a string in a form)."""
+
+    def __init__(self, *, permanent: dict[int, str], transient: dict[int, str]):
+        self.codes = {
+            str(code): ProviderCode(str(code), is_permanent, cause)
+            for is_permanent, table in ((True, permanent), (False, transient))
+            for code, cause in table.items()
+        }
+
+    def lookup(self, code: object) -> ProviderCode | None:
+        """The code's meaning; None for a code the table does not know (the caller decides
+        by the HTTP status)."""
+        if code in (None, "") or isinstance(code, bool):
+            return None
+        return self.codes.get(str(code).strip())
+
+
 @dataclass(frozen=True)
 class SendResult:
     provider_message_id: str = ""
