@@ -234,6 +234,15 @@ def meta(settings):
     server.stop()
 
 
+@pytest.fixture
+def public_url(settings) -> str:
+    """ONEPING_PUBLIC_URL set, as behind a proxy: the URL providers sign and report to."""
+    from tests.callback_helpers import PUBLIC_URL
+
+    settings.ONEPING_PUBLIC_URL = PUBLIC_URL
+    return PUBLIC_URL
+
+
 def phone_channel(account, kind: str, config_name: str):
     """A phone channel of `account` with a config of tests/fakes_phones.py."""
     from channels_app.models import ChannelConfig
@@ -264,6 +273,19 @@ def whatsapp_meta_channel(account):
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
+def email_config(smtp) -> dict:
+    """An email channel's config sending through the SMTP fake."""
+    return {
+        "host": smtp.host,
+        "port": smtp.port,
+        "username": "",
+        "password": "",
+        "use_tls": False,
+        "use_ssl": False,
+        "from_email": "alerts@acme.test",
+    }
+
+
 @pytest.fixture
 def channels(account, telegram, slack, discord, smtp):
     """All four channels configured for `account`, each pointing at its fake provider."""
@@ -273,15 +295,7 @@ def channels(account, telegram, slack, discord, smtp):
         "telegram": {"bot_token": TELEGRAM_TOKEN, "default_chat_id": "4242"},
         "slack": {"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
         "discord": {"webhook_url": f"{discord.url}/api/webhooks/1/abc"},
-        "email": {
-            "host": smtp.host,
-            "port": smtp.port,
-            "username": "",
-            "password": "",
-            "use_tls": False,
-            "use_ssl": False,
-            "from_email": "alerts@acme.test",
-        },
+        "email": email_config(smtp),
     }
     return {
         kind: ChannelConfig.objects.create(account=account, kind=kind, config=config)
