@@ -165,32 +165,35 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, interval:
     pytest.fail(f"condition not met within {timeout} s")
 
 
+def serving(server, settings=None, api_base: str = ""):
+    """Start a loopback fake for one test (pointing the `api_base` setting at it, if named)
+    and stop it after: the body of every fake provider's fixture."""
+    server.start()
+    if api_base:
+        setattr(settings, api_base, server.url)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def telegram(settings):
     from tests.fakes import FakeTelegram
 
-    server = FakeTelegram().start()
-    settings.ONEPING_TELEGRAM_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeTelegram(), settings, "ONEPING_TELEGRAM_API_BASE")
 
 
 @pytest.fixture
 def slack():
     from tests.fakes import FakeSlack
 
-    server = FakeSlack().start()
-    yield server
-    server.stop()
+    yield from serving(FakeSlack())
 
 
 @pytest.fixture
 def discord():
     from tests.fakes import FakeDiscord
 
-    server = FakeDiscord().start()
-    yield server
-    server.stop()
+    yield from serving(FakeDiscord())
 
 
 @pytest.fixture
@@ -198,18 +201,14 @@ def receiver():
     """A webhook endpoint's receiver on loopback: 200 "thanks" unless a test scripts more."""
     from tests.fakes import Canned, FakeHTTPProvider
 
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
+    yield from serving(FakeHTTPProvider(default=Canned(200, "thanks")))
 
 
 @pytest.fixture
 def smtp():
     from tests.fakes import FakeSMTP
 
-    server = FakeSMTP().start()
-    yield server
-    server.stop()
+    yield from serving(FakeSMTP())
 
 
 @pytest.fixture
@@ -217,10 +216,7 @@ def twilio(settings):
     """Twilio's Messages API on loopback (tests/fakes_phones.py): SMS and WhatsApp."""
     from tests.fakes_phones import FakeTwilio
 
-    server = FakeTwilio().start()
-    settings.ONEPING_TWILIO_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeTwilio(), settings, "ONEPING_TWILIO_API_BASE")
 
 
 @pytest.fixture
@@ -228,10 +224,7 @@ def meta(settings):
     """Meta's WhatsApp Cloud API on loopback (tests/fakes_phones.py)."""
     from tests.fakes_phones import FakeMeta
 
-    server = FakeMeta().start()
-    settings.ONEPING_WHATSAPP_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeMeta(), settings, "ONEPING_WHATSAPP_API_BASE")
 
 
 @pytest.fixture
