@@ -10,6 +10,8 @@ from accounts import api_keys, services
 from accounts.models import Account, Membership, User
 
 _counter = itertools.count(1)
+# Every owner make_account creates signs in with this password.
+OWNER_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,7 +28,7 @@ def make_account(db) -> Callable[..., Account]:
         n = next(_counter)
         _, account = services.create_user_with_account(
             email=email or f"owner{n}@example.com",
-            password="correct-horse-battery",
+            password=OWNER_PASSWORD,
             account_name=name or f"Account {n}",
         )
         return account
