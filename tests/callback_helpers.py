@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.test import Client
 
 from channels_app.models import ChannelConfig
+from tests.fakes_phones import ACCOUNT_SID, FROM, TO
 
 PUBLIC_URL = "https://oneping.example.com"
 
@@ -38,9 +39,9 @@ def twilio_status(sid: str, status: str, error_code: str = "", **more: str) -> d
         "SmsSid": sid,
         "MessageStatus": status,
         "SmsStatus": status,
-        "AccountSid": "AC" + "0123456789abcdef" * 2,
-        "From": "+14155550100",
-        "To": "+14155552671",
+        "AccountSid": ACCOUNT_SID,
+        "From": FROM,
+        "To": TO,
         "ApiVersion": "2010-04-01",
         **more,
     }
@@ -103,7 +104,7 @@ def meta_status(message_id: str, status: str, timestamp: int = 1750000000, **mor
         "id": message_id,
         "status": status,
         "timestamp": str(timestamp),
-        "recipient_id": "14155552671",
+        "recipient_id": TO.removeprefix("+"),
         **more,
     }
 

@@ -10,6 +10,8 @@ from accounts import api_keys, services
 from accounts.models import Account, Membership, User
 
 _counter = itertools.count(1)
+# Every owner make_account creates signs in with this password.
+OWNER_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,7 +28,7 @@ def make_account(db) -> Callable[..., Account]:
         n = next(_counter)
         _, account = services.create_user_with_account(
             email=email or f"owner{n}@example.com",
-            password="correct-horse-battery",
+            password=OWNER_PASSWORD,
             account_name=name or f"Account {n}",
         )
         return account
@@ -165,32 +167,35 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, interval:
     pytest.fail(f"condition not met within {timeout} s")
 
 
+def serving(server, settings=None, api_base: str = ""):
+    """Start a loopback fake for one test (pointing the `api_base` setting at it, if named)
+    and stop it after: the body of every fake provider's fixture."""
+    server.start()
+    if api_base:
+        setattr(settings, api_base, server.url)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def telegram(settings):
     from tests.fakes import FakeTelegram
 
-    server = FakeTelegram().start()
-    settings.ONEPING_TELEGRAM_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeTelegram(), settings, "ONEPING_TELEGRAM_API_BASE")
 
 
 @pytest.fixture
 def slack():
     from tests.fakes import FakeSlack
 
-    server = FakeSlack().start()
-    yield server
-    server.stop()
+    yield from serving(FakeSlack())
 
 
 @pytest.fixture
 def discord():
     from tests.fakes import FakeDiscord
 
-    server = FakeDiscord().start()
-    yield server
-    server.stop()
+    yield from serving(FakeDiscord())
 
 
 @pytest.fixture
@@ -198,18 +203,14 @@ def receiver():
     """A webhook endpoint's receiver on loopback: 200 "thanks" unless a test scripts more."""
     from tests.fakes import Canned, FakeHTTPProvider
 
-    server = FakeHTTPProvider(default=Canned(200, "thanks")).start()
-    yield server
-    server.stop()
+    yield from serving(FakeHTTPProvider(default=Canned(200, "thanks")))
 
 
 @pytest.fixture
 def smtp():
     from tests.fakes import FakeSMTP
 
-    server = FakeSMTP().start()
-    yield server
-    server.stop()
+    yield from serving(FakeSMTP())
 
 
 @pytest.fixture
@@ -217,10 +218,7 @@ def twilio(settings):
     """Twilio's Messages API on loopback (tests/fakes_phones.py): SMS and WhatsApp."""
     from tests.fakes_phones import FakeTwilio
 
-    server = FakeTwilio().start()
-    settings.ONEPING_TWILIO_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeTwilio(), settings, "ONEPING_TWILIO_API_BASE")
 
 
 @pytest.fixture
@@ -228,10 +226,16 @@ def meta(settings):
     """Meta's WhatsApp Cloud API on loopback (tests/fakes_phones.py)."""
     from tests.fakes_phones import FakeMeta
 
-    server = FakeMeta().start()
-    settings.ONEPING_WHATSAPP_API_BASE = server.url
-    yield server
-    server.stop()
+    yield from serving(FakeMeta(), settings, "ONEPING_WHATSAPP_API_BASE")
+
+
+@pytest.fixture
+def public_url(settings) -> str:
+    """ONEPING_PUBLIC_URL set, as behind a proxy: the URL providers sign and report to."""
+    from tests.callback_helpers import PUBLIC_URL
+
+    settings.ONEPING_PUBLIC_URL = PUBLIC_URL
+    return PUBLIC_URL
 
 
 def phone_channel(account, kind: str, config_name: str):
@@ -264,6 +268,19 @@ def whatsapp_meta_channel(account):
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
+def email_config(smtp) -> dict:
+    """An email channel's config sending through the SMTP fake."""
+    return {
+        "host": smtp.host,
+        "port": smtp.port,
+        "username": "",
+        "password": "",
+        "use_tls": False,
+        "use_ssl": False,
+        "from_email": "alerts@acme.test",
+    }
+
+
 @pytest.fixture
 def channels(account, telegram, slack, discord, smtp):
     """All four channels configured for `account`, each pointing at its fake provider."""
@@ -273,15 +290,7 @@ def channels(account, telegram, slack, discord, smtp):
         "telegram": {"bot_token": TELEGRAM_TOKEN, "default_chat_id": "4242"},
         "slack": {"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
         "discord": {"webhook_url": f"{discord.url}/api/webhooks/1/abc"},
-        "email": {
-            "host": smtp.host,
-            "port": smtp.port,
-            "username": "",
-            "password": "",
-            "use_tls": False,
-            "use_ssl": False,
-            "from_email": "alerts@acme.test",
-        },
+        "email": email_config(smtp),
     }
     return {
         kind: ChannelConfig.objects.create(account=account, kind=kind, config=config)

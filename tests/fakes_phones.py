@@ -24,6 +24,8 @@ AUTH_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 MESSAGING_SERVICE_SID = "MG" + "0a1b2c3d4e5f6071" * 2
 CONTENT_SID = "HX" + "b5c4d3e2f1a09887" * 2
 FROM = "+14155550100"
+# The phone number the tests send to (and providers report about).
+TO = "+14155550199"
 # A Meta app as the tests configure it.
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN = "EAAGm0PX4ZCpsBAKsecretaccesstokenZBZCxyz"

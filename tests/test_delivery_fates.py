@@ -13,7 +13,7 @@ from django.utils import timezone
 from channels_app import delivery as delivery_service
 from channels_app import fates
 from channels_app.callbacks import processing
-from channels_app.models import ChannelConfig, Contact, Delivery, Message, ProviderReport
+from channels_app.models import Contact, Delivery, Message, ProviderReport
 from tests.callback_helpers import (
     PUBLIC_URL,
     meta_status,
@@ -23,33 +23,19 @@ from tests.callback_helpers import (
     twilio_status,
 )
 from tests.conftest import send, wait_until
-from tests.phone_standins import (  # noqa: F401 (fixtures)
-    META_CONFIG,
-    RECIPIENT,
-    SMS_CONFIG,
-    TWILIO_TOKEN,
-    phone_kinds,
-    phone_providers,
-)
+from tests.fakes_phones import APP_SECRET, AUTH_TOKEN, PHONE_NUMBER_ID, TO
 
 
 @pytest.fixture
-def phones(account, channels, phone_kinds, phone_providers, settings):  # noqa: F811
+def phones(account, channels, sms_channel, whatsapp_meta_channel, twilio, meta, public_url):
     """SMS (Twilio) and WhatsApp (Meta) channels next to the others (email on the SMTP
     fake), and a contact with a phone number and an email address."""
-    settings.ONEPING_PUBLIC_URL = PUBLIC_URL
     Contact.objects.create(
         account=account,
         identifier="jane",
-        addresses={"sms": RECIPIENT, "whatsapp": RECIPIENT, "email": "jane@example.com"},
+        addresses={"sms": TO, "whatsapp": TO, "email": "jane@example.com"},
     )
-    return {
-        **channels,
-        "sms": ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG),
-        "whatsapp": ChannelConfig.objects.create(
-            account=account, kind="whatsapp", config=META_CONFIG
-        ),
-    }
+    return {**channels, "sms": sms_channel, "whatsapp": whatsapp_meta_channel}
 
 
 def sms_with_email_fallback(api) -> tuple[Delivery, Delivery]:
@@ -60,11 +46,7 @@ def sms_with_email_fallback(api) -> tuple[Delivery, Delivery]:
     return Delivery.objects.get(pk=sms_id), Delivery.objects.get(pk=email_id)
 
 
-def test_a_sent_sms_keeps_its_fallback_on_standby_and_the_message_processing(
-    api,
-    phones,
-    phone_providers,  # noqa: F811
-):
+def test_a_sent_sms_keeps_its_fallback_on_standby_and_the_message_processing(api, phones, twilio):
     sms, email = sms_with_email_fallback(api)
 
     delivery_service.attempt(sms.pk)
@@ -76,7 +58,7 @@ def test_a_sent_sms_keeps_its_fallback_on_standby_and_the_message_processing(
     assert Delivery.objects.get(pk=email.pk).status == "standby"
     assert Message.objects.get().status == "processing"
     # Twilio was told where to report, on the public URL.
-    [request] = phone_providers.requests
+    [request] = twilio.requests
     form = parse_qs(request.body.decode())
     callback = f"{PUBLIC_URL}/hooks/providers/twilio/{phones['sms'].callback_token}/"
     assert form["StatusCallback"] == [callback]
@@ -88,7 +70,7 @@ def test_a_failed_report_starts_the_email_fallback(api, phones, smtp, celery_wor
     sid = Delivery.objects.get(pk=sms.pk).provider_message_id
 
     response = post_twilio(
-        phones["sms"], twilio_status(sid, "undelivered", "30005"), auth_token=TWILIO_TOKEN
+        phones["sms"], twilio_status(sid, "undelivered", "30005"), auth_token=AUTH_TOKEN
     )
 
     assert response.status_code == 200
@@ -108,7 +90,7 @@ def test_a_delivered_report_skips_the_fallback(api, phones, smtp):
     delivery_service.attempt(sms.pk)
     sid = Delivery.objects.get(pk=sms.pk).provider_message_id
 
-    post_twilio(phones["sms"], twilio_status(sid, "delivered"), auth_token=TWILIO_TOKEN)
+    post_twilio(phones["sms"], twilio_status(sid, "delivered"), auth_token=AUTH_TOKEN)
     processing.apply_now(ProviderReport.objects.get().pk)
 
     assert Delivery.objects.get(pk=sms.pk).status == "delivered"
@@ -141,7 +123,7 @@ def test_a_report_after_the_wait_still_moves_the_delivery(api, phones):
     assert fates.settle_overdue() == 1
     sid = Delivery.objects.get(pk=sms.pk).provider_message_id
 
-    post_twilio(phones["sms"], twilio_status(sid, "delivered"), auth_token=TWILIO_TOKEN)
+    post_twilio(phones["sms"], twilio_status(sid, "delivered"), auth_token=AUTH_TOKEN)
     processing.apply_now(ProviderReport.objects.get().pk)
 
     assert Delivery.objects.get(pk=sms.pk).status == "delivered"
@@ -160,8 +142,8 @@ def test_message_read_reaches_a_webhook_receiver(api, phones, receiver, celery_w
     wamid = Delivery.objects.get(pk=delivery_id).provider_message_id
     assert wamid.startswith("wamid.")
 
-    body = meta_statuses(META_CONFIG["phone_number_id"], meta_status(wamid, "read"))
-    response = post_meta(phones["whatsapp"], body, app_secret=META_CONFIG["app_secret"])
+    body = meta_statuses(PHONE_NUMBER_ID, meta_status(wamid, "read"))
+    response = post_meta(phones["whatsapp"], body, app_secret=APP_SECRET)
 
     assert response.status_code == 200
     [request] = receiver.wait_for(1)

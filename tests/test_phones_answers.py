@@ -20,12 +20,11 @@ from tests.fakes_phones import (
     MESSAGING_SERVICE_SID,
     SECRETS,
     SMS_CONFIG,
+    TO,
     FakeMeta,
     FakeTwilio,
     form_of,
 )
-
-TO = "+14155550199"
 
 
 def first_attempt(api, channel: str, **fields) -> Delivery:

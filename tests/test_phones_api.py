@@ -16,12 +16,11 @@ from tests.fakes_phones import (
     MESSAGING_SERVICE_SID,
     SECRETS,
     SMS_CONFIG,
+    TO,
     VERIFY_TOKEN,
     WHATSAPP_META_CONFIG,
     WHATSAPP_TWILIO_CONFIG,
 )
-
-TO = "+14155550199"
 
 
 def error_of(response, status: int = 400) -> dict:

@@ -16,17 +16,10 @@ from tests.callback_helpers import (
     post_twilio,
     twilio_status,
 )
-from tests.conftest import send, wait_until
-from tests.fakes_phones import APP_SECRET, AUTH_TOKEN, PHONE_NUMBER_ID, form_of
-
-TO = "+14155550199"
+from tests.conftest import email_config, send, wait_until
+from tests.fakes_phones import APP_SECRET, AUTH_TOKEN, PHONE_NUMBER_ID, TO, form_of
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-
-@pytest.fixture
-def public(settings):
-    settings.ONEPING_PUBLIC_URL = PUBLIC_URL
 
 
 def subscribe(api, receiver, *event_types: str) -> None:
@@ -46,7 +39,7 @@ def events(receiver, count: int) -> list[dict]:
 
 
 def test_an_sms_reported_delivered_by_twilio_reaches_the_customers_webhook(
-    api, public, sms_channel, twilio, receiver
+    api, public_url, sms_channel, twilio, receiver
 ):
     subscribe(api, receiver, "message.sent", "message.delivered")
     accepted = send(api, "Your code is 482913", channels=["sms"], recipient=TO)
@@ -75,7 +68,7 @@ def test_an_sms_reported_delivered_by_twilio_reaches_the_customers_webhook(
     assert delivered["data"]["provider_message_id"] == sid
 
 
-def test_a_forged_twilio_report_changes_nothing(api, public, sms_channel, twilio):
+def test_a_forged_twilio_report_changes_nothing(api, public_url, sms_channel, twilio):
     accepted = send(api, "Your code is 482913", channels=["sms"], recipient=TO)
     delivery_id = accepted["deliveries"][0]["id"]
     wait_until(lambda: status_of(delivery_id) == "sent")
@@ -89,7 +82,7 @@ def test_a_forged_twilio_report_changes_nothing(api, public, sms_channel, twilio
 
 
 def test_whatsapp_reports_out_of_order_end_at_read(
-    api, public, whatsapp_meta_channel, meta, receiver
+    api, public_url, whatsapp_meta_channel, meta, receiver
 ):
     subscribe(api, receiver, "message.read")
     template = {"name": "order_shipped", "language": "en_US", "variables": ["Jane", "#42"]}
@@ -128,22 +121,11 @@ def test_whatsapp_reports_out_of_order_end_at_read(
 
 
 def test_an_undelivered_whatsapp_report_starts_the_email_fallback(
-    api, public, whatsapp_twilio_channel, twilio, smtp, account
+    api, public_url, whatsapp_twilio_channel, twilio, smtp, account
 ):
     from channels_app.models import ChannelConfig, Contact
 
-    ChannelConfig.objects.create(
-        account=account,
-        kind="email",
-        config={
-            "host": smtp.host,
-            "port": smtp.port,
-            "username": "",
-            "password": "",
-            "use_tls": False,
-            "use_ssl": False,
-        },
-    )
+    ChannelConfig.objects.create(account=account, kind="email", config=email_config(smtp))
     Contact.objects.create(
         account=account,
         identifier="jane",

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from channels_app.models import Delivery
+from tests.callback_helpers import PUBLIC_URL
 from tests.conftest import send, wait_until
 from tests.fakes_phones import (
     ACCESS_TOKEN,
@@ -17,14 +18,12 @@ from tests.fakes_phones import (
     FROM,
     PHONE_NUMBER_ID,
     SECRETS,
+    TO,
     FakeMeta,
     FakeTwilio,
     basic_auth,
     form_of,
 )
-
-TO = "+14155550199"
-PUBLIC_URL = "https://oneping.example.com"
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

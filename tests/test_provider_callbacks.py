@@ -22,15 +22,15 @@ from tests.callback_helpers import (
     twilio_status,
 )
 from tests.conftest import wait_until
-from tests.phone_standins import (  # noqa: F401 (fixtures)
-    META_CONFIG,
-    RECIPIENT,
+from tests.fakes_phones import (
+    APP_SECRET,
+    AUTH_TOKEN,
+    PHONE_NUMBER_ID,
     SMS_CONFIG,
-    TWILIO_TOKEN,
-    phone_kinds,
+    TO,
+    VERIFY_TOKEN,
 )
 
-APP_SECRET = META_CONFIG["app_secret"]
 SID = "SM" + "a" * 32
 # Twilio's documented request (auth token 12345, signature RSOYDt4T1cUTdK1PDd93/VVr8B8=):
 # https://www.twilio.com/docs/usage/security#validating-requests
@@ -44,20 +44,8 @@ TWILIO_EXAMPLE = {
 WAMID = "wamid.HBgLMTQxNTU1NTI2NzEVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
 
 
-@pytest.fixture
-def public_url(settings) -> str:
-    settings.ONEPING_PUBLIC_URL = PUBLIC_URL
-    return PUBLIC_URL
-
-
-@pytest.fixture
-def sms_channel(account, phone_kinds, public_url) -> ChannelConfig:  # noqa: F811
-    return ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
-
-
-@pytest.fixture
-def meta_channel(account, phone_kinds, public_url) -> ChannelConfig:  # noqa: F811
-    return ChannelConfig.objects.create(account=account, kind="whatsapp", config=META_CONFIG)
+# Every test here has ONEPING_PUBLIC_URL set, unless it sets its own.
+pytestmark = pytest.mark.usefixtures("public_url")
 
 
 def sent_delivery(channel: ChannelConfig, provider_message_id: str, **fields) -> Delivery:
@@ -65,7 +53,7 @@ def sent_delivery(channel: ChannelConfig, provider_message_id: str, **fields) ->
     fate, as channels_app.outcomes leaves it."""
     message = Message.objects.create(
         account=channel.account,
-        recipient=RECIPIENT,
+        recipient=TO,
         body="Your code is 123456",
         channels=[channel.kind],
         status=Message.Status.PROCESSING,
@@ -75,8 +63,8 @@ def sent_delivery(channel: ChannelConfig, provider_message_id: str, **fields) ->
         message=message,
         account=channel.account,
         channel=channel.kind,
-        address=RECIPIENT,
-        target=RECIPIENT,
+        address=TO,
+        target=TO,
         status=Delivery.Status.SENT,
         attempts=1,
         max_attempts=3,
@@ -104,7 +92,7 @@ def test_our_twilio_signature_reproduces_twilios_documented_example():
     assert twilio_signature(url, params, "12345") == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 
-def test_the_route_verifies_twilios_documented_example(account, phone_kinds, settings):  # noqa: F811
+def test_the_route_verifies_twilios_documented_example(account, settings):
     """The documented request, with its URL's host as ONEPING_PUBLIC_URL and its auth
     token as the channel's, verifies (and says nothing about a message: nothing stored)."""
     channel = ChannelConfig.objects.create(
@@ -132,7 +120,7 @@ def test_a_signed_delivered_callback_reaches_the_delivery_through_a_worker(
 ):
     delivery = sent_delivery(sms_channel, SID)
 
-    response = post_twilio(sms_channel, twilio_status(SID, "delivered"), auth_token=TWILIO_TOKEN)
+    response = post_twilio(sms_channel, twilio_status(SID, "delivered"), auth_token=AUTH_TOKEN)
 
     assert response.status_code == 200
     assert response.content == b""  # Twilio reads the answer as TwiML: empty = nothing to do
@@ -157,8 +145,8 @@ def test_a_signed_delivered_callback_reaches_the_delivery_through_a_worker(
 def test_an_unverified_twilio_callback_is_refused_and_changes_nothing(sms_channel, tamper):
     delivery = sent_delivery(sms_channel, SID)
     form = twilio_status(SID, "failed", "30003")
-    signed = twilio_signature(PUBLIC_URL + sms_channel.callback_path("twilio"), form, TWILIO_TOKEN)
-    kwargs = {"auth_token": TWILIO_TOKEN}
+    signed = twilio_signature(PUBLIC_URL + sms_channel.callback_path("twilio"), form, AUTH_TOKEN)
+    kwargs = {"auth_token": AUTH_TOKEN}
     if tamper == "body":
         kwargs["signature"] = signed
         form = {**form, "ErrorCode": "30004"}
@@ -179,7 +167,7 @@ def test_an_unverified_twilio_callback_is_refused_and_changes_nothing(sms_channe
     error = response.json()["error"]
     assert error["code"] == "invalid_signature"
     assert "X-Twilio-Signature" in error["message"]
-    assert TWILIO_TOKEN not in response.content.decode()
+    assert AUTH_TOKEN not in response.content.decode()
     assert ProviderReport.objects.count() == 0
     assert reloaded(delivery).status == "sent"
     assert timeline(delivery) == []
@@ -192,7 +180,7 @@ def test_behind_a_proxy_the_public_url_is_what_is_verified(sms_channel):
     response = post_twilio(
         sms_channel,
         twilio_status(SID, "sent"),
-        auth_token=TWILIO_TOKEN,
+        auth_token=AUTH_TOKEN,
         HTTP_HOST="127.0.0.1",
     )
 
@@ -200,7 +188,7 @@ def test_behind_a_proxy_the_public_url_is_what_is_verified(sms_channel):
     assert ProviderReport.objects.count() == 1
 
 
-def test_without_a_public_url_the_requests_own_url_is_verified(account, phone_kinds, settings):  # noqa: F811
+def test_without_a_public_url_the_requests_own_url_is_verified(account, settings):
     settings.ONEPING_PUBLIC_URL = ""
     channel = ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
     form = twilio_status(SID, "sent")
@@ -208,7 +196,7 @@ def test_without_a_public_url_the_requests_own_url_is_verified(account, phone_ki
     response = post_twilio(
         channel,
         form,
-        auth_token=TWILIO_TOKEN,
+        auth_token=AUTH_TOKEN,
         signed_url="http://testserver" + channel.callback_path("twilio"),
     )
 
@@ -219,9 +207,9 @@ def test_a_duplicate_twilio_callback_changes_nothing(sms_channel, celery_worker)
     delivery = sent_delivery(sms_channel, SID)
     form = twilio_status(SID, "delivered")
 
-    first = post_twilio(sms_channel, form, auth_token=TWILIO_TOKEN)
+    first = post_twilio(sms_channel, form, auth_token=AUTH_TOKEN)
     wait_until(lambda: ProviderReport.objects.get().status == "applied")
-    second = post_twilio(sms_channel, form, auth_token=TWILIO_TOKEN)
+    second = post_twilio(sms_channel, form, auth_token=AUTH_TOKEN)
 
     assert first.status_code == second.status_code == 200
     assert ProviderReport.objects.count() == 1
@@ -231,7 +219,7 @@ def test_a_duplicate_twilio_callback_changes_nothing(sms_channel, celery_worker)
 def test_a_permanent_failure_fails_the_delivery_with_twilios_cause(sms_channel, celery_worker):
     delivery = sent_delivery(sms_channel, SID)
 
-    post_twilio(sms_channel, twilio_status(SID, "undelivered", "30003"), auth_token=TWILIO_TOKEN)
+    post_twilio(sms_channel, twilio_status(SID, "undelivered", "30003"), auth_token=AUTH_TOKEN)
 
     wait_until(lambda: reloaded(delivery).status == "failed")
     failed = reloaded(delivery)
@@ -276,14 +264,14 @@ def test_a_transient_failure_without_attempts_left_fails(sms_channel):
 def store_twilio(channel: ChannelConfig, form: dict[str, str]) -> ProviderReport:
     """Receive a signed callback (its task left in the queue) and return its stored row."""
     before = set(ProviderReport.objects.values_list("pk", flat=True))
-    response = post_twilio(channel, form, auth_token=TWILIO_TOKEN)
+    response = post_twilio(channel, form, auth_token=AUTH_TOKEN)
     assert response.status_code == 200, response.content
     return ProviderReport.objects.exclude(pk__in=before).get()
 
 
 def test_twilios_own_steps_before_sent_are_acknowledged_and_not_stored(sms_channel):
     for status in ("queued", "accepted", "sending"):
-        response = post_twilio(sms_channel, twilio_status(SID, status), auth_token=TWILIO_TOKEN)
+        response = post_twilio(sms_channel, twilio_status(SID, status), auth_token=AUTH_TOKEN)
         assert response.status_code == 200
     assert ProviderReport.objects.count() == 0
 
@@ -291,11 +279,11 @@ def test_twilios_own_steps_before_sent_are_acknowledged_and_not_stored(sms_chann
 # --- Meta (WhatsApp Cloud API) --------------------------------------------------------
 
 
-def test_meta_get_answers_the_challenge_with_the_right_verify_token(meta_channel):
-    path = meta_channel.callback_path("whatsapp")
+def test_meta_get_answers_the_challenge_with_the_right_verify_token(whatsapp_meta_channel):
+    path = whatsapp_meta_channel.callback_path("whatsapp")
     query = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
 
-    right = Client().get(path, {**query, "hub.verify_token": META_CONFIG["verify_token"]})
+    right = Client().get(path, {**query, "hub.verify_token": VERIFY_TOKEN})
     wrong = Client().get(path, {**query, "hub.verify_token": "guess"})
     missing = Client().get(path, query)
 
@@ -307,12 +295,12 @@ def test_meta_get_answers_the_challenge_with_the_right_verify_token(meta_channel
 
 
 def test_a_signed_meta_batch_stores_one_report_per_status_and_ignores_messages(
-    meta_channel, celery_worker
+    whatsapp_meta_channel, celery_worker
 ):
-    first = sent_delivery(meta_channel, WAMID)
-    second = sent_delivery(meta_channel, WAMID + "2")
+    first = sent_delivery(whatsapp_meta_channel, WAMID)
+    second = sent_delivery(whatsapp_meta_channel, WAMID + "2")
     body = meta_statuses(
-        META_CONFIG["phone_number_id"],
+        PHONE_NUMBER_ID,
         meta_status(WAMID, "delivered", 1750000001),
         meta_status(WAMID + "2", "read", 1750000002),
         messages=[
@@ -320,7 +308,7 @@ def test_a_signed_meta_batch_stores_one_report_per_status_and_ignores_messages(
         ],
     )
 
-    response = post_meta(meta_channel, body, app_secret=APP_SECRET)
+    response = post_meta(whatsapp_meta_channel, body, app_secret=APP_SECRET)
 
     assert response.status_code == 200
     assert response.json() == {"received": True, "stored": 2, "duplicates": 0}
@@ -330,19 +318,19 @@ def test_a_signed_meta_batch_stores_one_report_per_status_and_ignores_messages(
     assert Message.objects.filter(status="delivered").count() == 2
 
 
-def test_statuses_of_another_number_of_the_meta_app_are_not_this_channels(meta_channel):
+def test_statuses_of_another_number_of_the_meta_app_are_not_this_channels(whatsapp_meta_channel):
     body = meta_statuses("999999999999999", meta_status(WAMID, "delivered"))
 
-    response = post_meta(meta_channel, body, app_secret=APP_SECRET)
+    response = post_meta(whatsapp_meta_channel, body, app_secret=APP_SECRET)
 
     assert response.json()["stored"] == 0
     assert ProviderReport.objects.count() == 0
 
 
 @pytest.mark.parametrize("tamper", ["body", "missing", "other secret"])
-def test_an_unverified_meta_post_is_refused_and_changes_nothing(meta_channel, tamper):
-    delivery = sent_delivery(meta_channel, WAMID)
-    body = meta_statuses(META_CONFIG["phone_number_id"], meta_status(WAMID, "read"))
+def test_an_unverified_meta_post_is_refused_and_changes_nothing(whatsapp_meta_channel, tamper):
+    delivery = sent_delivery(whatsapp_meta_channel, WAMID)
+    body = meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "read"))
     if tamper == "body":
         signature = meta_signature(json.dumps({"entry": []}).encode(), APP_SECRET)
     elif tamper == "missing":
@@ -350,7 +338,7 @@ def test_an_unverified_meta_post_is_refused_and_changes_nothing(meta_channel, ta
     else:
         signature = meta_signature(json.dumps(body).encode(), "not-the-app-secret")
 
-    response = post_meta(meta_channel, body, app_secret=APP_SECRET, signature=signature)
+    response = post_meta(whatsapp_meta_channel, body, app_secret=APP_SECRET, signature=signature)
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "invalid_signature"
@@ -358,21 +346,21 @@ def test_an_unverified_meta_post_is_refused_and_changes_nothing(meta_channel, ta
     assert reloaded(delivery).status == "sent"
 
 
-def test_read_then_a_late_delivered_keeps_read_and_both_are_on_the_timeline(meta_channel):
-    delivery = sent_delivery(meta_channel, WAMID)
-    number = META_CONFIG["phone_number_id"]
+def test_read_then_a_late_delivered_keeps_read_and_both_are_on_the_timeline(whatsapp_meta_channel):
+    delivery = sent_delivery(whatsapp_meta_channel, WAMID)
+    number = PHONE_NUMBER_ID
     post_meta(
-        meta_channel,
+        whatsapp_meta_channel,
         meta_statuses(number, meta_status(WAMID, "read", 1750000005)),
         app_secret=APP_SECRET,
     )
     post_meta(
-        meta_channel,
+        whatsapp_meta_channel,
         meta_statuses(number, meta_status(WAMID, "delivered", 1750000003)),
         app_secret=APP_SECRET,
     )
     post_meta(
-        meta_channel,
+        whatsapp_meta_channel,
         meta_statuses(number, meta_status(WAMID, "sent", 1750000001)),
         app_secret=APP_SECRET,
     )
@@ -386,9 +374,9 @@ def test_read_then_a_late_delivered_keeps_read_and_both_are_on_the_timeline(meta
     assert Message.objects.get().status == "delivered"
 
 
-def test_the_message_page_shows_read_and_the_fate_wait(meta_channel, owner_client):
-    waiting = sent_delivery(meta_channel, WAMID)
-    read = sent_delivery(meta_channel, WAMID + "r")
+def test_the_message_page_shows_read_and_the_fate_wait(whatsapp_meta_channel, owner_client):
+    waiting = sent_delivery(whatsapp_meta_channel, WAMID)
+    read = sent_delivery(whatsapp_meta_channel, WAMID + "r")
     Delivery.objects.filter(pk=read.pk).update(status="read", fate_due_at=None)
 
     waiting_page = owner_client.get(f"/messages/{waiting.message_id}/").content.decode()
@@ -398,16 +386,18 @@ def test_the_message_page_shows_read_and_the_fate_wait(meta_channel, owner_clien
     assert '<span class="badge badge-read">Read</span>' in read_page
 
 
-def test_a_failure_after_delivered_is_kept_but_changes_nothing(meta_channel):
-    delivery = sent_delivery(meta_channel, WAMID)
-    number = META_CONFIG["phone_number_id"]
+def test_a_failure_after_delivered_is_kept_but_changes_nothing(whatsapp_meta_channel):
+    delivery = sent_delivery(whatsapp_meta_channel, WAMID)
+    number = PHONE_NUMBER_ID
     failed = meta_status(
         WAMID, "failed", 1750000009, errors=[{"code": 131026, "title": "Message undeliverable"}]
     )
     post_meta(
-        meta_channel, meta_statuses(number, meta_status(WAMID, "delivered")), app_secret=APP_SECRET
+        whatsapp_meta_channel,
+        meta_statuses(number, meta_status(WAMID, "delivered")),
+        app_secret=APP_SECRET,
     )
-    post_meta(meta_channel, meta_statuses(number, failed), app_secret=APP_SECRET)
+    post_meta(whatsapp_meta_channel, meta_statuses(number, failed), app_secret=APP_SECRET)
 
     for report in ProviderReport.objects.order_by("received_at", "pk"):
         processing.apply_now(report.pk)
@@ -418,11 +408,11 @@ def test_a_failure_after_delivered_is_kept_but_changes_nothing(meta_channel):
     assert status == "failed" and "131026" in detail and "no change" in detail
 
 
-def test_a_duplicate_meta_status_in_a_retried_webhook_is_stored_once(meta_channel):
-    body = meta_statuses(META_CONFIG["phone_number_id"], meta_status(WAMID, "delivered"))
+def test_a_duplicate_meta_status_in_a_retried_webhook_is_stored_once(whatsapp_meta_channel):
+    body = meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "delivered"))
 
-    first = post_meta(meta_channel, body, app_secret=APP_SECRET)
-    again = post_meta(meta_channel, body, app_secret=APP_SECRET)
+    first = post_meta(whatsapp_meta_channel, body, app_secret=APP_SECRET)
+    again = post_meta(whatsapp_meta_channel, body, app_secret=APP_SECRET)
 
     assert first.json()["stored"] == 1
     assert again.json() == {"received": True, "stored": 0, "duplicates": 1}
@@ -432,12 +422,12 @@ def test_a_duplicate_meta_status_in_a_retried_webhook_is_stored_once(meta_channe
 # --- Lookup, limits, order ------------------------------------------------------------
 
 
-def test_an_unknown_token_or_provider_is_404_and_stores_nothing(sms_channel, meta_channel):
+def test_an_unknown_token_or_provider_is_404_and_stores_nothing(sms_channel, whatsapp_meta_channel):
     form = twilio_status(SID, "delivered")
     unknown = Client().post("/hooks/providers/twilio/no-such-token/", form)
     other_provider = Client().post(f"/hooks/providers/pigeon/{sms_channel.callback_token}/", form)
     # The Meta channel's token on Twilio's route: not its provider.
-    wrong_route = post_twilio(meta_channel, form, auth_token=TWILIO_TOKEN)
+    wrong_route = post_twilio(whatsapp_meta_channel, form, auth_token=AUTH_TOKEN)
 
     for response in (unknown, other_provider, wrong_route):
         assert response.status_code == 404
@@ -456,7 +446,7 @@ def test_callbacks_over_the_rate_get_429_in_the_error_shape(sms_channel, setting
     settings.ONEPING_CALLBACK_BURST_PER_CHANNEL = 2
     form = twilio_status(SID, "sent")
 
-    answers = [post_twilio(sms_channel, form, auth_token=TWILIO_TOKEN) for _ in range(3)]
+    answers = [post_twilio(sms_channel, form, auth_token=AUTH_TOKEN) for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     error = answers[-1].json()["error"]
@@ -478,7 +468,7 @@ def test_a_body_over_the_cap_is_413(sms_channel):
 def test_a_callback_before_the_send_is_recorded_waits_for_it(sms_channel, settings, celery_worker):
     settings.ONEPING_REPORT_RETRY_SCHEDULE = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
     settings.ONEPING_REPORT_RETRY_JITTER = 0
-    post_twilio(sms_channel, twilio_status(SID, "delivered"), auth_token=TWILIO_TOKEN)
+    post_twilio(sms_channel, twilio_status(SID, "delivered"), auth_token=AUTH_TOKEN)
     wait_until(lambda: ProviderReport.objects.get().status == "retrying")
     assert "yet" in ProviderReport.objects.get().error
 
@@ -533,5 +523,5 @@ def test_another_accounts_token_never_touches_this_accounts_delivery(
     assert reloaded(victim).status == "sent"
     assert timeline(victim) == []
     # And A's auth token does not sign for B's URL.
-    forged = post_twilio(theirs, twilio_status(SID, "read"), auth_token=TWILIO_TOKEN)
+    forged = post_twilio(theirs, twilio_status(SID, "read"), auth_token=AUTH_TOKEN)
     assert forged.status_code == 403

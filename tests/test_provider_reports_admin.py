@@ -6,18 +6,17 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from channels_app.callbacks import processing
-from channels_app.models import ChannelConfig, Delivery, Message, ProviderReport
-from tests.phone_standins import SMS_CONFIG, phone_kinds  # noqa: F401 (fixture)
+from channels_app.models import Delivery, Message, ProviderReport
+from tests.fakes_phones import AUTH_TOKEN
 
 SID = "SM" + "b" * 32
 
 
 @pytest.fixture
-def dead_letter(account, phone_kinds) -> ProviderReport:  # noqa: F811
-    channel = ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
+def dead_letter(account, sms_channel) -> ProviderReport:
     return ProviderReport.objects.create(
         account=account,
-        channel=channel,
+        channel=sms_channel,
         provider="twilio",
         provider_message_id=SID,
         reported_status="delivered",
@@ -50,7 +49,7 @@ def test_the_admin_lists_reports_read_only_with_filters(admin_client, dead_lette
     assert detail.status_code == 200
     assert 'name="status"' not in detail.content.decode()  # shown, not editable
     assert admin_client.get("/admin/channels_app/providerreport/add/").status_code == 403
-    assert SMS_CONFIG["auth_token"] not in detail.content.decode()
+    assert AUTH_TOKEN not in detail.content.decode()
 
 
 def test_reprocess_applies_a_dead_letter_once_its_delivery_exists(

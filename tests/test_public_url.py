@@ -7,8 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from channels_app.models import ChannelConfig
-from tests.phone_standins import META_CONFIG, SMS_CONFIG, phone_kinds  # noqa: F401 (fixture)
+from tests.fakes_phones import APP_SECRET, VERIFY_TOKEN
 from webhooks.inbound import endpoints
 
 PUBLIC = "https://notify.example.com"
@@ -53,29 +52,23 @@ def test_the_invitation_link(owner_client, base):
 
 
 def test_the_channel_page_shows_the_meta_callback_url_to_paste(
-    owner_client,
-    account,
-    base,
-    phone_kinds,  # noqa: F811
+    owner_client, whatsapp_meta_channel, base
 ):
-    channel = ChannelConfig.objects.create(account=account, kind="whatsapp", config=META_CONFIG)
+    channel = whatsapp_meta_channel
 
     page = owner_client.get("/channels/").content.decode()
 
     assert f"{base}/hooks/providers/whatsapp/{channel.callback_token}/" in page
     assert "Verify token" in page or "verify_token" in page
-    assert META_CONFIG["app_secret"] not in page
-    assert META_CONFIG["verify_token"] not in page
+    assert APP_SECRET not in page
+    assert VERIFY_TOKEN not in page
     assert ("is not set" in page) == (base != PUBLIC)
 
 
 def test_the_channel_page_says_why_twilio_reports_nothing_without_a_public_url(
-    owner_client,
-    account,
-    base,
-    phone_kinds,  # noqa: F811
+    owner_client, sms_channel, base
 ):
-    channel = ChannelConfig.objects.create(account=account, kind="sms", config=SMS_CONFIG)
+    channel = sms_channel
 
     page = owner_client.get("/channels/").content.decode()
 

@@ -79,6 +79,17 @@ def page(chromium, live_server) -> Iterator:
     assert violations == [], violations
 
 
+def log_in(page, email: str, password: str) -> None:
+    """Sign in through the login page; the dashboard's navigation shows once it worked."""
+    from playwright.sync_api import expect
+
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.locator(".mainnav")).to_be_visible()
+
+
 _temporary_screenshots: list[Path] = []
 
 

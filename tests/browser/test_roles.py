@@ -5,16 +5,9 @@ from playwright.sync_api import expect
 
 from accounts import services
 from accounts.models import ApiKey, Membership, User
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    expect(page.locator(".mainnav")).to_be_visible()
 
 
 def test_a_member_cannot_see_the_create_button_nor_post_to_its_url(page, transactional_db):
