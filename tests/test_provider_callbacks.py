@@ -348,20 +348,19 @@ def test_an_unverified_meta_post_is_refused_and_changes_nothing(whatsapp_meta_ch
 
 def test_read_then_a_late_delivered_keeps_read_and_both_are_on_the_timeline(whatsapp_meta_channel):
     delivery = sent_delivery(whatsapp_meta_channel, WAMID)
-    number = PHONE_NUMBER_ID
     post_meta(
         whatsapp_meta_channel,
-        meta_statuses(number, meta_status(WAMID, "read", 1750000005)),
+        meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "read", 1750000005)),
         app_secret=APP_SECRET,
     )
     post_meta(
         whatsapp_meta_channel,
-        meta_statuses(number, meta_status(WAMID, "delivered", 1750000003)),
+        meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "delivered", 1750000003)),
         app_secret=APP_SECRET,
     )
     post_meta(
         whatsapp_meta_channel,
-        meta_statuses(number, meta_status(WAMID, "sent", 1750000001)),
+        meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "sent", 1750000001)),
         app_secret=APP_SECRET,
     )
 
@@ -388,16 +387,15 @@ def test_the_message_page_shows_read_and_the_fate_wait(whatsapp_meta_channel, ow
 
 def test_a_failure_after_delivered_is_kept_but_changes_nothing(whatsapp_meta_channel):
     delivery = sent_delivery(whatsapp_meta_channel, WAMID)
-    number = PHONE_NUMBER_ID
     failed = meta_status(
         WAMID, "failed", 1750000009, errors=[{"code": 131026, "title": "Message undeliverable"}]
     )
     post_meta(
         whatsapp_meta_channel,
-        meta_statuses(number, meta_status(WAMID, "delivered")),
+        meta_statuses(PHONE_NUMBER_ID, meta_status(WAMID, "delivered")),
         app_secret=APP_SECRET,
     )
-    post_meta(whatsapp_meta_channel, meta_statuses(number, failed), app_secret=APP_SECRET)
+    post_meta(whatsapp_meta_channel, meta_statuses(PHONE_NUMBER_ID, failed), app_secret=APP_SECRET)
 
     for report in ProviderReport.objects.order_by("received_at", "pk"):
         processing.apply_now(report.pk)
