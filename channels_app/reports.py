@@ -16,7 +16,7 @@ forward on one order, PRECEDENCE:
 - between failures, the one that says more about the address wins: a bounce names the
   address bad, a complaint is the recipient's own "no more" (the strongest reason to stop
   writing, which a suppression list needs). So a complaint after a bounce moves the
-  delivery to complained; a failure after a bounce, or a bounce after a complaint, does not;
+  delivery to complained; a "failed" after a bounce, or a bounce after a complaint, does not;
 - "deferred" (the provider is still trying) is on no rank: a timeline entry only;
 - a delivery not at the provider (standby, queued, sending, retrying, skipped) keeps its
   status: the report is about an earlier send, or came too soon to matter. A manual retry
