@@ -133,6 +133,8 @@ class Delivery(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Failed"
         BOUNCED = "bounced", "Bounced"
+        # The recipient marked it as spam: it reached them, and they want no more.
+        COMPLAINED = "complained", "Complained"
         OPENED = "opened", "Opened"
         CLICKED = "clicked", "Clicked"
         SKIPPED = "skipped", "Skipped (fallback not needed)"
@@ -140,7 +142,8 @@ class Delivery(models.Model):
     SUCCEEDED = frozenset(
         {Status.SENT, Status.DELIVERED, Status.READ, Status.OPENED, Status.CLICKED}
     )
-    ENDED_FAILED = frozenset({Status.FAILED, Status.BOUNCED})
+    # Failures: each starts the message's fallbacks, and a manual retry may send it again.
+    ENDED_FAILED = frozenset({Status.FAILED, Status.BOUNCED, Status.COMPLAINED})
     FINAL = SUCCEEDED | ENDED_FAILED | {Status.SKIPPED}
     IN_FLIGHT = frozenset({Status.QUEUED, Status.SENDING, Status.RETRYING})
 
@@ -256,9 +259,26 @@ class IdempotencyKey(models.Model):
 
 class ProviderReport(models.Model):
     """One status report a provider sent to a channel's callback URL (a Twilio status
-    callback; one entry of a Meta webhook's statuses[]), stored once its signature verified
-    and before anything else happens (dj-stripe's pattern, STYLE.md), then applied to its
-    delivery by a worker (channels_app.callbacks.processing)."""
+    callback; one entry of a Meta webhook's statuses[]; next, email providers' tracking
+    events, issue #17), stored once its signature verified and before anything else
+    happens (dj-stripe's pattern, STYLE.md), then applied to its delivery by a worker
+    (channels_app.callbacks.processing)."""
+
+    class Reported(models.TextChoices):
+        """What a provider may report about a delivery (channels_app.reports decides what
+        each does to it, on one precedence table)."""
+
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        # A delay the provider is still working through (an email's soft bounce being
+        # retried): kept on the timeline, never a status.
+        DEFERRED = "deferred", "Deferred"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -276,8 +296,7 @@ class ProviderReport(models.Model):
     channel = models.ForeignKey(ChannelConfig, on_delete=models.CASCADE, related_name="reports")
     provider = models.CharField(max_length=20)
     provider_message_id = models.CharField(max_length=255)
-    # The delivery status it reports: sent, delivered, read or failed.
-    reported_status = models.CharField(max_length=20)
+    reported_status = models.CharField(max_length=20, choices=Reported.choices)
     # The provider's own word for it (Twilio's "undelivered", Meta's "failed").
     provider_status = models.CharField(max_length=40)
     error_code = models.CharField(max_length=40, blank=True)

@@ -172,8 +172,9 @@ def _settle(message: Message, deliveries: list[Delivery]) -> bool:
             for fallback in standby:
                 set_status(fallback, Status.SKIPPED, "not needed: a requested channel succeeded")
         else:
-            failed = ", ".join(d.channel for d in active if d.status in Delivery.ENDED_FAILED)
-            set_status(standby[0], Status.QUEUED, f"fallback: {failed} failed")
+            # Each channel with its fate ("<kind> failed", "<kind> bounced"): why it started.
+            ended = [f"{d.channel} {d.status}" for d in active if d.status in Delivery.ENDED_FAILED]
+            set_status(standby[0], Status.QUEUED, f"fallback: {', '.join(ended)}")
             transaction.on_commit(lambda: enqueue([standby[0].pk]))
     status = derive_status(deliveries)
     if status == message.status:

@@ -1,20 +1,58 @@
 """Signing and posting providers' status callbacks as the providers do, computed here from
 their documentation (not with the code under test): Twilio's X-Twilio-Signature and Meta's
-X-Hub-Signature-256."""
+X-Hub-Signature-256; and a delivery the provider accepted, for them to report on."""
 
 import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.test import Client
+from django.utils import timezone
 
-from channels_app.models import ChannelConfig
+from channels_app.models import ChannelConfig, Delivery, Message
 from tests.fakes_phones import ACCOUNT_SID, FROM, TO
 
 PUBLIC_URL = "https://oneping.example.com"
+
+
+def sent_delivery(
+    channel: ChannelConfig, provider_message_id: str, address: str = TO, **fields
+) -> Delivery:
+    """A message whose delivery on `channel` the provider accepted: "sent", awaiting its
+    fate, as channels_app.outcomes leaves it."""
+    message = Message.objects.create(
+        account=channel.account,
+        recipient=address,
+        body="Your code is 123456",
+        channels=[channel.kind],
+        status=Message.Status.PROCESSING,
+    )
+    now = timezone.now()
+    return Delivery.objects.create(
+        message=message,
+        account=channel.account,
+        channel=channel.kind,
+        address=address,
+        target=address,
+        status=Delivery.Status.SENT,
+        attempts=1,
+        max_attempts=3,
+        provider_message_id=provider_message_id,
+        fate_due_at=now + timedelta(hours=1),
+        **fields,
+    )
+
+
+def reloaded(delivery: Delivery) -> Delivery:
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+def timeline(delivery: Delivery) -> list[tuple[str, str]]:
+    return [(step.status, step.detail) for step in reloaded(delivery).timeline.all()]
 
 
 def twilio_signature(url: str, params: dict[str, str], auth_token: str) -> str:

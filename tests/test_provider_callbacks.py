@@ -1,13 +1,12 @@
 """/hooks/providers/<provider>/<token>/: Twilio and Meta status callbacks, verified, stored,
-acknowledged, and applied by a real worker to delivered / read / failed (issue #16)."""
+acknowledged, and applied by a real worker to delivered / read / failed (issue #16; what a
+late or out-of-order report changes: tests/test_report_precedence.py)."""
 
 import json
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from channels_app.callbacks import processing
 from channels_app.models import ChannelConfig, Delivery, Message, ProviderReport
@@ -18,6 +17,9 @@ from tests.callback_helpers import (
     meta_statuses,
     post_meta,
     post_twilio,
+    reloaded,
+    sent_delivery,
+    timeline,
     twilio_signature,
     twilio_status,
 )
@@ -27,7 +29,6 @@ from tests.fakes_phones import (
     AUTH_TOKEN,
     PHONE_NUMBER_ID,
     SMS_CONFIG,
-    TO,
     VERIFY_TOKEN,
 )
 
@@ -46,40 +47,6 @@ WAMID = "wamid.HBgLMTQxNTU1NTI2NzEVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
 
 # Every test here has ONEPING_PUBLIC_URL set, unless it sets its own.
 pytestmark = pytest.mark.usefixtures("public_url")
-
-
-def sent_delivery(channel: ChannelConfig, provider_message_id: str, **fields) -> Delivery:
-    """A message whose delivery on `channel` the provider accepted: "sent", awaiting its
-    fate, as channels_app.outcomes leaves it."""
-    message = Message.objects.create(
-        account=channel.account,
-        recipient=TO,
-        body="Your code is 123456",
-        channels=[channel.kind],
-        status=Message.Status.PROCESSING,
-    )
-    now = timezone.now()
-    return Delivery.objects.create(
-        message=message,
-        account=channel.account,
-        channel=channel.kind,
-        address=TO,
-        target=TO,
-        status=Delivery.Status.SENT,
-        attempts=1,
-        max_attempts=3,
-        provider_message_id=provider_message_id,
-        fate_due_at=now + timedelta(hours=1),
-        **fields,
-    )
-
-
-def reloaded(delivery: Delivery) -> Delivery:
-    return Delivery.objects.get(pk=delivery.pk)
-
-
-def timeline(delivery: Delivery) -> list[tuple[str, str]]:
-    return [(step.status, step.detail) for step in reloaded(delivery).timeline.all()]
 
 
 # --- Twilio --------------------------------------------------------------------------
@@ -385,7 +352,9 @@ def test_the_message_page_shows_read_and_the_fate_wait(whatsapp_meta_channel, ow
     assert '<span class="badge badge-read">Read</span>' in read_page
 
 
-def test_a_failure_after_delivered_is_kept_but_changes_nothing(whatsapp_meta_channel):
+def test_a_failure_after_delivered_fails_the_delivery_and_its_message(whatsapp_meta_channel):
+    """Issue #17's precedence table: a failure may follow any success (under #16 a failure
+    after delivered was kept on the timeline but changed nothing)."""
     delivery = sent_delivery(whatsapp_meta_channel, WAMID)
     failed = meta_status(
         WAMID, "failed", 1750000009, errors=[{"code": 131026, "title": "Message undeliverable"}]
@@ -400,10 +369,12 @@ def test_a_failure_after_delivered_is_kept_but_changes_nothing(whatsapp_meta_cha
     for report in ProviderReport.objects.order_by("received_at", "pk"):
         processing.apply_now(report.pk)
 
-    assert reloaded(delivery).status == "delivered"
-    assert reloaded(delivery).last_error == ""
-    status, detail = timeline(delivery)[-1]
-    assert status == "failed" and "131026" in detail and "no change" in detail
+    assert reloaded(delivery).status == "failed"
+    assert "131026" in reloaded(delivery).last_error
+    assert [status for status, _ in timeline(delivery)] == ["delivered", "failed"]
+    detail = timeline(delivery)[-1][1]
+    assert "131026" in detail and "no change" not in detail
+    assert Message.objects.get().status == "failed"
 
 
 def test_a_duplicate_meta_status_in_a_retried_webhook_is_stored_once(whatsapp_meta_channel):

@@ -23,6 +23,7 @@ MESSAGE_STATUSES = (
     "retrying",
     "failed",
     "bounced",
+    "complained",
     "opened",
     "clicked",
 )

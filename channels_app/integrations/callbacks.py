@@ -21,8 +21,10 @@ REGISTRY: dict[str, str] = {
     "whatsapp": "channels_app.integrations.whatsapp.callbacks.MetaCallbacks",
 }
 
-# The delivery statuses a report may carry (channels_app.reports ranks them).
-SENT, DELIVERED, READ, FAILED = "sent", "delivered", "read", "failed"
+# What a report may say (ProviderReport.Reported's values; channels_app.reports ranks them).
+SENT, DELIVERED, READ, OPENED, CLICKED = "sent", "delivered", "read", "opened", "clicked"
+FAILED, BOUNCED, COMPLAINED = "failed", "bounced", "complained"
+DEFERRED = "deferred"  # a delay, not a fate: a timeline entry only
 
 
 class VerificationFailed(Exception):
@@ -47,7 +49,7 @@ class ParsedReport:
     """One status report about one message the provider sent for us."""
 
     provider_message_id: str
-    status: str  # SENT, DELIVERED, READ or FAILED
+    status: str  # one of the constants above
     provider_status: str
     dedup_key: str
     payload: dict[str, Any]
