@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from channels_app.models import Message
 from tests.browser.conftest import screenshot
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, wait_until
 from tests.fakes import Canned
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -90,5 +91,8 @@ def test_a_failed_delivery_is_reprocessed_from_the_failed_page(page, slack, cele
     slack.default = Canned(200, "ok")  # the customer fixed the receiver
     page.locator("button[name=one]").first.click()  # the row's "Reprocess"
     expect(page.locator(".flash")).to_contain_text("Queued 1")
+    # The log page does not update itself: load it once the worker has delivered (on a
+    # busy machine that can take longer than a page load; a fixed wait was flaky).
+    wait_until(lambda: Message.objects.filter(status="delivered").exists(), timeout=60)
     page.goto("/messages/")
-    expect(page.locator("table")).to_contain_text("Delivered", timeout=20_000)
+    expect(page.locator("table")).to_contain_text("Delivered")
