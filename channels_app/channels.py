@@ -21,11 +21,10 @@ from django.utils import timezone
 from accounts.limits import day_window, limit_for
 from accounts.models import Account
 from channels_app.accepting import Accepted, accept_message
-from channels_app.integrations import get_integration
+from channels_app.integrations import base, get_integration
 from channels_app.models import ChannelConfig, Message
 from oneping.crypto import mask
 from oneping.errors import ServiceError
-from oneping.public_url import absolute_url
 
 TEST_MESSAGE = "Test message from oneping: this channel works."
 DEFAULT_RECIPIENT = "test"
@@ -77,7 +76,7 @@ def status_callback_url(channel: ChannelConfig, request: HttpRequest | None = No
     provider = get_integration(channel.kind).status_callback_provider(channel.config)
     if provider is None:
         return None
-    return absolute_url(channel.callback_path(provider), request)
+    return base.status_callback_url(provider, channel.callback_token, request)
 
 
 class TestLimitExceeded(ServiceError):

@@ -159,12 +159,22 @@ def awaiting_fate(delivery: Delivery) -> bool:
     return delivery.status == Status.SENT and delivery.fate_due_at is not None
 
 
+def _active(deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries that ran or run: not fallbacks waiting or found not needed."""
+    return [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
+
+
+def _running(active: list[Delivery]) -> bool:
+    """Whether any may still change: in flight, or sent and awaiting its fate."""
+    return any(d.status in Delivery.IN_FLIGHT or awaiting_fate(d) for d in active)
+
+
 def _settle(message: Message, deliveries: list[Delivery]) -> bool:
     """Start or skip the message's fallbacks; True if its status changed (not yet saved).
     A delivery awaiting its fate counts as in flight: a fallback started now could not be
     taken back if the report says delivered, nor skipped ones started if it says failed."""
-    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    in_flight = any(d.status in Delivery.IN_FLIGHT or awaiting_fate(d) for d in active)
+    active = _active(deliveries)
+    in_flight = _running(active)
     succeeded = any(d.status in Delivery.SUCCEEDED for d in active)
     standby = [d for d in deliveries if d.status == Status.STANDBY]
     if standby and not in_flight:
@@ -199,8 +209,8 @@ def derive_status(deliveries: list[Delivery]) -> str:
     """The message's status from its deliveries' (README, "Provider status callbacks"):
     processing while any is in flight or awaiting its fate; then delivered when every one
     that ran succeeded, failed when none did, partially_failed otherwise."""
-    active = [d for d in deliveries if d.status not in (Status.STANDBY, Status.SKIPPED)]
-    if any(d.status in Delivery.IN_FLIGHT or awaiting_fate(d) for d in active):
+    active = _active(deliveries)
+    if _running(active):
         if all(d.status == Status.QUEUED for d in active) and not any(d.attempts for d in active):
             return Message.Status.QUEUED
         return Message.Status.PROCESSING

@@ -61,7 +61,11 @@ def _record(outcomes: list[tuple[ProviderReport, None]], claim: Claim) -> None:
             logger.exception("provider report %s: applying it failed", report.pk)
             with transaction.atomic():
                 if claim.still_ours([(report, outcome)]):
-                    _finish(report, Status.FAILED, f"Internal error: {exc!r}\n{_trace()}")
+                    _finish(
+                        report,
+                        Status.FAILED,
+                        f"Internal error: {exc!r}\n{traceback.format_exc()[-4000:]}",
+                    )
 
 
 def _apply(report: ProviderReport, outbox: Outbox) -> None:
@@ -90,10 +94,6 @@ def _finish(report: ProviderReport, status: str, error: str) -> None:
     report.lease_expires_at = None
     report.updated_at = timezone.now()
     report.save(update_fields=SAVED_FIELDS)
-
-
-def _trace() -> str:
-    return traceback.format_exc()[-4000:]
 
 
 REPORTS = Outbox(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import requests
 from django import forms
+from django.http import HttpRequest
 
 from oneping.errors import ServiceError
 from oneping.http import describe_failure, host_of, parse_retry_after
@@ -203,15 +204,17 @@ def text_too_long(kind: str, length: int, limit: int) -> ServiceError:
     )
 
 
-def status_callback_url(provider: str, callback_token: str) -> str | None:
-    """The absolute URL a provider reports statuses to; None without ONEPING_PUBLIC_URL
-    (a worker has no request to take the host from: no callback is asked for then)."""
+def status_callback_url(
+    provider: str, callback_token: str, request: HttpRequest | None = None
+) -> str | None:
+    """The absolute URL a provider reports statuses to. Without ONEPING_PUBLIC_URL it is
+    built from `request`; a worker has none, so no callback is asked for then (None)."""
     from channels_app.models import callback_path  # models import this module's registry
     from oneping.public_url import absolute_url
 
     if not callback_token:
         return None
-    return absolute_url(callback_path(provider, callback_token))
+    return absolute_url(callback_path(provider, callback_token), request)
 
 
 def excerpt(response: requests.Response) -> str:
