@@ -301,6 +301,10 @@ class ProviderReport(models.Model):
     provider_status = models.CharField(max_length=40)
     error_code = models.CharField(max_length=40, blank=True)
     error_text = models.TextField(blank=True)
+    # A bounce's kind: "hard" (the address is bad: it joins the suppression list) or
+    # "soft" (a full mailbox, a message too large; the address may work later), as the
+    # provider names it ("" for other reports).
+    bounce_type = models.CharField(max_length=10, blank=True)
     provider_timestamp = models.DateTimeField(null=True, blank=True)
     # Twilio: sid + status + error code; Meta: id + status + timestamp. Unique per channel,
     # so a provider's retry of the same report stores nothing (the constraint, not a check).

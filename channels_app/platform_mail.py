@@ -1,4 +1,4 @@
-"""Rules for mail sent through the platform's own SMTP settings (an email channel with `{}`).
+"""Rules for mail sent through the platform's own SMTP settings (provider "platform").
 
 That mail leaves from our domain, so a free sign-up must not turn it into an open relay:
 - an account whose owner has not verified their email sends nothing through it (403
@@ -6,18 +6,19 @@ That mail leaves from our domain, so a free sign-up must not turn it into an ope
   failed delivery);
 - a channel test through it goes only to a verified address of one of the account's
   members (400 `test_recipient_not_allowed`): tests are free and skip the quota.
-Accounts with their own SMTP server (`host` set) are not affected.
+Accounts with their own SMTP server or email provider are not affected.
 """
 
 from accounts import verification
 from accounts.models import Account
 from channels_app.addresses import Route
+from channels_app.integrations.email.providers import provider_name
 from channels_app.models import ChannelConfig
 from oneping.errors import ServiceError
 
 
 def uses_platform_mail(config: ChannelConfig) -> bool:
-    return config.kind == "email" and not config.config.get("host")
+    return config.kind == "email" and provider_name(config.config) == "platform"
 
 
 def check_routes(

@@ -403,6 +403,14 @@ ONEPING_TELEGRAM_API_BASE = env_str("ONEPING_TELEGRAM_API_BASE", "https://api.te
 ONEPING_TWILIO_API_BASE = env_str("ONEPING_TWILIO_API_BASE", "https://api.twilio.com")
 ONEPING_WHATSAPP_API_BASE = env_str("ONEPING_WHATSAPP_API_BASE", "https://graph.facebook.com")
 ONEPING_WHATSAPP_API_VERSION = env_str("ONEPING_WHATSAPP_API_VERSION", "v21.0")
+# Email providers, through django-anymail's backends (each account's own credentials are
+# passed per connection, never set here): their API base URLs, anymail's `api_url`. Unset,
+# each is the provider's own; Mailgun's then follows the channel's region (us or eu).
+ONEPING_POSTMARK_API_URL = env_str("ONEPING_POSTMARK_API_URL", "https://api.postmarkapp.com/")
+ONEPING_MAILGUN_API_URL = env_str("ONEPING_MAILGUN_API_URL", "")
+ONEPING_RESEND_API_URL = env_str("ONEPING_RESEND_API_URL", "https://api.resend.com/")
+# anymail's requests timeout (connect, read) for the providers' send APIs.
+ANYMAIL = {"REQUESTS_TIMEOUT": (5.0, 15.0)}
 # Phone numbers without a leading + are read as numbers of this region (ISO 3166 alpha-2,
 # e.g. "GB"); unset, a + and the country code are required.
 ONEPING_DEFAULT_REGION = env_str("ONEPING_DEFAULT_REGION", "").upper()

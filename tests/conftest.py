@@ -9,6 +9,14 @@ from django.test import Client
 from accounts import api_keys, services
 from accounts.models import Account, Membership, User
 
+# Fixtures kept beside their fakes, one module per area (each imports what it needs).
+pytest_plugins = [
+    "tests.fixtures_email_providers",
+    "tests.fixtures_email_tracking",
+    "tests.fixtures_own_tracking",
+    "tests.fixtures_suppressions",
+]
+
 _counter = itertools.count(1)
 # Every owner make_account creates signs in with this password.
 OWNER_PASSWORD = "correct-horse-battery"

@@ -95,6 +95,7 @@ def store(
                         provider_status=parsed.provider_status[:40],
                         error_code=parsed.error_code[:40],
                         error_text=parsed.error_text[:2048],
+                        bounce_type=parsed.bounce_type[:10],
                         provider_timestamp=parsed.provider_timestamp,
                         dedup_key=parsed.dedup_key[:255],
                         payload=parsed.payload,

@@ -189,6 +189,11 @@ class Integration:
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError
 
+    def reports_fate_for(self, config: dict[str, Any]) -> bool:
+        """Whether this channel's provider reports each delivery's fate later
+        (reports_fate); a kind whose providers differ (email) answers per config."""
+        return self.reports_fate
+
     def status_callback_provider(self, config: dict[str, Any]) -> str | None:
         """The provider that reports this channel's delivery statuses to
         /hooks/providers/<provider>/<callback token>/ ("twilio", "whatsapp" for Meta), or

@@ -55,6 +55,7 @@ class ParsedReport:
     payload: dict[str, Any]
     error_code: str = ""
     error_text: str = ""
+    bounce_type: str = ""  # BOUNCED's kind: "hard" or "soft" (ProviderReport.bounce_type)
     provider_timestamp: datetime | None = None
 
 

@@ -1,35 +1,28 @@
-"""Email through Django's SMTP backend: the platform's mail settings, or the account's own."""
+"""Email: through the platform's own mail, the account's SMTP server, or an email service
+provider's API (Postmark, Mailgun, Resend) with django-anymail. The provider is a field of
+the config; each one's rules and transport are in email/providers.py's registry."""
 
-import smtplib
-from email.utils import make_msgid
 from typing import Any, ClassVar
 
 from django import forms
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
-from django.core.validators import validate_email
 
 from channels_app.integrations.base import (
     ConfigError,
     Integration,
     Outgoing,
     SendResult,
-    TransportError,
 )
-from oneping.http import describe_failure
-from oneping.smtp import PinnedEmailBackend
-from oneping.urlguard import UrlNotAllowed, check_host, public_addresses
+from channels_app.integrations.email.providers import (
+    REGISTRY,
+    TRACKING_FIELDS,
+    all_secret_fields,
+    clean_tracking,
+    get_provider,
+    provider_name,
+)
+from channels_app.integrations.email.validation import is_email
 
-FIELDS = {"host", "port", "username", "password", "use_tls", "use_ssl", "from_email"}
-
-
-def is_email(value: str) -> bool:
-    try:
-        validate_email(value)
-    except ValidationError:
-        return False
-    return True
+__all__ = ["EmailIntegration", "is_email"]
 
 
 class EmailIntegration(Integration):
@@ -60,61 +53,55 @@ class EmailIntegration(Integration):
         "recipient with addresses.email."
     )
     test_recipient_hint = "An email address or a contact's identifier."
-    secret_fields = ("password",)
-    # The password goes to this server, as this user, over this kind of connection: changing
-    # any of them without typing the password again would send it somewhere new.
-    secret_destinations = {"password": ("host", "port", "username", "use_tls", "use_ssl")}
-    success_status = "sent"  # accepted by the SMTP server; delivery to the inbox is unknown
+    secret_fields = all_secret_fields()
+    # Where each secret goes: the SMTP password to this server, as this user, over this
+    # kind of connection; an API key or token to its provider's API (an operator's setting).
+    # Changing any of them without typing the secret again would send it somewhere new
+    # (switching Mailgun to Resend would hand Resend the Mailgun key).
+    secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {
+        "password": ("provider", "host", "port", "username", "use_tls", "use_ssl"),
+        "server_token": ("provider",),
+        "api_key": ("provider", "sender_domain", "region"),
+        "webhook_signing_key": ("provider",),
+        "webhook_secret": ("provider",),
+    }
+    success_status = "sent"  # accepted by the SMTP server or the provider; the inbox is later
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(config) - FIELDS
+        provider = get_provider(config)
+        allowed = {"provider", *TRACKING_FIELDS, *provider.fields}
+        unknown = sorted(set(config) - allowed)
         if unknown:
             raise ConfigError(
-                sorted(unknown)[0], f"Unknown field: the config takes {', '.join(sorted(FIELDS))}."
+                unknown[0],
+                f"Unknown field: the {provider.name} provider takes {', '.join(sorted(allowed))}.",
             )
-        if not config:
-            return {}  # the platform's own mail settings
-        host = config.get("host")
-        if not isinstance(host, str) or not host.strip():
-            raise ConfigError("host", "Enter the SMTP server's host name (or send {} to use ours).")
-        cleaned: dict[str, Any] = {"host": host.strip()}
-        for flag in ("use_tls", "use_ssl"):
-            value = config.get(flag, False)
-            if not isinstance(value, bool):
-                raise ConfigError(flag, "Must be true or false.")
-            cleaned[flag] = value
-        if cleaned["use_tls"] and cleaned["use_ssl"]:
-            raise ConfigError("use_ssl", "Choose use_tls (STARTTLS) or use_ssl, not both.")
-        port = config.get("port", 465 if cleaned["use_ssl"] else 587)
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-            raise ConfigError("port", "Enter a port number from 1 to 65535.")
-        cleaned["port"] = port
-        for text in ("username", "password"):
-            value = config.get(text, "")
-            if not isinstance(value, str):
-                raise ConfigError(text, "Must be a string.")
-            cleaned[text] = value
-        from_email = config.get("from_email", "")
-        if from_email and (not isinstance(from_email, str) or not is_email(from_email)):
-            raise ConfigError("from_email", "Enter a valid email address.")
-        cleaned["from_email"] = from_email
-        try:
-            check_host(cleaned["host"], port)
-        except UrlNotAllowed as exc:
-            raise ConfigError("host", str(exc), code="url_not_allowed") from None
-        return cleaned
+        return {"provider": provider.name, **provider.clean(config), **clean_tracking(config)}
+
+    def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
+        if provider_name(config) not in REGISTRY:
+            return ()
+        return get_provider(config).secrets
+
+    def reports_fate_for(self, config: dict[str, Any]) -> bool:
+        return provider_name(config) in REGISTRY and get_provider(config).reports_fate
+
+    def status_callback_provider(self, config: dict[str, Any]) -> str | None:
+        # A provider that reports fates does so to /hooks/providers/<its name>/<token>/.
+        return provider_name(config) if self.reports_fate_for(config) else None
 
     def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
         security = (
             "ssl" if config.get("use_ssl") else "starttls" if config.get("use_tls") else "none"
         )
         initial = super().form_initial(config)
-        return {**initial, "security": security if config else "starttls"}
+        return {**initial, "security": security if config.get("host") else "starttls"}
 
     def config_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("host"):
-            return {}  # the platform's own mail settings
+            return {"provider": "platform"}
         config = {
+            "provider": "smtp",
             "host": data["host"],
             "username": data.get("username") or "",
             "password": data.get("password") or "",
@@ -136,85 +123,4 @@ class EmailIntegration(Integration):
         return recipient if is_email(recipient) else None
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
-        server = ""
-        if config.get("host"):
-            server = f"{config['host']}:{config['port']}"
-            try:
-                # Checked again (DNS may have changed since saving), and connected to the
-                # very address checked: oneping.smtp.
-                addresses = public_addresses(config["host"], config["port"])
-            except UrlNotAllowed as exc:
-                raise TransportError(str(exc), permanent=True) from None
-            connection = PinnedEmailBackend(
-                addresses=addresses,
-                host=config["host"],
-                port=config["port"],
-                username=config["username"],
-                password=config["password"],
-                use_tls=config["use_tls"],
-                use_ssl=config["use_ssl"],
-                timeout=settings.ONEPING_SMTP_TIMEOUT,
-            )
-        else:
-            connection = get_connection()
-        message_id = make_msgid(domain="oneping")
-        email = EmailMessage(
-            subject=outgoing.subject,
-            body=outgoing.text,
-            from_email=config.get("from_email") or settings.DEFAULT_FROM_EMAIL,
-            to=[outgoing.target],
-            connection=connection,
-            headers={"Message-ID": message_id, "X-Oneping-Delivery": outgoing.delivery_id},
-        )
-        try:
-            email.send(fail_silently=False)
-        except Exception as exc:
-            raise self.classify(exc, server=server or "the SMTP server") from None
-        return SendResult(provider_message_id=message_id, response_excerpt="250 accepted")
-
-    @staticmethod
-    def classify(exc: Exception, server: str = "the SMTP server") -> TransportError:
-        """SMTP reply codes: 4yz is a transient failure, 5yz permanent (RFC 5321 §4.2.1).
-
-        A refused recipient with a 5yz code will not be accepted later; an unreachable or
-        disconnecting server, a timeout, or a 4yz answer (greylisting, mailbox busy) may be.
-        Bad credentials are permanent: waiting will not fix them.
-        """
-        if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            codes = [code for code, _ in exc.recipients.values()]
-            answers = "; ".join(
-                f"{code} {reply.decode(errors='replace')}"
-                for code, reply in exc.recipients.values()
-            )
-            permanent = any(code >= 500 for code in codes)
-            return TransportError(
-                f"The SMTP server refused the recipient: {answers}", permanent=permanent
-            )
-        if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return TransportError(
-                f"SMTP authentication failed: {exc.smtp_code} {exc.smtp_error!r}", permanent=True
-            )
-        if isinstance(exc, smtplib.SMTPResponseException):
-            reply = (
-                exc.smtp_error.decode(errors="replace")
-                if isinstance(exc.smtp_error, bytes)
-                else exc.smtp_error
-            )
-            return TransportError(
-                f"The SMTP server answered {exc.smtp_code} {reply}", permanent=exc.smtp_code >= 500
-            )
-        if isinstance(exc, UrlNotAllowed):
-            return TransportError(str(exc), permanent=True)
-        if isinstance(exc, smtplib.SMTPServerDisconnected):
-            return TransportError(
-                f"Could not reach the SMTP server: {server} closed the connection.",
-                permanent=False,
-            )
-        if isinstance(exc, smtplib.SMTPException):
-            # smtplib's own fixed sentences ("STARTTLS extension not supported by server.").
-            return TransportError(f"The SMTP exchange with {server} failed: {exc}", permanent=False)
-        if isinstance(exc, OSError):
-            # Described from its kind, not its text: see oneping.http.describe_failure.
-            reason = describe_failure(exc, server)
-            return TransportError(f"Could not reach the SMTP server: {reason}.", permanent=False)
-        return TransportError(f"Sending the email failed ({type(exc).__name__}).", permanent=False)
+        return get_provider(config).send(config, outgoing)

@@ -1,0 +1,2 @@
+"""Fixtures for email sent through providers (Postmark, Mailgun, Resend): their fake
+send APIs and channels."""

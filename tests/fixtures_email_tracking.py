@@ -1,0 +1,1 @@
+"""Fixtures for email providers' tracking webhooks (signed posts in each provider's shape)."""

@@ -1,0 +1,1 @@
+"""Fixtures for oneping's own open pixel and click links for SMTP and platform mail."""
