@@ -76,7 +76,11 @@ class EmailIntegration(Integration):
                 unknown[0],
                 f"Unknown field: the {provider.name} provider takes {', '.join(sorted(allowed))}.",
             )
-        return {"provider": provider.name, **provider.clean(config), **clean_tracking(config)}
+        return {
+            "provider": provider.name,
+            **provider.clean(config),
+            **clean_tracking(config, provider),
+        }
 
     def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
         if provider_name(config) not in REGISTRY:
