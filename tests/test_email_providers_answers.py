@@ -211,7 +211,8 @@ def test_an_eu_mailgun_account_is_sent_to_the_eu_api(account, api, settings):
             FakeResend.error(
                 422,
                 "validation_error",
-                "Invalid `to` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.",
+                "Invalid `to` field. The email address needs to follow the "
+                "`email@example.com` or `Name <email@example.com>` format.",
             ),
             "Resend answered 422: Invalid `to` field.",
         ),

@@ -9,7 +9,10 @@ from channels_app.models import ChannelConfig
 from oneping.crypto import mask
 
 PASSWORD = "smtp-pa55word-xyz"
+# As saved since issue #17 (migration 0011 wrote the provider and tracking flags into older
+# configs): the provider is one of the password's destinations.
 STORED = {
+    "provider": "smtp",
     "host": "127.0.0.1",
     "port": 2525,
     "username": "alerts",
@@ -17,6 +20,8 @@ STORED = {
     "use_tls": False,
     "use_ssl": False,
     "from_email": "alerts@acme.test",
+    "track_opens": False,
+    "track_clicks": False,
 }
 
 
