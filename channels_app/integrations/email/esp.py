@@ -146,7 +146,7 @@ class _NoRedirectSession(requests.Session):
     """Every outbound request answers for itself (STYLE.md): a provider's API never
     redirects a send, and following one would carry the credential headers elsewhere."""
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
 
@@ -158,11 +158,11 @@ def _without_redirects(backend: str) -> type:
     base = import_string(backend)
 
     def create_session(self) -> requests.Session:
-        session = base.create_session(self)
-        plain = _NoRedirectSession()
-        plain.headers = session.headers
-        plain.hooks = session.hooks
-        return plain
+        configured = base.create_session(self)  # anymail's User-Agent and debug hooks
+        session = _NoRedirectSession()
+        session.headers, session.hooks = configured.headers, configured.hooks
+        configured.close()
+        return session
 
     return type(base.__name__, (base,), {"create_session": create_session})
 
