@@ -1,5 +1,5 @@
-"""A local stand-in for Slack, Discord, the Telegram Bot API, Twilio's Messages API and the
-WhatsApp Cloud API (stdlib only).
+"""A local stand-in for Slack, Discord, the Telegram Bot API, Twilio's Messages API, the
+WhatsApp Cloud API and the send APIs of Postmark, Mailgun and Resend (stdlib only).
 
     python bench/sink.py [PORT]          # default 9000
 
@@ -11,15 +11,24 @@ so the README walkthrough and the benchmarks work with no internet:
   (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource)
 - /<version>/<phone number id>/messages → the Cloud API's {"messages": [{"id": "wamid…"}]}
   (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages)
+- /email                           → Postmark's {"MessageID": …, "ErrorCode": 0, "Message": "OK"}
+  (https://postmarkapp.com/developer/api/email-api#send-a-single-email)
+- /v3/<domain>/messages            → Mailgun's {"id": "<…@domain>", "message": "Queued. Thank you."}
+  (https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages)
+- /emails                          → Resend's {"id": …}
+  (https://resend.com/docs/api-reference/emails/send-email)
 - anything else                    → Slack's "ok"
 
 Point oneping at it with ONEPING_TWILIO_API_BASE / ONEPING_WHATSAPP_API_BASE /
-ONEPING_TELEGRAM_API_BASE=http://127.0.0.1:9000 (README walkthrough).
+ONEPING_TELEGRAM_API_BASE / ONEPING_POSTMARK_API_URL / ONEPING_RESEND_API_URL=
+http://127.0.0.1:9000 and ONEPING_MAILGUN_API_URL=http://127.0.0.1:9000/v3 (README).
 """
 
 import itertools
 import json
 import sys
+import uuid
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -66,6 +75,22 @@ class Sink(BaseHTTPRequestHandler):
                 },
                 status=201,
             )
+        elif path == "/email":
+            to = (json.loads(body or b"{}") or {}).get("To", "")
+            self._answer(
+                {
+                    "To": to,
+                    "SubmittedAt": datetime.now(UTC).isoformat(),
+                    "MessageID": str(uuid.uuid4()),
+                    "ErrorCode": 0,
+                    "Message": "OK",
+                }
+            )
+        elif path.startswith("/v3/") and path.endswith("/messages"):
+            domain = path.split("/")[2]
+            self._answer({"id": f"<{next(_ids):020d}@{domain}>", "message": "Queued. Thank you."})
+        elif path == "/emails":
+            self._answer({"id": str(uuid.uuid4())})
         elif path.endswith("/messages") and path.count("/") == 3:
             to = (json.loads(body or b"{}") or {}).get("to", "")
             self._answer(

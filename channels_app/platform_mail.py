@@ -33,7 +33,8 @@ def check_routes(
             "owner_not_verified",
             "The platform's mail is available once the account owner has verified their "
             "email address (follow the link in the confirmation email), or configure the "
-            "email channel with your own SMTP server.",
+            "email channel with your own SMTP server or email provider (Postmark, Mailgun, "
+            "Resend).",
             status=403,
             details={"channel": "email"},
         )

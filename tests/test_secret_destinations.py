@@ -9,7 +9,8 @@ from channels_app.models import ChannelConfig
 from oneping.crypto import mask
 
 PASSWORD = "smtp-pa55word-xyz"
-# As saved since email configs name their provider (migration 0011 wrote it into older ones).
+# As saved since issue #17 (migration 0011 wrote the provider and tracking flags into older
+# configs): the provider is one of the password's destinations.
 STORED = {
     "provider": "smtp",
     "host": "127.0.0.1",

@@ -30,3 +30,18 @@ document.addEventListener("change", (event) => {
     });
   }
 });
+
+// A form with a provider choice (the email channel's) shows only the chosen provider's
+// fields: inputs marked data-provider="smtp postmark" belong to those providers.
+function showProviderFields(select) {
+  select.form.querySelectorAll("[data-provider]").forEach((input) => {
+    const field = input.closest(".field");
+    if (field) field.hidden = !input.dataset.provider.split(" ").includes(select.value);
+  });
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-provider-select]")) showProviderFields(event.target);
+});
+
+document.querySelectorAll("[data-provider-select]").forEach(showProviderFields);

@@ -21,31 +21,96 @@ from channels_app.integrations.email.providers import (
     provider_name,
 )
 from channels_app.integrations.email.validation import is_email
+from oneping.apiforms import GuidedChoiceField
 
 __all__ = ["EmailIntegration", "is_email"]
+
+
+def _for(providers: str, widget: type[forms.Widget], **attrs: Any) -> forms.Widget:
+    """A field's widget marked with the providers it belongs to (space-separated)."""
+    return widget(attrs={"data-provider": providers, **attrs})
 
 
 class EmailIntegration(Integration):
     kind = "email"
     title = "Email"
     setup_help = (
-        "Leave the host empty to send with oneping's own mail settings, or give your SMTP "
-        "server (e.g. your provider's `smtp.example.com`, port 587 with STARTTLS)."
+        "Choose how email leaves. *oneping's mail* needs nothing more. *SMTP server*: your "
+        "server's host (e.g. `smtp.example.com`, port 587 with STARTTLS). *Postmark*: a "
+        "server's API token (*Servers → your server → API Tokens*). *Mailgun*: an API key "
+        "(*API Security*), your sending domain and its region, and the *HTTP webhook signing "
+        "key* (*Webhooks*). *Resend*: an API key and, once you add the webhook, its signing "
+        "secret (`whsec_…`). Providers send only from an address or domain verified there."
     )
     form_fields: ClassVar[dict[str, forms.Field]] = {
-        "host": forms.CharField(label="SMTP host", required=False),
+        "provider": GuidedChoiceField(
+            choices=[(name, get_provider({"provider": name}).title) for name in REGISTRY],
+            initial="platform",
+            required=False,
+            # The page shows the chosen provider's fields only (static/js/oneping.js).
+            widget=forms.Select(attrs={"data-provider-select": ""}),
+        ),
+        "host": forms.CharField(
+            label="SMTP host", required=False, widget=_for("smtp", forms.TextInput)
+        ),
         # Text, not a number field: "abc" or 70000 gets the config's own error, as in the API.
         "port": forms.CharField(
-            label="Port", required=False, widget=forms.NumberInput(attrs={"min": 1, "max": 65535})
+            label="Port",
+            required=False,
+            widget=_for("smtp", forms.NumberInput, min=1, max=65535),
         ),
-        "username": forms.CharField(required=False),
-        "password": forms.CharField(required=False, widget=forms.PasswordInput),
+        "username": forms.CharField(required=False, widget=_for("smtp", forms.TextInput)),
+        "password": forms.CharField(required=False, widget=_for("smtp", forms.PasswordInput)),
         "security": forms.ChoiceField(
             choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None")],
             initial="starttls",
             required=False,
+            widget=_for("smtp", forms.Select),
         ),
-        "from_email": forms.EmailField(label="From address", required=False),
+        "server_token": forms.CharField(
+            label="Postmark server API token",
+            required=False,
+            widget=_for("postmark", forms.PasswordInput),
+        ),
+        "api_key": forms.CharField(
+            label="API key", required=False, widget=_for("mailgun resend", forms.PasswordInput)
+        ),
+        "sender_domain": forms.CharField(
+            label="Mailgun sending domain",
+            required=False,
+            help_text="Like mg.example.com.",
+            widget=_for("mailgun", forms.TextInput),
+        ),
+        "region": forms.ChoiceField(
+            label="Mailgun region",
+            choices=[("us", "US (api.mailgun.net)"), ("eu", "EU (api.eu.mailgun.net)")],
+            initial="us",
+            required=False,
+            widget=_for("mailgun", forms.Select),
+        ),
+        "webhook_signing_key": forms.CharField(
+            label="Mailgun HTTP webhook signing key",
+            required=False,
+            widget=_for("mailgun", forms.PasswordInput),
+        ),
+        "webhook_secret": forms.CharField(
+            label="Resend webhook signing secret",
+            required=False,
+            help_text="whsec_…, shown once the webhook exists in Resend.",
+            widget=_for("resend", forms.PasswordInput),
+        ),
+        "from_email": forms.EmailField(
+            label="From address",
+            required=False,
+            widget=_for("smtp postmark mailgun resend", forms.EmailInput),
+        ),
+        "track_opens": forms.BooleanField(
+            label="Track opens",
+            required=False,
+            help_text="Postmark and Mailgun are asked with each email; Resend tracks per "
+            "domain, in its own settings.",
+        ),
+        "track_clicks": forms.BooleanField(label="Track clicks", required=False),
     }
     contact_field = forms.EmailField(required=False)
     unresolved_hint = (
@@ -76,7 +141,11 @@ class EmailIntegration(Integration):
                 unknown[0],
                 f"Unknown field: the {provider.name} provider takes {', '.join(sorted(allowed))}.",
             )
-        return {"provider": provider.name, **provider.clean(config), **clean_tracking(config)}
+        return {
+            "provider": provider.name,
+            **provider.clean(config),
+            **clean_tracking(config, provider),
+        }
 
     def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
         if provider_name(config) not in REGISTRY:
@@ -95,11 +164,26 @@ class EmailIntegration(Integration):
             "ssl" if config.get("use_ssl") else "starttls" if config.get("use_tls") else "none"
         )
         initial = super().form_initial(config)
-        return {**initial, "security": security if config.get("host") else "starttls"}
+        return {
+            **initial,
+            "provider": provider_name(config) if config else "platform",
+            "security": security if config.get("host") else "starttls",
+        }
 
     def config_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
-        if not data.get("host"):
-            return {"provider": "platform"}
+        """The chosen provider's fields only (the form holds every provider's); without a
+        provider (an older form), a host means SMTP, else the platform's mail."""
+        name = data.get("provider") or ("smtp" if data.get("host") else "platform")
+        tracking = {flag: bool(data.get(flag)) for flag in TRACKING_FIELDS}
+        if name == "smtp":
+            return {**self._smtp_from_form(data), **tracking}
+        if name not in REGISTRY:
+            return {"provider": name}  # refused by clean_config, naming the field
+        fields = get_provider({"provider": name}).fields
+        chosen = {field: data[field] for field in fields if data.get(field) not in (None, "")}
+        return {"provider": name, **chosen, **tracking}
+
+    def _smtp_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
         config = {
             "provider": "smtp",
             "host": data["host"],

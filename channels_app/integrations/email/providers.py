@@ -8,7 +8,7 @@ for the services) and says which config fields it takes, which of them are secre
 clean them and how to send. EmailIntegration (email/integration.py) delegates to it.
 
 Configs saved before providers existed have no `provider`: `{}` is the platform's mail and
-a config with `host` is SMTP (the data migration 0010 writes it in; clean_config reads
+a config with `host` is SMTP (the data migration 0011 writes it in; clean_config reads
 the old shapes too, so an old client's update keeps working).
 """
 
@@ -45,6 +45,11 @@ class EmailProvider:
     # tracking webhook URL (/hooks/providers/<name>/<callback token>/): the delivery then
     # stays "sent" with its fallbacks on standby until it does (Integration.reports_fate_for).
     reports_fate: ClassVar[bool] = False
+    # Whether open and click tracking can be asked for with each message (anymail's
+    # track_opens / track_clicks, or oneping's own for SMTP); where it cannot (Resend), it is
+    # the customer's setting at the provider, and the flags are refused (clean_tracking).
+    tracks_per_message: ClassVar[bool] = True
+    tracking_help: ClassVar[str] = ""
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:
         """The provider's own fields, cleaned (without provider and tracking flags)."""
@@ -84,11 +89,13 @@ def all_secret_fields() -> tuple[str, ...]:
     return tuple(seen)
 
 
-def clean_tracking(config: dict[str, Any]) -> dict[str, bool]:
+def clean_tracking(config: dict[str, Any], provider: EmailProvider) -> dict[str, bool]:
     cleaned = {}
     for flag in TRACKING_FIELDS:
         value = config.get(flag, False)
         if not isinstance(value, bool):
             raise ConfigError(flag, "Must be true or false.")
+        if value and not provider.tracks_per_message:
+            raise ConfigError(flag, provider.tracking_help)
         cleaned[flag] = value
     return cleaned

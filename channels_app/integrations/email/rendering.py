@@ -36,11 +36,18 @@ def render(body: str) -> Rendered:
 
 def to_html(body: str) -> str:
     if len(body) > MAX_MARKDOWN_CHARS:
-        # Too long to render safely: shown as preformatted text (escaped by nh3).
-        return nh3.clean(f"<pre>{_escape(body)}</pre>", tags=TAGS, attributes=ATTRIBUTES)
-    rendered = markdown.markdown(_escape(body), extensions=["sane_lists"], output_format="html")
+        # Too long to render safely: shown as preformatted text.
+        return sanitise(f"<pre>{_escape(body)}</pre>")
+    return sanitise(
+        markdown.markdown(_escape(body), extensions=["sane_lists"], output_format="html")
+    )
+
+
+def sanitise(html: str) -> str:
+    """Only the allowed tags and attributes, links only to http(s) and mailto; everything
+    else removed (script and style with their content) or escaped."""
     return nh3.clean(
-        rendered,
+        html,
         tags=TAGS,
         attributes=ATTRIBUTES,
         url_schemes=URL_SCHEMES,

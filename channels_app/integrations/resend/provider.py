@@ -22,6 +22,15 @@ class ResendProvider(AnymailProvider):
     backend = "anymail.backends.resend.EmailBackend"
     fields = ("api_key", "webhook_secret", "from_email")
     secrets = ("api_key", "webhook_secret")
+    # Resend's API takes no tracking option per email: open and click tracking are settings
+    # of the sending domain (https://resend.com/docs/dashboard/domains/tracking), and
+    # anymail's Resend backend refuses track_opens / track_clicks as unsupported
+    # (https://anymail.dev/en/stable/esps/resend/#limitations-and-quirks).
+    tracks_per_message = False
+    tracking_help = (
+        "Resend cannot be asked to track each email: turn open and click tracking on for "
+        "your domain in Resend (Domains → your domain → Configuration), and leave this false."
+    )
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:
         return {
