@@ -329,3 +329,23 @@ def test_a_resend_channel_without_a_usable_secret_refuses_every_post(account, se
     assert response.status_code == 403
     assert "webhook" in response.json()["error"]["message"]
     assert ProviderReport.objects.count() == 0
+
+
+def test_after_a_secret_key_rotation_the_pasted_url_still_verifies(postmark_channel, settings):
+    """The password is derived from SECRET_KEY: the URL shown changes with a new key, and
+    the one pasted before still verifies while the old key is in SECRET_KEY_FALLBACKS."""
+    pasted = postmark_credentials(postmark_channel)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-0123456789-abcdefghij"
+
+    assert postmark_credentials(postmark_channel) != pasted
+    assert post_postmark(postmark_channel, payload("postmark", "delivery"), pasted).json() == {
+        "received": True,
+        "stored": 1,
+        "duplicates": 0,
+    }
+    assert post_postmark(postmark_channel, payload("postmark", "open")).status_code == 200
+
+    settings.SECRET_KEY_FALLBACKS = []
+    refused = post_postmark(postmark_channel, payload("postmark", "click"), pasted)
+    assert refused.status_code == 403

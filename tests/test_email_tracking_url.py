@@ -119,3 +119,21 @@ def test_the_channel_page_shows_it_to_owners_and_admins_only(
     assert password not in member_page
     assert "shown to owners and admins only" in member_page
     assert "Status reports from Postmark" in member_page
+
+
+def test_the_url_works_as_pasted_over_real_http(api, live_server, settings):
+    """Postmark (like curl and requests) turns the URL's user:password into HTTP basic auth:
+    the URL from the create answer, posted to as it is, is accepted."""
+    import requests
+
+    settings.ONEPING_PUBLIC_URL = live_server.url
+    url = create(api, POSTMARK_CONFIG)["tracking_webhook_url"]
+    assert url.startswith("http://oneping:")
+
+    accepted = requests.post(url, json=payload("postmark", "delivery"), timeout=10)
+    stripped = url.replace(f"{urlsplit(url).username}:{urlsplit(url).password}@", "")
+    refused = requests.post(stripped, json=payload("postmark", "delivery"), timeout=10)
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["stored"] == 1
+    assert refused.status_code == 403
