@@ -7,7 +7,10 @@ The deliveries are made as tests/callback_helpers.py makes them (a message the p
 accepted, with its provider message id): the providers' send fakes come with helper H1's
 branch; after the merge the per-provider flows here can start from a real send."""
 
+import base64
+
 import pytest
+from django.test import Client
 
 from channels_app.callbacks import processing
 from channels_app.models import Message, ProviderReport
@@ -349,3 +352,25 @@ def test_after_a_secret_key_rotation_the_pasted_url_still_verifies(postmark_chan
     settings.SECRET_KEY_FALLBACKS = []
     refused = post_postmark(postmark_channel, payload("postmark", "click"), pasted)
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json", "[1, 2]", '{"FromFull": {"Email": "someone@example.com"}}', '{"RecordType": 7}'],
+)
+def test_a_verified_postmark_body_anymail_cannot_read_is_acknowledged(postmark_channel, body):
+    """Garbage, an inbound hook pointed at the tracking URL, an unknown shape: nothing to
+    store, and no 500 (the provider would retry it for days)."""
+    user, password = postmark_credentials(postmark_channel)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    response = Client().post(
+        postmark_channel.callback_path("postmark"),
+        body,
+        "application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["stored"] == 0
+    assert ProviderReport.objects.count() == 0

@@ -16,7 +16,11 @@ import hashlib
 import json
 from typing import Any, ClassVar
 
-from anymail.exceptions import AnymailError, AnymailWebhookValidationFailure
+from anymail.exceptions import (
+    AnymailConfigurationError,
+    AnymailError,
+    AnymailWebhookValidationFailure,
+)
 from anymail.signals import AnymailTrackingEvent, EventType
 from anymail.webhooks.base import AnymailCoreWebhookView
 
@@ -88,14 +92,21 @@ class AnymailTracking(CallbackProvider):
         except AnymailWebhookValidationFailure as exc:
             raise VerificationFailed(str(exc)) from None
         except ValueError:
-            # Signed, but not JSON (Svix parses the body once the signature matches): the
-            # provider's, and nothing in it to store (reports finds nothing).
-            return
+            # Svix parses the body once the signature matches: a body that is not JSON is
+            # refused like an unsigned one (no provider sends it; nothing is taken on trust).
+            raise VerificationFailed(f"The body is not {self.title}'s JSON.") from None
 
     def reports(self, request: CallbackRequest, config: dict[str, Any]) -> list[ParsedReport]:
         try:
             events = self._view(request, config).parse_events(request.http)
-        except (AnymailError, ValueError, KeyError, TypeError, AttributeError):
+        except (
+            AnymailError,
+            AnymailConfigurationError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ):
             # A verified body anymail cannot read (an inbound hook pointed here, a shape it
             # does not know): acknowledged, so the provider does not retry it for days.
             return []
