@@ -19,9 +19,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.limits import day_window, limit_for
-from accounts.models import Account
+from accounts.models import Account, ApiKey
+from accounts.permissions import Role, has_role
+from accounts.scopes import Scope
 from channels_app.accepting import Accepted, accept_message
 from channels_app.integrations import base, get_integration
+from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import ChannelConfig, Message
 from oneping.crypto import mask
 from oneping.errors import ServiceError
@@ -77,6 +80,39 @@ def status_callback_url(channel: ChannelConfig, request: HttpRequest | None = No
     if provider is None:
         return None
     return base.status_callback_url(provider, channel.callback_token, request)
+
+
+def tracking_webhook_url(channel: ChannelConfig, request: HttpRequest | None = None) -> str | None:
+    """Where an email provider posts the channel's tracking events, ready to paste into its
+    webhook settings: the status callback URL, with the HTTP basic-auth credentials inside
+    for a provider that authenticates that way (Postmark). None for other channels.
+
+    With credentials inside it is a secret: callers show it only to whoever may see secrets
+    (may_see_secrets), as the API's create answer and an owner's or admin's page do.
+    """
+    if channel.kind != "email":
+        return None
+    name = get_integration(channel.kind).status_callback_provider(channel.config)
+    provider = get_callback_provider(name) if name else None
+    url = status_callback_url(channel, request)
+    if provider is None or url is None:
+        return None
+    credentials = provider.url_credentials(channel.callback_token)
+    if not credentials:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{credentials}@{rest}"
+
+
+def may_see_secrets(request: HttpRequest | None) -> bool:
+    """Whether the caller may read secrets: an API key with the `admin` scope (the scope of
+    the GETs that reveal one, accounts.scopes), or an owner or admin in the dashboard."""
+    if request is None:
+        return False
+    api_key = getattr(request, "auth", None)
+    if isinstance(api_key, ApiKey):
+        return Scope.ADMIN.value in api_key.scopes
+    return has_role(getattr(request, "membership", None), Role.ADMIN)
 
 
 class TestLimitExceeded(ServiceError):

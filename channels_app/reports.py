@@ -138,6 +138,14 @@ def describe(report: ProviderReport) -> str:
     provider = get_callback_provider(report.provider)
     who = provider.title if provider else report.provider
     detail = f"{who} reported {report.provider_status}"
+    if report.reported_status == ProviderReport.Reported.CLICKED:
+        # Which link was clicked (an email's tracking events name it).
+        url = report.payload.get("click_url") if isinstance(report.payload, dict) else None
+        return f"{detail}: {url}" if url else detail
+    if report.reported_status == ProviderReport.Reported.BOUNCED and report.bounce_type:
+        # A hard bounce names the address bad (it joins the suppression list), a soft one
+        # may pass later: the kind first, then the provider's own words.
+        detail = f"{detail} ({report.bounce_type} bounce)"
     if report.error_text:
         detail = f"{detail}: {report.error_text}"
     return detail

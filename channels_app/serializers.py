@@ -29,10 +29,24 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
         help_text="Where the provider reports delivery statuses (SMS, WhatsApp): paste it "
         "into Meta's app; Twilio is told with each send. Null for other kinds."
     )
+    tracking_webhook_url = serializers.SerializerMethodField(
+        help_text="Email through Postmark, Mailgun or Resend: the URL to paste into the "
+        "provider's webhook settings for delivered, bounced, complained, opened and clicked "
+        "(Postmark's carries this channel's basic-auth credentials). A secret: shown in the "
+        "create answer and to `admin`-scoped keys; null for other keys and other channels."
+    )
 
     class Meta:
         model = ChannelConfig
-        fields = ["id", "kind", "config", "status_callback_url", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "kind",
+            "config",
+            "status_callback_url",
+            "tracking_webhook_url",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def __init__(self, *args, **kwargs):
@@ -60,6 +74,13 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_status_callback_url(self, instance: ChannelConfig) -> str | None:
         return channels.status_callback_url(instance, self.context.get("request"))
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_tracking_webhook_url(self, instance: ChannelConfig) -> str | None:
+        request = self.context.get("request")
+        if not channels.may_see_secrets(request):
+            return None
+        return channels.tracking_webhook_url(instance, request)
 
     def to_representation(self, instance: ChannelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)

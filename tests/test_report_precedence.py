@@ -219,7 +219,8 @@ def test_reports_out_of_order(
         "sent" if status == "deferred" else status for status in arriving
     ]
     for status, (_, detail) in zip(arriving, steps, strict=True):
-        assert f"postmark reported {status.capitalize()}" in detail
+        # Worded by the registered Postmark handler (integrations/postmark/callbacks.py).
+        assert f"Postmark reported {status.capitalize()}" in detail
     changed = [detail for _, detail in steps if "no change" not in detail]
     assert len(changed) == len(announced)
     changes = [f"message.{status}" for status in announced]

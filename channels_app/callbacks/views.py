@@ -16,6 +16,9 @@ def provider_callback(request: HttpRequest, provider: str, token: str) -> HttpRe
     body = read_capped(request, receiving.MAX_BODY_BYTES)
     if body is None:
         return too_large(receiving.MAX_BODY_BYTES)
+    # The stream is read: anymail's tracking views read request.body and request.POST, which
+    # Django serves from _body once it is set (HttpRequest.body).
+    request._body = body
     form = {}
     if request.content_type == "application/x-www-form-urlencoded":
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
@@ -28,6 +31,8 @@ def provider_callback(request: HttpRequest, provider: str, token: str) -> HttpRe
         headers={name.lower(): value for name, value in request.headers.items()},
         query=request.GET.dict(),
         form=form,
+        token=token,
+        http=request,
     )
     answer = receiving.receive(provider, token, callback)
     if isinstance(answer.body, dict):

@@ -52,9 +52,18 @@ def status_callback(request: HttpRequest, channel: ChannelConfig) -> dict | None
     # A worker has no request to take the host from: without ONEPING_PUBLIC_URL, sends
     # name no callback URL (integrations.base.status_callback_url).
     told = provider.told_with_each_send
+    url = channels.status_callback_url(channel, request)
+    tracking = channel.kind == "email"
+    if tracking:
+        # An email provider's tracking webhook URL may carry the channel's credentials
+        # (Postmark's basic auth): owners and admins only, as the API shows it.
+        shown = channels.may_see_secrets(request)
+        url = channels.tracking_webhook_url(channel, request) if shown else None
     return {
         "provider": provider,
-        "url": channels.status_callback_url(channel, request),
+        "url": url,
+        "tracking": tracking,
+        "hidden": tracking and url is None,
         "public_url_set": public,
         "missing": told and not public,
     }

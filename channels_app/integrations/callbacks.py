@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, ClassVar
 
+from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from channels_app.integrations.base import ProviderCode
@@ -19,6 +20,10 @@ from channels_app.integrations.base import ProviderCode
 REGISTRY: dict[str, str] = {
     "twilio": "channels_app.integrations.twilio.callbacks.TwilioCallbacks",
     "whatsapp": "channels_app.integrations.whatsapp.callbacks.MetaCallbacks",
+    # Email providers' tracking webhooks, through anymail's views (email/tracking.py).
+    "postmark": "channels_app.integrations.postmark.callbacks.PostmarkTracking",
+    "mailgun": "channels_app.integrations.mailgun.callbacks.MailgunTracking",
+    "resend": "channels_app.integrations.resend.callbacks.ResendTracking",
 }
 
 # What a report may say (ProviderReport.Reported's values; channels_app.reports ranks them).
@@ -42,6 +47,12 @@ class CallbackRequest:
     headers: dict[str, str]  # lower-case names
     query: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)  # a form-encoded POST's fields
+    # The callback token in the URL (it names the channel; Postmark's basic-auth
+    # credentials are derived from it: postmark/callbacks.py).
+    token: str = ""
+    # The Django request it came from, its body readable again: anymail's tracking views
+    # (email/tracking.py) read the request itself (headers, body, POST, basic auth).
+    http: HttpRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,11 @@ class CallbackProvider:
     def challenge(self, request: CallbackRequest, config: dict[str, Any]) -> Challenge | None:
         """The answer to a GET; None when the provider never sends one (405)."""
         return None
+
+    def url_credentials(self, token: str) -> str:
+        """The "user:password" to embed in the URL the provider calls, for a provider that
+        authenticates with HTTP basic auth instead of signing (Postmark); "" otherwise."""
+        return ""
 
 
 def get_callback_provider(name: str) -> CallbackProvider | None:
