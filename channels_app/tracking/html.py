@@ -59,11 +59,10 @@ def links_of(body: str) -> list[str]:
     return [href for href in hrefs if is_web(href)]
 
 
-def link_for(body: str, click: tokens.Click) -> str | None:
-    """The link a click token names, if the message has it: the one at its position whose
-    digest matches, else (a renderer that numbers differently since) the first link with
-    that digest; None when the message has no such link."""
-    links = links_of(body)
+def link_for(links: list[str], click: tokens.Click) -> str | None:
+    """The link a click token names, if the message's `links` (links_of) have it: the one
+    at its position whose digest matches, else (a renderer that numbers differently since)
+    the first link with that digest; None when the message has no such link."""
     if click.index < len(links) and tokens.url_digest(links[click.index]) == click.digest:
         return links[click.index]
     return next((url for url in links if tokens.url_digest(url) == click.digest), None)

@@ -36,6 +36,7 @@ from channels_app.tracking import html, tokens
 from oneping import logs, ratelimit
 
 USER_AGENT_LIMIT = 256
+LINKS_CACHE_SECONDS = 600
 FLAGS = {OPENED: "track_opens", CLICKED: "track_clicks"}
 
 
@@ -79,11 +80,21 @@ def clicked(token: str, hit: Hit) -> str | None:
     delivery = _delivery(click.delivery_id) if click else None
     if click is None or delivery is None:
         return None
-    url = html.link_for(delivery.message.body, click)
+    url = html.link_for(_links(delivery), click)
     if url is None:
         return None
     _record(delivery, CLICKED, f"click{click.index}", hit, url=url)
     return url
+
+
+def _links(delivery: Delivery) -> list[str]:
+    """The message's links, rendered once for a while: every click on a long message would
+    otherwise render its Markdown again (a body never changes once accepted)."""
+    return cache.get_or_set(
+        f"tracking:links:{delivery.pk}",
+        lambda: html.links_of(delivery.message.body),
+        timeout=LINKS_CACHE_SECONDS,
+    )
 
 
 def _delivery(delivery_id: str) -> Delivery | None:
