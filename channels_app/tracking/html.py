@@ -48,8 +48,14 @@ def instrument(html: str, delivery_id: str, config: dict[str, Any]) -> str:
         html = LINK.sub(through_us, html)
     if opens:
         pixel = absolute_url(reverse("tracking-open", args=[tokens.open_token(delivery_id)]))
-        html += PIXEL.format(src=escape(pixel or ""))
+        html = _at_the_end(html, PIXEL.format(src=escape(pixel or "")))
     return html
+
+
+def _at_the_end(html: str, tag: str) -> str:
+    """`tag` last in the document: before </body> in a whole document, else appended."""
+    end = html.lower().rfind("</body>")
+    return html + tag if end == -1 else html[:end] + tag + html[end:]
 
 
 def links_of(body: str) -> list[str]:
