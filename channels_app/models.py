@@ -167,6 +167,10 @@ class Delivery(models.Model):
     # How many parts the text is sent (and billed) in, for kinds that count them (phone
     # segments: Integration.check_text); null for the others.
     segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Opens and clicks reported (by oneping's own tracking or an email provider), the
+    # first and every later one: channels_app.tracking.counts.
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
     provider_message_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

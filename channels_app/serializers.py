@@ -147,6 +147,8 @@ class DeliverySerializer(serializers.ModelSerializer):
             "fallback",
             "attempts",
             "segments",
+            "opens",
+            "clicks",
             "provider_message_id",
             "last_error",
             "next_attempt_at",

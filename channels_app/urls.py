@@ -1,10 +1,11 @@
 """channels_app's pages outside /api/v1/ and the dashboard: the home page, the /send alias
-and where providers report delivery statuses."""
+where providers report delivery statuses, and the open and click tracking URLs."""
 
 from django.urls import path
 
 from channels_app.callbacks.views import provider_callback
 from channels_app.dashboard.overview import overview
+from channels_app.tracking.views import click, open_pixel
 from channels_app.views import SendAliasView
 
 urlpatterns = [
@@ -17,4 +18,7 @@ urlpatterns = [
         provider_callback,
         name="provider-callback",
     ),
+    # oneping's own open pixel and click-through links in SMTP mail (channels_app.tracking).
+    path("t/o/<str:token>", open_pixel, name="tracking-open"),
+    path("t/c/<str:token>", click, name="tracking-click"),
 ]

@@ -517,3 +517,16 @@ ONEPING_REPORT_RETRY_SCHEDULE = [2, 10, 60, 300, 1800]
 ONEPING_REPORT_RETRY_JITTER = 0.2
 # How long a worker may hold a report it is applying before another may take it over.
 ONEPING_REPORT_LEASE_SECONDS = _seconds("ONEPING_REPORT_LEASE_SECONDS", 60)
+
+# --- Own open and click tracking (channels_app/tracking/, README "Open and click tracking")
+# Hits recorded per second (and burst) per delivery and per account; over them a hit is
+# still answered (the pixel, the redirect) but not recorded.
+ONEPING_TRACKING_RATE_PER_DELIVERY = env_int("ONEPING_TRACKING_RATE_PER_DELIVERY", 1)
+ONEPING_TRACKING_BURST_PER_DELIVERY = env_int("ONEPING_TRACKING_BURST_PER_DELIVERY", 10)
+ONEPING_TRACKING_RATE_PER_ACCOUNT = env_int("ONEPING_TRACKING_RATE_PER_ACCOUNT", 100)
+ONEPING_TRACKING_BURST_PER_ACCOUNT = env_int("ONEPING_TRACKING_BURST_PER_ACCOUNT", 1000)
+# The same open (or click of one link) again within this many seconds is one: image proxies
+# and link scanners fetch a URL several times for one person's open or click. 0: each counts.
+ONEPING_TRACKING_REPEAT_SECONDS = env_int("ONEPING_TRACKING_REPEAT_SECONDS", 60)
+# At most this many opens and clicks recorded per delivery; later ones are answered only.
+ONEPING_TRACKING_MAX_PER_DELIVERY = env_int("ONEPING_TRACKING_MAX_PER_DELIVERY", 100)

@@ -112,6 +112,13 @@ NOT_OBJECT_IDS = {
         "(tests/test_provider_callbacks.py)"
     ),
     "dashboard-invite-accept": "the token is the invitee's capability: any holder may join",
+    **{
+        name: (
+            "a signed token naming one delivery (the recipient's capability): a forged or "
+            "another installation's token is 404 (tests/test_own_tracking*.py)"
+        )
+        for name in ("tracking-open", "tracking-click")
+    },
     "dashboard-channel-save": "a channel kind, looked up in the session's own account",
     "dashboard-channel-delete": "a channel kind, looked up in the session's own account",
     "dashboard-channel-test": "a channel kind, looked up in the session's own account",

@@ -16,6 +16,7 @@ from django.utils import timezone
 from channels_app import reports
 from channels_app.callbacks.queueing import APPLY_REPORTS_TASK, enqueue
 from channels_app.models import ProviderReport
+from channels_app.tracking import counts
 from oneping import logs
 from oneping.outbox import Claim, Outbox
 from oneping.retry import PolicySettings
@@ -72,6 +73,7 @@ def _apply(report: ProviderReport, outbox: Outbox) -> None:
     now = timezone.now()
     delivery = reports.apply(report)
     if delivery is not None:
+        counts.count(delivery, report)
         report.delivery = delivery
         report.applied_at = now
         _finish(report, Status.APPLIED, "")

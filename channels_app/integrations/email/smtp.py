@@ -13,6 +13,7 @@ from channels_app.integrations.base import ConfigError, Outgoing, SendResult, Tr
 from channels_app.integrations.email.providers import EmailProvider
 from channels_app.integrations.email.rendering import render
 from channels_app.integrations.email.validation import clean_from_email
+from channels_app.tracking.html import instrument
 from oneping.http import describe_failure
 from oneping.smtp import PinnedEmailBackend
 from oneping.urlguard import UrlNotAllowed, check_host, public_addresses
@@ -95,7 +96,8 @@ def send_smtp(
     config: dict[str, Any],
     server: str = "the SMTP server",
 ) -> SendResult:
-    """One multipart email (text and HTML from the Markdown body) over `connection`."""
+    """One multipart email (text and HTML from the Markdown body) over `connection`; the
+    HTML with oneping's open pixel and click-through links when the config asks."""
     message_id = make_msgid(domain="oneping")
     rendered = render(outgoing.text)
     email = EmailMultiAlternatives(
@@ -106,7 +108,7 @@ def send_smtp(
         connection=connection,
         headers={"Message-ID": message_id, "X-Oneping-Delivery": outgoing.delivery_id},
     )
-    email.attach_alternative(rendered.html, "text/html")
+    email.attach_alternative(instrument(rendered.html, outgoing.delivery_id, config), "text/html")
     try:
         email.send(fail_silently=False)
     except Exception as exc:
