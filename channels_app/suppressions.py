@@ -22,6 +22,7 @@ import logging
 from django.db.models import QuerySet
 
 from accounts.models import Account
+from channels_app.integrations import get_integration
 from channels_app.integrations.base import TransportError
 from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.integrations.phone import InvalidNumber, e164, looks_like_a_number
@@ -31,9 +32,6 @@ logger = logging.getLogger(__name__)
 Reason = Suppression.Reason
 Reported = ProviderReport.Reported
 
-# The kinds whose providers report bounces, complaints or opt-outs: only their deliveries
-# are looked up (a Slack or Telegram batch costs no query).
-KINDS = frozenset({"email", "sms", "whatsapp"})
 DESCRIPTION_LIMIT = 500
 # How a refusal names each reason ("a@b.c hard-bounced on …").
 VERBS = {
@@ -43,12 +41,16 @@ VERBS = {
 }
 
 
+def suppressible(kind: str) -> bool:
+    """Whether the kind's providers report bounces, complaints or opt-outs: only its
+    deliveries are looked up (a batch of chat messages costs no query)."""
+    return get_integration(kind).suppressible
+
+
 def normalize(kind: str, address: str) -> str:
-    """The address as the list stores and compares it. Email addresses are compared without
-    case, as mailbox providers (and the ESPs' own suppression lists) treat them; phone
-    numbers are E.164 already on deliveries (integrations/phone.py)."""
-    text = address.strip()
-    return text.lower() if kind == "email" else text
+    """The address as the list stores and compares it (an email without case; a phone
+    number in E.164, as on deliveries): Integration.suppression_address."""
+    return get_integration(kind).suppression_address(address)
 
 
 def normalize_query(address: str) -> str:
@@ -94,7 +96,7 @@ def _add(rows: list[Suppression]) -> None:
 
 
 def _row(delivery: Delivery, reason: str, description: str) -> Suppression | None:
-    if delivery.channel not in KINDS or not delivery.target:
+    if not suppressible(delivery.channel) or not delivery.target:
         return None
     return Suppression(
         account_id=delivery.account_id,
@@ -148,7 +150,7 @@ def attach(deliveries: list[Delivery]) -> None:
     keys = {}
     for delivery in deliveries:
         delivery.suppression = None
-        if delivery.channel in KINDS and delivery.target:
+        if suppressible(delivery.channel) and delivery.target:
             address = normalize(delivery.channel, delivery.target)
             keys[delivery.pk] = (delivery.account_id, delivery.channel, address)
     if not keys:

@@ -148,6 +148,10 @@ class Integration:
     # "sent" delivery then keeps its message's fallbacks on standby until the report says
     # delivered, read or failed, or ONEPING_FALLBACK_WAIT_SECONDS pass.
     reports_fate: ClassVar[bool] = False
+    # Whether its providers say an address must not be written to again (a hard bounce, a
+    # spam complaint, a STOP reply): its deliveries are checked against the account's
+    # suppression list before sending (channels_app.suppressions).
+    suppressible: ClassVar[bool] = False
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -192,6 +196,10 @@ class Integration:
 
     def display_address(self, target: str) -> str:
         return target
+
+    def suppression_address(self, target: str) -> str:
+        """The address as the suppression list stores and compares it."""
+        return target.strip()
 
     def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
         """The channel form's initial values for a saved config (secrets are never shown)."""
