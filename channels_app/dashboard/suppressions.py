@@ -16,7 +16,7 @@ from oneping.pages import paginate
 
 @account_view()
 def suppression_list(request: HttpRequest) -> HttpResponse:
-    base = with_log_key(suppressions.for_account(request.account))
+    base = with_log_key(suppressions.for_account(request.account)).select_related("delivery")
     filters = SuppressionFilter(request.GET, queryset=base)
     queryset = filters.qs if filters.is_valid() else base.none()
     return render(
