@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from channels_app import delivery as delivery_service
+from channels_app import suppressions
 from channels_app.callbacks import processing as report_processing
 from channels_app.models import (
     ChannelConfig,
@@ -8,6 +9,7 @@ from channels_app.models import (
     Delivery,
     Message,
     ProviderReport,
+    Suppression,
     TimelineEntry,
 )
 from oneping.errors import ServiceError
@@ -122,3 +124,29 @@ class ProviderReportAdmin(admin.ModelAdmin):
             list(queryset.filter(status=ProviderReport.Status.FAILED))
         )
         self.message_user(request, f"Queued {queued} reports again.", messages.SUCCESS)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Every account's suppressed addresses; read-only, lifted only through the service
+    (the same as the API's DELETE and the dashboard's Lift)."""
+
+    list_display = ["id", "account", "channel", "address", "reason", "created_at"]
+    list_filter = ["channel", "reason"]
+    search_fields = ["id", "address", "account__slug", "delivery__id"]
+    readonly_fields = [f.name for f in Suppression._meta.fields]
+    actions = ["lift"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the lift action is the one way out
+
+    @admin.action(description="Lift selected suppressions", permissions=["change"])
+    def lift(self, request, queryset):
+        lifted = 0
+        for suppression in queryset:
+            suppressions.lift(suppression)
+            lifted += 1
+        self.message_user(request, f"Lifted {lifted} suppressions.", messages.SUCCESS)

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from channels_app.suppression_api import SuppressionViewSet
 from channels_app.views import (
     ChannelViewSet,
     ContactViewSet,
@@ -14,6 +15,7 @@ router.register("channels", ChannelViewSet, basename="channel")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("messages", MessageViewSet, basename="message")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("suppressions", SuppressionViewSet, basename="suppression")
 
 urlpatterns = [
     path("send", SendView.as_view(), name="api-send"),

@@ -12,7 +12,7 @@ paying each of those per message. With no backlog a task finds only its own rows
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from channels_app import outbound, retry
+from channels_app import outbound, retry, suppressions
 from channels_app.models import ChannelConfig, Delivery, Message
 from channels_app.outcomes import record_outcomes, set_status
 from channels_app.queueing import DELIVER_TASK, enqueue
@@ -37,9 +37,10 @@ def claim_query():
 
 
 def _load(claimed: list[str]) -> list[Delivery]:
-    """The claimed deliveries, with "sending" on their timelines and their messages
-    started, in the claim's transaction."""
+    """The claimed deliveries, with "sending" on their timelines, their messages started
+    and their addresses looked up on the suppression list, in the claim's transaction."""
     deliveries = list(claim_query().filter(pk__in=claimed))
+    suppressions.attach(deliveries)
     messages = {delivery.message_id for delivery in deliveries}
     if len(messages) == 1:
         logs.bind(message_id=messages.pop())

@@ -339,3 +339,44 @@ class ProviderReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.provider} {self.provider_status} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An address the account no longer sends to on one kind of channel: it hard-bounced,
+    its owner complained (marked a message as spam) or opted out (replied STOP). A delivery
+    to it fails at once, without calling the provider (channels_app.suppressions), until
+    someone lifts it. Per kind: a bounced mailbox says nothing about an SMS to its owner."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Complaint"
+        OPT_OUT = "opt_out", "Opt-out"
+
+    id = PublicIdField(prefix="sup")
+    # No index of its own: the unique constraint and suppression_log lead with the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="suppressions", db_index=False
+    )
+    channel = models.CharField(max_length=20, choices=kind_choices)
+    # Normalised as deliveries are compared to it (suppressions.normalize): an email
+    # lower-cased, a phone number in E.164.
+    address = models.CharField(max_length=255)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    # What the provider said ("550 5.1.1 mailbox unknown", Twilio's error 21610).
+    description = models.TextField(blank=True)
+    # The delivery whose bounce, complaint or refusal put it here (null once deleted).
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "channel", "address"], name="one_suppression_per_address"
+            )
+        ]
+        indexes = [models.Index(F("account"), log_index_key(), name="suppression_log")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.address} ({self.reason})"

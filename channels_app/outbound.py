@@ -7,6 +7,7 @@ so none waits for another's provider.
 import logging
 from collections.abc import Iterator
 
+from channels_app import suppressions
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import Outgoing, SendResult, TransportError
 from channels_app.models import Delivery
@@ -55,6 +56,10 @@ def _send(delivery: Delivery) -> SendResult:
             f"The {delivery.channel} channel is no longer configured for this account.",
             permanent=True,
         )
+    # Looked up with the claim (suppressions.attach): never sent to, fails at once.
+    suppressed = getattr(delivery, "suppression", None)
+    if suppressed is not None:
+        raise suppressions.refusal(suppressed)
     message = delivery.message
     outgoing = Outgoing(
         text=message.body,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app import suppressions
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import SendResult
 from channels_app.models import Delivery, Message
@@ -88,6 +89,7 @@ def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> 
     now = timezone.now()
     changes = [_apply(delivery, outcome, now, claim.outbox) for delivery, outcome in mine]
     bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
+    suppressions.record_opt_outs(mine)
     record_many(changes, locked_messages=messages)
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
     settle_messages([messages[pk] for pk in sorted(ended)])

@@ -39,6 +39,7 @@ What a change does:
 
 from django.utils import timezone
 
+from channels_app import suppressions
 from channels_app.delivery import DELIVERIES
 from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import Delivery, Message, ProviderReport
@@ -116,6 +117,7 @@ def apply(report: ProviderReport) -> Delivery | None:
             if wait is not None:
                 detail = f"{detail}\nnext attempt in {wait:.1f} s"
     delivery.save(update_fields=SAVED_FIELDS)
+    suppressions.record_report(report, delivery, detail)
     record_many([Change(delivery, delivery.status, detail)], locked_messages={message.pk: message})
     if delivery.status != Status.RETRYING:
         settle_messages([message])

@@ -14,7 +14,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import api_keys
 from accounts.models import Account, ApiKey, Invitation, Membership, User
-from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from channels_app.models import (
+    ChannelConfig,
+    Contact,
+    Delivery,
+    Message,
+    Suppression,
+    TimelineEntry,
+)
 from tests.conftest import ApiClient
 from tests.hostile.objects import Objects, make_objects
 from webhooks.models import (
@@ -65,6 +72,7 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
     "inbound-endpoint-detail": lambda a, o: {"pk": o.inbound_endpoint.pk},
     "inbound-event-detail": lambda a, o: {"pk": o.inbound_event.pk},
     "inbound-event-reprocess": lambda a, o: {"pk": o.inbound_event.pk},
+    "suppression-detail": lambda a, o: {"pk": o.suppression.pk},
     # Dashboard
     "switch-account": lambda a, o: {"account_id": a.pk},
     "dashboard-key-revoke": lambda a, o: {"key_id": o.api_key.pk},
@@ -76,6 +84,7 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
     "dashboard-contact-delete": lambda a, o: {"contact_id": o.contact.pk},
     "dashboard-message": lambda a, o: {"message_id": o.message.pk},
     "dashboard-delivery-retry": lambda a, o: {"delivery_id": o.delivery.pk},
+    "dashboard-suppression-lift": lambda a, o: {"suppression_id": o.suppression.pk},
     **{
         name: lambda a, o: {"endpoint_id": o.webhook_endpoint.pk}
         for name in (
@@ -170,6 +179,7 @@ def snapshot(account: Account) -> dict[str, list[dict]]:
         "webhook attempts": WebhookAttempt.objects.filter(endpoint__account=account),
         "inbound endpoints": InboundEndpoint.objects.filter(**mine),
         "inbound events": InboundEvent.objects.filter(**mine),
+        "suppressions": Suppression.objects.filter(**mine),
     }
     return {
         name: [
@@ -282,6 +292,7 @@ API_LISTS: dict[str, tuple[dict, str | None]] = {
     "event-list": ({}, "event"),
     "inbound-endpoint-list": ({}, "inbound_endpoint"),
     "inbound-event-list": ({"status": "failed"}, "inbound_event"),
+    "suppression-list": ({}, "suppression"),
 }
 # Dashboard list page -> something of B's own that the page must show.
 DASHBOARD_LISTS: dict[str, Callable[[Objects], str]] = {
@@ -294,6 +305,7 @@ DASHBOARD_LISTS: dict[str, Callable[[Objects], str]] = {
     "dashboard-failed": lambda o: o.delivery.pk,
     "dashboard-keys": lambda o: o.api_key.name,
     "dashboard-team": lambda o: o.membership.user.email,
+    "dashboard-suppressions": lambda o: o.suppression.address,
 }
 
 
@@ -310,6 +322,7 @@ def ids_of(objects: Objects) -> list[str]:
             "event",
             "inbound_endpoint",
             "inbound_event",
+            "suppression",
         )
     ]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels_app.dashboard import channels, contacts, messages_pages
+from channels_app.dashboard import channels, contacts, messages_pages, suppressions
 
 urlpatterns = [
     path("channels/", channels.channel_list, name="dashboard-channels"),
@@ -26,5 +26,11 @@ urlpatterns = [
         "deliveries/<str:delivery_id>/retry/",
         messages_pages.delivery_retry,
         name="dashboard-delivery-retry",
+    ),
+    path("suppressions/", suppressions.suppression_list, name="dashboard-suppressions"),
+    path(
+        "suppressions/<str:suppression_id>/lift/",
+        suppressions.suppression_lift,
+        name="dashboard-suppression-lift",
     ),
 ]

@@ -13,7 +13,8 @@ base.Integration and declares
   - its config: clean_config, secret_fields, secret_destinations, form_fields (with
     form_initial / config_from_form when the form's fields are not the config's);
   - its addresses: clean_contact_address, address_from_recipient, default_address,
-    display_address, contact_field, unresolved_hint, test_recipient_hint;
+    display_address, contact_field, unresolved_hint, test_recipient_hint (and suppressible
+    with suppression_address when its providers report bounces or opt-outs);
   - its transport: message_limit (or check_text, for SMS segments), success_status,
     reports_fate, send, and a classify that sorts the provider's answers into permanent and
     transient, linking the provider's doc; clean_options and options_schema when /send's

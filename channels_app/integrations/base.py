@@ -29,6 +29,8 @@ class TransportError(Exception):
 
     permanent: retrying cannot help (bad credentials, unknown chat, refused recipient).
     retry_after: seconds the provider asked us to wait, when it said.
+    opt_out: the recipient told the provider to stop (Twilio's 21610, a STOP reply): the
+    address joins the account's suppression list (channels_app.suppressions).
     """
 
     def __init__(
@@ -38,12 +40,14 @@ class TransportError(Exception):
         permanent: bool,
         retry_after: float | None = None,
         response_excerpt: str = "",
+        opt_out: bool = False,
     ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
         self.response_excerpt = response_excerpt[:EXCERPT_LIMIT]
+        self.opt_out = opt_out
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,26 @@ class ProviderCode:
     code: str
     permanent: bool  # False: retrying later can succeed (rate limits, outages)
     cause: str  # for people: "the number is not a valid mobile number"
+    # The recipient asked not to be written to: the address joins the suppression list.
+    opt_out: bool = False
 
 
 class ProviderCodes:
     """A provider's table of error codes: {code: cause} for the permanent and the transient
-    ones, looked up by a code as the provider writes it (an int in JSON, a string in a form)."""
+    ones, looked up by a code as the provider writes it (an int in JSON, a string in a form).
+    `opt_out`: the permanent codes that mean the recipient opted out."""
 
-    def __init__(self, *, permanent: dict[int, str], transient: dict[int, str]):
+    def __init__(
+        self,
+        *,
+        permanent: dict[int, str],
+        transient: dict[int, str],
+        opt_out: frozenset[int] = frozenset(),
+    ):
+        if set(opt_out) - permanent.keys():
+            raise ValueError("An opt-out code must be among the permanent ones.")
         self.codes = {
-            str(code): ProviderCode(str(code), is_permanent, cause)
+            str(code): ProviderCode(str(code), is_permanent, cause, code in opt_out)
             for is_permanent, table in ((True, permanent), (False, transient))
             for code, cause in table.items()
         }
@@ -133,6 +148,10 @@ class Integration:
     # "sent" delivery then keeps its message's fallbacks on standby until the report says
     # delivered, read or failed, or ONEPING_FALLBACK_WAIT_SECONDS pass.
     reports_fate: ClassVar[bool] = False
+    # Whether its providers say an address must not be written to again (a hard bounce, a
+    # spam complaint, a STOP reply): its deliveries are checked against the account's
+    # suppression list before sending (channels_app.suppressions).
+    suppressible: ClassVar[bool] = False
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -177,6 +196,10 @@ class Integration:
 
     def display_address(self, target: str) -> str:
         return target
+
+    def suppression_address(self, target: str) -> str:
+        """The address as the suppression list stores and compares it."""
+        return target.strip()
 
     def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
         """The channel form's initial values for a saved config (secrets are never shown)."""
@@ -249,9 +272,10 @@ def coded_error(
     and 5xx transient, every other status permanent); a transient one honours Retry-After.
     `said` is the provider's own message, `more` what it adds (a doc link, details)."""
     status = response.status_code
+    opt_out = False
     if known is not None:
         reason = f"{provider} refused the message: {known.cause} (error {code}: {said})"
-        permanent = known.permanent
+        permanent, opt_out = known.permanent, known.opt_out
     else:
         coded = f" with error {code}" if code not in (None, "") else ""
         reason = f"{provider} answered {status}{coded}: {said}"
@@ -261,6 +285,7 @@ def coded_error(
         permanent=permanent,
         retry_after=None if permanent else parse_retry_after(response.headers.get("Retry-After")),
         response_excerpt=excerpt(response),
+        opt_out=opt_out,
     )
 
 

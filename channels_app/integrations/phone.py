@@ -148,6 +148,9 @@ class PhoneAddresses:
     test_recipient_hint = (
         "A phone number with its country code (like +14155550100) or a contact's identifier."
     )
+    # A STOP reply (Twilio's 21610) puts a number on the suppression list; numbers are
+    # E.164 already on deliveries, so they compare as they are.
+    suppressible = True
 
     def clean_contact_address(self, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import api_keys, invitations, services
 from accounts.models import Account, ApiKey, Invitation, Membership
 from channels_app.accepting import accept_message
-from channels_app.models import ChannelConfig, Contact, Delivery, Message
+from channels_app.models import ChannelConfig, Contact, Delivery, Message, Suppression
 from webhooks import events
 from webhooks.inbound.receiving import token_hash
 from webhooks.models import (
@@ -41,6 +41,7 @@ class Objects:
     inbound_event: InboundEvent  # failed: can be reprocessed
     membership: Membership  # a second member (admin), besides the owner
     invitation: Invitation  # pending
+    suppression: Suppression  # a hard-bounced address
 
 
 def make_objects(account: Account, tag: str = "") -> Objects:
@@ -130,6 +131,14 @@ def make_objects(account: Account, tag: str = "") -> Objects:
     invitation, _ = invitations.create_invitation(
         account, f"invitee-{tag}@example.com".lower(), "member"
     )
+    suppression = Suppression.objects.create(
+        account=account,
+        channel="email",
+        address=f"{tag}-bounced@example.com".lower(),
+        reason=Suppression.Reason.HARD_BOUNCE,
+        description=f"550 mailbox of {tag} unknown",
+        delivery=delivery,
+    )
     return Objects(
         api_key=api_key,
         channel=channel,
@@ -142,4 +151,5 @@ def make_objects(account: Account, tag: str = "") -> Objects:
         inbound_event=inbound_event,
         membership=membership,
         invitation=invitation,
+        suppression=suppression,
     )

@@ -42,6 +42,7 @@ TARGETS = {
     "events": "event",
     "inbound-endpoints": "inbound_endpoint",
     "inbound-events": "inbound_event",
+    "suppressions": "suppression",
 }
 
 _django = get_wsgi_application()

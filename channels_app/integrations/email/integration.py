@@ -131,6 +131,7 @@ class EmailIntegration(Integration):
         "webhook_secret": ("provider",),
     }
     success_status = "sent"  # accepted by the SMTP server or the provider; the inbox is later
+    suppressible = True  # hard bounces and spam complaints
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         provider = get_provider(config)
@@ -205,6 +206,10 @@ class EmailIntegration(Integration):
 
     def address_from_recipient(self, recipient: str) -> str | None:
         return recipient if is_email(recipient) else None
+
+    def suppression_address(self, target: str) -> str:
+        # Without case, as mailbox providers and the ESPs' own suppression lists treat them.
+        return target.strip().lower()
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         return get_provider(config).send(config, outgoing)

@@ -55,6 +55,12 @@ TABLE = ProviderCodes(
         63018: "the WhatsApp rate limit for this sender was exceeded",
         63038: "the WhatsApp daily message limit of this sender was reached",
     },
+    # The recipient replied STOP (or another opt-out keyword) to this sender, and Twilio
+    # refuses every message to them until they reply START:
+    # https://www.twilio.com/docs/api/errors/21610 and
+    # https://help.twilio.com/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-
+    # The number joins the account's suppression list, so later sends fail without a call.
+    opt_out=frozenset({21610}),
 )
 
 

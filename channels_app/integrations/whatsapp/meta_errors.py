@@ -30,6 +30,11 @@ TABLE = ProviderCodes(
             "app is too old, or it has not accepted WhatsApp's terms"
         ),
         131030: "the recipient is not on the test number's allowed list",
+        # The recipient stopped *marketing* messages from this business. Not an opt-out of
+        # everything (utility and authentication templates still reach them), so the
+        # number does not join the suppression list: oneping cannot tell a marketing send
+        # from a one-time code.
+        131050: "the recipient has chosen to stop receiving marketing messages from you",
         131047: (
             "the recipient has not written in the last 24 hours: outside that window "
             "WhatsApp takes only an approved template (channel_options.whatsapp.template)"
