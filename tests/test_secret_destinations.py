@@ -9,7 +9,9 @@ from channels_app.models import ChannelConfig
 from oneping.crypto import mask
 
 PASSWORD = "smtp-pa55word-xyz"
+# As saved since email configs name their provider (migration 0011 wrote it into older ones).
 STORED = {
+    "provider": "smtp",
     "host": "127.0.0.1",
     "port": 2525,
     "username": "alerts",
@@ -17,6 +19,8 @@ STORED = {
     "use_tls": False,
     "use_ssl": False,
     "from_email": "alerts@acme.test",
+    "track_opens": False,
+    "track_clicks": False,
 }
 
 
