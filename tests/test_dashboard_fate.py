@@ -10,6 +10,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account
@@ -273,6 +275,21 @@ def test_a_click_without_an_open_report_shows_the_open_as_implied(owner_client, 
     assert "✓ Delivered reached (no report of its own: a later step implies it)" in steps
     assert "✓ Opened reached (no report of its own" in steps
     assert re.search(r"✓ Clicked \S+ \S+ UTC", steps)
+
+
+def test_the_message_page_costs_the_same_queries_however_many_reports(owner_client, api, email):
+    """The fate is read from the prefetched timeline and failure reports."""
+    delivered = fates(api)
+
+    def queries(delivery: Delivery) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(f"/messages/{delivery.message_id}/").status_code == 200
+        return len(captured)
+
+    queries(delivered["sent"])  # the first page of a session also stores the account in it
+    assert (
+        queries(delivered["clicked"]) == queries(delivered["bounced"]) == queries(delivered["sent"])
+    )
 
 
 # --- Dead letters ---------------------------------------------------------------------------
