@@ -8,6 +8,7 @@ primary key alone — while revealing nothing countable like a sequential intege
 import secrets
 import threading
 import time
+from datetime import datetime
 
 from django.db import models
 
@@ -36,7 +37,16 @@ def _next_value() -> int:
 
 
 def new_id(prefix: str) -> str:
-    value = _next_value()
+    return _encode(prefix, _next_value())
+
+
+def first_id_at(prefix: str, moment: datetime) -> str:
+    """The smallest id `new_id(prefix)` could have made at `moment`: ids made then or later
+    sort at or after it, so "since `moment`" is a range on an index built on the id."""
+    return _encode(prefix, int(moment.timestamp() * 1000) << _RANDOM_BITS)
+
+
+def _encode(prefix: str, value: int) -> str:
     chars = []
     for _ in range(ULID_LENGTH):
         value, index = divmod(value, 32)

@@ -6,8 +6,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view
 from channels_app import delivery as delivery_service
+from channels_app.dashboard.fate import fate_of
 from channels_app.filters import MessageFilter
-from channels_app.models import Delivery, Message, TimelineEntry
+from channels_app.models import Delivery, Message, ProviderReport, TimelineEntry
 from oneping.errors import ServiceError
 from oneping.logorder import with_log_key
 from oneping.pages import paginate
@@ -32,14 +33,28 @@ def message_list(request: HttpRequest) -> HttpResponse:
 @account_view()
 def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     timeline = Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "id"))
+    # Only the failure reports: a bounce's kind and the provider's reason are kept there,
+    # not on the timeline; the many open and click reports are not needed (fate.py).
+    failures = Prefetch(
+        "reports",
+        queryset=ProviderReport.objects.filter(reported_status__in=Delivery.ENDED_FAILED).order_by(
+            "received_at", "pk"
+        ),
+    )
     message = get_object_or_404(
         Message.objects.prefetch_related(
-            Prefetch("deliveries", queryset=Delivery.objects.prefetch_related(timeline))
+            Prefetch("deliveries", queryset=Delivery.objects.prefetch_related(timeline, failures))
         ),
         pk=message_id,
         account=request.account,
     )
-    context = {"message": message, "live": message.status in IN_PROGRESS}
+    deliveries = [(delivery, fate_of(delivery)) for delivery in message.deliveries.all()]
+    context = {
+        "message": message,
+        "deliveries": deliveries,
+        "live": message.status in IN_PROGRESS,
+        "retryable": Delivery.ENDED_FAILED,
+    }
     # While deliveries are in progress the page polls itself (htmx) for this fragment.
     template = "channels_app/_message_body.html" if request.htmx else "channels_app/message.html"
     return render(request, template, context)

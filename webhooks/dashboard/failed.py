@@ -1,8 +1,8 @@
 """Dashboard: dead letters of every kind on one page, and reprocessing them.
 
-Three kinds end up here: message deliveries, outgoing webhook deliveries and inbound
-events. Each is reprocessed by its own service; this module only picks the rows, always
-from the current account and only while they are still failed.
+Three kinds end up here: message deliveries (failed, bounced or complained), outgoing
+webhook deliveries and inbound events. Each is reprocessed by its own service; this module
+only picks the rows, always from the current account and only while they are still failed.
 """
 
 from django.contrib import messages
@@ -30,7 +30,9 @@ DEAD_LETTER_KINDS = ("deliveries", "webhooks", "inbound")
 def failed_rows(account: Account, kind: str) -> QuerySet:
     """The failed rows of one kind, newest first, with what the page shows joined in."""
     if kind == "deliveries":
-        failed = Delivery.objects.filter(account=account, status=Delivery.Status.FAILED)
+        # Every way a delivery ends failed (bounced and complained too); retry_failed
+        # accepts each of them.
+        failed = Delivery.objects.filter(account=account, status__in=Delivery.ENDED_FAILED)
         return with_log_key(failed).defer("target")
     if kind == "webhooks":
         return (
