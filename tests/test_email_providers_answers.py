@@ -285,3 +285,23 @@ def test_a_timeout_is_transient_and_names_only_the_host(
         == f"Could not reach Resend's API: timed out waiting for {host} to answer."
     )
     assert_no_secret(delivery, caplog.text)
+
+
+# --- Not the platform's mail ---------------------------------------------------------------
+
+
+def test_an_unverified_owners_provider_channel_sends_and_tests_anywhere(
+    api, owner, postmark_channel, postmark
+):
+    """The platform's mail rules (channels_app/platform_mail.py) are about oneping's own
+    domain; a provider sends from the customer's."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=owner).update(verified=False)
+
+    assert first_attempt(api).status == "sent"
+    tested = api.post_json(
+        f"/api/v1/channels/{postmark_channel.pk}/test", {"recipient": "someone@else.test"}
+    )
+    assert tested.status_code == 202, tested.content
+    assert postmark.wait_for(1)[0].json()["To"] == TO
