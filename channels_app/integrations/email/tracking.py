@@ -58,6 +58,8 @@ class AnymailTracking(CallbackProvider):
     # anymail's tracking view for the provider, e.g. PostmarkTrackingWebhookView.
     view_class: ClassVar[type[AnymailCoreWebhookView]]
     told_with_each_send = False  # pasted once into the provider's webhook settings
+    # What a post must verify with, for the refusal's message.
+    verified_with: ClassVar[str]
 
     def view_kwargs(self, request: CallbackRequest, config: dict[str, Any]) -> dict[str, Any]:
         """anymail's kwargs for this channel's view: its secret. Raise VerificationFailed
@@ -86,11 +88,18 @@ class AnymailTracking(CallbackProvider):
             ) from None
 
     def verify(self, request: CallbackRequest, config: dict[str, Any]) -> None:
+        if request.http is None:  # anymail's checks read the request itself
+            raise VerificationFailed(f"{self.title}'s request is not at hand to verify.")
         view = self._view(request, config)
         try:
             view.run_validators(request.http)
         except AnymailWebhookValidationFailure as exc:
-            raise VerificationFailed(str(exc)) from None
+            # anymail's reason, without its advice to check an ANYMAIL setting (ours are
+            # per channel).
+            reason = str(exc).split(" (check Anymail")[0]
+            raise VerificationFailed(
+                f"{reason}: it must verify with {self.verified_with}."
+            ) from None
         except ValueError:
             # Svix parses the body once the signature matches: a body that is not JSON is
             # refused like an unsigned one (no provider sends it; nothing is taken on trust).

@@ -17,6 +17,7 @@ class MailgunTracking(AnymailTracking):
     name = "mailgun"
     title = "Mailgun"
     view_class = MailgunTrackingWebhookView
+    verified_with = "this channel's webhook_signing_key"
     setup_help = (
         "In Mailgun, open *Sending → Webhooks* for your sending domain and add this URL for "
         "*Delivered*, *Permanent failure*, *Temporary failure*, *Spam complaint*, *Opened* "

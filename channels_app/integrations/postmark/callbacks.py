@@ -47,6 +47,7 @@ class PostmarkTracking(AnymailTracking):
     name = "postmark"
     title = "Postmark"
     view_class = PostmarkTrackingWebhookView
+    verified_with = "the user and password in this channel's tracking_webhook_url (basic auth)"
     setup_help = (
         "In Postmark, open your server's *Settings → Webhooks → Add webhook*, paste this "
         "URL as the *Webhook URL* (the user and password in it are this channel's: Postmark "

@@ -28,6 +28,7 @@ class ResendTracking(AnymailTracking):
     name = "resend"
     title = "Resend"
     view_class = ResendView
+    verified_with = "this channel's webhook_secret"
     setup_help = (
         "In Resend, open *Webhooks → Add Webhook*, paste this URL as the *Endpoint URL* and "
         "choose the `email.*` events; then copy the webhook's *Signing Secret* (`whsec_…`) "
