@@ -8,6 +8,7 @@ import pytest
 
 from channels_app import delivery as delivery_service
 from channels_app import suppressions
+from channels_app.integrations.base import ProviderCodes
 from channels_app.models import (
     ChannelConfig,
     Contact,
@@ -18,7 +19,7 @@ from channels_app.models import (
 )
 from tests.callback_helpers import post_twilio, sent_delivery, twilio_status
 from tests.conftest import TELEGRAM_TOKEN, send, wait_until
-from tests.fakes_phones import AUTH_TOKEN, TO, FakeTwilio
+from tests.fakes_phones import AUTH_TOKEN, TO, FakeMeta, FakeTwilio
 from tests.fixtures_suppressions import postmark_report
 
 BOUNCE_TEXT = "smtp;550 5.1.1 The email account that you tried to reach does not exist."
@@ -268,3 +269,26 @@ def test_a_manual_retry_of_a_suppressed_delivery_fails_again_until_lifted(
     delivery_service.attempt(pk)
     assert Delivery.objects.get(pk=pk).status == "sent"
     assert len(smtp.messages) == 1
+
+
+def test_metas_marketing_opt_out_fails_the_message_without_suppressing_the_number(
+    api, account, whatsapp_meta_channel, meta
+):
+    # 131050: the user stopped marketing messages only; a one-time code must still reach them.
+    meta.answer(
+        FakeMeta.error(131050, "Unable to deliver message: user stopped marketing messages")
+    )
+    accepted = send(api, "Your code is 123456", channels=["whatsapp"], recipient=TO)
+    pk = accepted["deliveries"][0]["id"]
+
+    delivery_service.attempt(pk)
+
+    failed = Delivery.objects.get(pk=pk)
+    assert failed.status == "failed"
+    assert "stop receiving marketing messages" in failed.last_error
+    assert not Suppression.objects.exists()
+
+
+def test_an_opt_out_code_must_be_a_permanent_one():
+    with pytest.raises(ValueError, match="permanent"):
+        ProviderCodes(permanent={1: "bad"}, transient={2: "busy"}, opt_out=frozenset({2}))
