@@ -1,5 +1,11 @@
 """The overview: usage, the last 14 days by status, each channel's last 30 days by how far
-its deliveries got, recent failures, and onboarding."""
+its deliveries got, recent failures, and onboarding.
+
+The two charts stay apart because they answer different questions: the 14-day one is the
+account's volume over time (messages per day, in progress and failed ones too), the 30-day
+one is each channel's fate (how many of its deliveries were delivered, bounced, opened,
+clicked); folded into one, a day's bar would have to mix messages and deliveries.
+"""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
