@@ -116,3 +116,21 @@ def test_an_older_form_without_a_provider_still_saves_smtp_or_the_platform(
 
     assert response.status_code == 302
     assert ChannelConfig.objects.get(kind="email").config == {"provider": "platform", **UNTRACKED}
+
+
+def test_the_card_summary_says_what_is_set(owner_client, account):
+    channel = ChannelConfig.objects.create(
+        account=account, kind="email", config={"provider": "platform", **UNTRACKED}
+    )
+
+    page = owner_client.get("/channels/").content.decode()
+    assert "Uses oneping's own mail settings." in page
+    assert "track_opens</code> False" not in page
+
+    channel.config = {**POSTMARK_CONFIG, "track_opens": True, "track_clicks": False}
+    channel.save()
+    page = owner_client.get("/channels/").content.decode()
+    # Flags that are on are listed, flags that are off say nothing; the token is masked.
+    assert "<code>track_opens</code> True" in page
+    assert "<code>track_clicks</code>" not in page
+    assert POSTMARK_CONFIG["server_token"] not in page

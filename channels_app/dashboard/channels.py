@@ -32,7 +32,11 @@ def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]
             {
                 "form_class": form_class,
                 "channel": channel,
-                "summary": channels.shown_config(channel) if channel else {},
+                "summary": (
+                    get_integration(kind).summary(channels.shown_config(channel))
+                    if channel
+                    else {}
+                ),
                 "form": form or form_class(existing=channel.config if channel else None),
                 "test_form": TestSendForm(kind=kind),
                 "callback": status_callback(request, channel) if channel else None,

@@ -201,6 +201,11 @@ class Integration:
         """The address as the suppression list stores and compares it."""
         return target.strip()
 
+    def summary(self, shown: dict[str, Any]) -> dict[str, Any]:
+        """What the channel page's card lists of a saved config (secrets already masked):
+        all of it, unless a kind has fields that say nothing when off."""
+        return shown
+
     def form_initial(self, config: dict[str, Any]) -> dict[str, Any]:
         """The channel form's initial values for a saved config (secrets are never shown)."""
         return {key: value for key, value in config.items() if key not in self.secret_fields}

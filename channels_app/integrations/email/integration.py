@@ -148,6 +148,13 @@ class EmailIntegration(Integration):
             **clean_tracking(config, provider),
         }
 
+    def summary(self, shown: dict[str, Any]) -> dict[str, Any]:
+        # The platform's mail has nothing to list ("Uses oneping's own mail settings");
+        # tracking flags are listed when on.
+        if provider_name(shown) == "platform" and not any(shown.get(f) for f in TRACKING_FIELDS):
+            return {}
+        return {key: value for key, value in shown.items() if value is not False}
+
     def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
         if provider_name(config) not in REGISTRY:
             return ()
