@@ -33,9 +33,7 @@ def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]
                 "form_class": form_class,
                 "channel": channel,
                 "summary": (
-                    get_integration(kind).summary(channels.shown_config(channel))
-                    if channel
-                    else {}
+                    get_integration(kind).summary(channels.shown_config(channel)) if channel else {}
                 ),
                 "form": form or form_class(existing=channel.config if channel else None),
                 "test_form": TestSendForm(kind=kind),
