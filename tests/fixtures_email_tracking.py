@@ -61,7 +61,9 @@ def payload_about(provider: str, name: str, delivery: Delivery) -> dict[str, Any
     return naming(provider, payload(provider, name), delivery.provider_message_id)
 
 
-def sent_email(api, message: str = "Your order **#42** shipped", recipient: str = RECIPIENT):
+def sent_email(
+    api, message: str = "Your order **#42** shipped", recipient: str = RECIPIENT
+) -> Delivery:
     """An email sent through /api/v1/send and handed by the worker (`celery_worker`) to the
     account's provider channel (its fake must be serving): the delivery once "sent", with
     the provider message id the provider's answer gave."""
@@ -69,12 +71,6 @@ def sent_email(api, message: str = "Your order **#42** shipped", recipient: str 
     pk = accepted["deliveries"][0]["id"]
     sent = Delivery.objects.filter(pk=pk, status="sent").exclude(provider_message_id="")
     return wait_until(sent.first)
-
-
-def post_as(provider: str, channel: ChannelConfig, body: dict[str, Any], **kwargs: Any):
-    """POST `body` to the channel's tracking webhook as `provider` signs it."""
-    poster = {"postmark": post_postmark, "mailgun": post_mailgun, "resend": post_resend}
-    return poster[provider](channel, body, **kwargs)
 
 
 # --- Postmark: HTTP basic auth in the URL ------------------------------------------------
