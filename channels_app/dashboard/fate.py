@@ -22,9 +22,9 @@ from channels_app.models import Delivery, ProviderReport, TimelineEntry
 Status = Delivery.Status
 
 # The steps each kind can report, in the order a message reaches its recipient (the order
-# of channels_app.reports.PRECEDENCE). Email's tracking reports opens and clicks; WhatsApp
-# reports read receipts; SMS providers report delivery only; the chat webhooks (Slack,
-# Discord, Telegram) answer "delivered" when they accept the message.
+# of channels_app.reports.PRECEDENCE). Email's tracking reports opens and clicks; chat
+# apps with read receipts report reads; SMS providers report delivery only; the chat
+# webhooks answer "delivered" when they accept the message.
 PATHS: dict[str, tuple[str, ...]] = {
     "email": (Status.SENT, Status.DELIVERED, Status.OPENED, Status.CLICKED),
     "whatsapp": (Status.SENT, Status.DELIVERED, Status.READ),
