@@ -33,29 +33,31 @@ def resend(settings):
     yield from serving(FakeResend(), settings, "ONEPING_RESEND_API_URL")
 
 
-def email_channel(account, config_name: str):
-    """An email channel of `account` with a config of tests/fakes_email.py."""
+def email_channel(account, provider: str, **config):
+    """An email channel of `account` through `provider` ("postmark", "mailgun", "resend"),
+    with its config of tests/fakes_email.py (tracking off) and `config` on top: the one
+    place provider channels are made, for sending and for tracking tests alike."""
     from channels_app.models import ChannelConfig
     from tests import fakes_email
 
-    config = dict(getattr(fakes_email, config_name))
-    config.update(track_opens=False, track_clicks=False)
+    base = getattr(fakes_email, f"{provider.upper()}_CONFIG")
+    config = {**base, "track_opens": False, "track_clicks": False, **config}
     return ChannelConfig.objects.create(account=account, kind="email", config=config)
 
 
 @pytest.fixture
 def postmark_channel(account):
     """Email through Postmark for `account` (add the `postmark` fake to send)."""
-    return email_channel(account, "POSTMARK_CONFIG")
+    return email_channel(account, "postmark")
 
 
 @pytest.fixture
 def mailgun_channel(account):
     """Email through Mailgun for `account` (add the `mailgun` fake to send)."""
-    return email_channel(account, "MAILGUN_CONFIG")
+    return email_channel(account, "mailgun")
 
 
 @pytest.fixture
 def resend_channel(account):
     """Email through Resend for `account` (add the `resend` fake to send)."""
-    return email_channel(account, "RESEND_CONFIG")
+    return email_channel(account, "resend")

@@ -4,7 +4,8 @@ Payloads are tests/fixtures/email_tracking/<provider>/*.json, in each provider's
 shape (and anymail's own tests'). Posts are signed here from the providers' documentation,
 not with the code under test: Postmark's HTTP basic auth taken from the channel's
 tracking_webhook_url as the API shows it, Mailgun's HMAC-SHA256 of timestamp + token, and
-Resend's Svix signature made with the `standardwebhooks` library.
+Resend's Svix signature made with the `standardwebhooks` library. The channels and their
+secrets are tests/fixtures_email_providers.py's and tests/fakes_email.py's.
 """
 
 import base64
@@ -17,51 +18,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
 
 from channels_app import channels
-from channels_app.models import ChannelConfig
+from channels_app.models import ChannelConfig, Delivery
+from tests.conftest import send, wait_until
+from tests.fakes_email import MAILGUN_SIGNING_KEY, TO
+from tests.fakes_email import RESEND_WEBHOOK_SECRET as RESEND_SECRET
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email_tracking"
 
 # The provider message ids the fixtures name, as each send's anymail_status gave them
 # (Mailgun's with its angle brackets: anymail adds them to the webhook's message-id too).
+# Tests of a real send post the fixture `naming` the id that send stored instead.
 POSTMARK_MESSAGE_ID = "883953f4-6105-42a2-a16a-77a8eac79483"
 MAILGUN_MESSAGE_ID = "<20261207132137.1.DF5966851B4BAA99@mg.acme.test>"
 RESEND_MESSAGE_ID = "4ef9a417-02e9-4d39-ad75-9611e0fcc33c"
-RECIPIENT = "jane@example.com"
-
-MAILGUN_SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
-RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-signing-secret-of-acme-42").decode()
-
-POSTMARK_CONFIG = {
-    "provider": "postmark",
-    "server_token": "b1a5e6f0-postmark-server-token-0001",
-    "from_email": "alerts@acme.test",
-    "track_opens": True,
-    "track_clicks": True,
-}
-MAILGUN_CONFIG = {
-    "provider": "mailgun",
-    "api_key": "mailgun-api-key-of-acme-0000000000000",
-    "sender_domain": "mg.acme.test",
-    "region": "us",
-    "webhook_signing_key": MAILGUN_SIGNING_KEY,
-    "from_email": "alerts@mg.acme.test",
-    "track_opens": True,
-    "track_clicks": True,
-}
-RESEND_CONFIG = {
-    "provider": "resend",
-    "api_key": "re_acme_0000000000000000000000000",
-    "webhook_secret": RESEND_SECRET,
-    "from_email": "alerts@acme.test",
-    "track_opens": True,
-    "track_clicks": True,
-}
-CONFIGS = {"postmark": POSTMARK_CONFIG, "mailgun": MAILGUN_CONFIG, "resend": RESEND_CONFIG}
+RECIPIENT = TO  # the fixtures' recipient, and the fake providers' default
 
 
 def payload(provider: str, name: str) -> dict[str, Any]:
@@ -69,25 +43,34 @@ def payload(provider: str, name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / provider / f"{name}.json").read_text())
 
 
-def email_channel_of(account, provider: str, **config: Any) -> ChannelConfig:
-    return ChannelConfig.objects.create(
-        account=account, kind="email", config={**CONFIGS[provider], **config}
-    )
+def naming(provider: str, body: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """`body` about the message `message_id` names (a delivery's provider_message_id, as
+    the send stored it), where each provider's webhook says which message it is about."""
+    if provider == "postmark":
+        body["MessageID"] = message_id
+    elif provider == "mailgun":
+        # The header without the angle brackets anymail puts back.
+        body["event-data"]["message"]["headers"]["message-id"] = message_id.strip("<>")
+    else:
+        body["data"]["email_id"] = message_id
+    return body
 
 
-@pytest.fixture
-def postmark_channel(account) -> ChannelConfig:
-    return email_channel_of(account, "postmark")
+def payload_about(provider: str, name: str, delivery: Delivery) -> dict[str, Any]:
+    """A fixture's body about `delivery` (the message its send handed to the provider)."""
+    return naming(provider, payload(provider, name), delivery.provider_message_id)
 
 
-@pytest.fixture
-def mailgun_channel(account) -> ChannelConfig:
-    return email_channel_of(account, "mailgun")
-
-
-@pytest.fixture
-def resend_channel(account) -> ChannelConfig:
-    return email_channel_of(account, "resend")
+def sent_email(
+    api, message: str = "Your order **#42** shipped", recipient: str = RECIPIENT
+) -> Delivery:
+    """An email sent through /api/v1/send and handed by the worker (`celery_worker`) to the
+    account's provider channel (its fake must be serving): the delivery once "sent", with
+    the provider message id the provider's answer gave."""
+    accepted = send(api, message, channels=["email"], recipient=recipient, subject="Order #42")
+    pk = accepted["deliveries"][0]["id"]
+    sent = Delivery.objects.filter(pk=pk, status="sent").exclude(provider_message_id="")
+    return wait_until(sent.first)
 
 
 # --- Postmark: HTTP basic auth in the URL ------------------------------------------------

@@ -3,8 +3,8 @@ the failure, with a bounce's kind and reason), the overview's per-channel chart 
 30 days, and bounced and complained deliveries among the dead letters.
 
 The data is made the real way: sends through the API that a real worker hands to the SMTP
-fake, then provider reports stored as a tracking webhook stores them
-(channels_app.callbacks.receiving.store) and applied by the same worker."""
+fake, then provider reports stored as Postmark's tracking webhook stores them (its registered
+handler, through channels_app.callbacks.receiving.store) and applied by the same worker."""
 
 import re
 from datetime import timedelta
@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account
+from channels_app import suppressions
 from channels_app.callbacks import receiving
-from channels_app.integrations.callbacks import CallbackProvider, ParsedReport
+from channels_app.integrations.callbacks import ParsedReport, get_callback_provider
 from channels_app.models import ChannelConfig, Delivery, Message, ProviderReport
 from oneping.ids import first_id_at
 from tests.conftest import ApiClient, delivery_ids, email_config, send, wait_until
@@ -30,15 +31,9 @@ BOUNCE_REASON = (
 )
 
 
-class Postmark(CallbackProvider):
-    """Stands in for an email provider's tracking webhook: storing and applying reports
-    read only the provider's name (as tests/test_report_precedence.py does)."""
-
-    name = "postmark"
-    title = "Postmark"
-
-
-PROVIDER = Postmark()
+# Postmark's tracking webhook handler, as registered: the reports are stored and applied
+# as its posts' are (the posts themselves: tests/test_email_tracking.py).
+PROVIDER = get_callback_provider("postmark")
 
 
 def email_channel(account: Account, smtp) -> ChannelConfig:
@@ -64,9 +59,15 @@ def sent_emails(api: ApiClient, count: int, prefix: str = "jane") -> list[Delive
     return [Delivery.objects.get(pk=pk) for pk in ids]
 
 
+def click_url(n: int) -> str:
+    """The link the `n`th report about a delivery names, when it is a click."""
+    return f"https://shop.example.com/track/{n}"
+
+
 def report(delivery: Delivery, *statuses: str, bounce_type: str = "", error_text: str = "") -> None:
     """The provider's reports about `delivery`, in this order, each its own event (a second
-    open is a report of its own); waits until the worker applied them all."""
+    open is a report of its own; each click names its link); waits until the worker applied
+    them all."""
     channel = ChannelConfig.objects.get(account_id=delivery.account_id, kind=delivery.channel)
     parsed = [
         ParsedReport(
@@ -74,7 +75,8 @@ def report(delivery: Delivery, *statuses: str, bounce_type: str = "", error_text
             status=status,
             provider_status=status.capitalize(),
             dedup_key=f"{delivery.provider_message_id}:{status}:{n}",
-            payload={"RecordType": status.capitalize()},
+            payload={"RecordType": status.capitalize()}
+            | ({"click_url": click_url(n)} if status == "clicked" else {}),
             bounce_type=bounce_type if status == "bounced" else "",
             error_text=error_text if status in ("bounced", "complained") else "",
         )
@@ -115,6 +117,13 @@ def funnel_counts(page: str, channel: str) -> dict[str, int]:
         stage: int(count)
         for stage, count in re.findall(r'data-stage="(\w+)" data-count="(\d+)"', figure.group(1))
     }
+
+
+def card_of(page: str, delivery: Delivery) -> str:
+    """The text of one delivery's card on its message page, tags stripped."""
+    card = re.search(rf'<section class="card" id="{delivery.pk}">(.*?)</section>', page, re.S)
+    assert card, f"no card for {delivery.pk}"
+    return " ".join(re.sub(r"<[^>]+>", " ", card.group(1)).split())
 
 
 def fate_steps(page: str, delivery: Delivery) -> str:
@@ -229,9 +238,12 @@ def test_the_message_page_shows_the_path_with_times_and_later_opens_and_clicks(
     steps = fate_steps(clicked, delivered["clicked"])
     assert re.fullmatch(
         r"✓ Sent \S+ \S+ UTC ✓ Delivered \S+ \S+ UTC ✓ Opened \S+ \S+ UTC "
-        r"✓ Clicked \S+ \S+ UTC 1 more click after the first",
+        rf"✓ Clicked \S+ \S+ UTC 1 more click after the first on {re.escape(click_url(2))}",
         steps,
     ), steps
+    # The first click's link (the delivery's third report), and the delivery's counts.
+    assert click_url(3) not in steps
+    assert "1 open and 2 clicks reported in all" in card_of(clicked, delivered["clicked"])
     # The times are the timeline's: the first report of each.
     entry = delivered["clicked"].timeline.filter(status="clicked").earliest("at", "id")
     assert f'datetime="{entry.at.isoformat()}"' in clicked
@@ -240,9 +252,11 @@ def test_the_message_page_shows_the_path_with_times_and_later_opens_and_clicks(
     assert "✓ Opened" in fate_steps(opened, delivered["opened"])
     assert "2 more opens after the first" in fate_steps(opened, delivered["opened"])
     assert "Clicked not reported" in fate_steps(opened, delivered["opened"])
+    assert "3 opens and 0 clicks reported in all" in card_of(opened, delivered["opened"])
 
     sent = owner_client.get(f"/messages/{delivered['sent'].message_id}/").content.decode()
     assert fate_steps(sent, delivered["sent"]).count("not reported") == 3
+    assert "reported in all" not in card_of(sent, delivered["sent"])
 
 
 def test_the_message_page_shows_a_bounce_with_its_kind_and_the_providers_reason(
@@ -274,7 +288,7 @@ def test_a_click_without_an_open_report_shows_the_open_as_implied(owner_client, 
     steps = fate_steps(page, delivery)
     assert "✓ Delivered reached (no report of its own: a later step implies it)" in steps
     assert "✓ Opened reached (no report of its own" in steps
-    assert re.search(r"✓ Clicked \S+ \S+ UTC", steps)
+    assert re.search(rf"✓ Clicked \S+ \S+ UTC on {re.escape(click_url(0))}", steps)
 
 
 def test_the_message_page_costs_the_same_queries_however_many_reports(owner_client, api, email):
@@ -311,7 +325,10 @@ def test_bounced_and_complained_deliveries_are_dead_letters_reprocessed_from_the
         assert '<span class="badge badge-complained">Complained</span>' in page
     assert BOUNCE_REASON in failed
 
-    # The address works again: reprocess the bounce, and the worker sends it anew.
+    # The address works again: lifted from the suppression list its hard bounce put it on
+    # (until then a reprocess fails again, tests/test_suppressions.py), the bounce is
+    # reprocessed and the worker sends it anew.
+    suppressions.lift(suppressions.lookup(bounced.account, "email", bounced.address))
     emails_before = len(smtp.messages)
     response = owner_client.post("/failed/reprocess/", {"kind": "deliveries", "one": bounced.pk})
 

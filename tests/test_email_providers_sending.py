@@ -26,6 +26,7 @@ from tests.fakes_email import (
     basic_auth,
     form_of,
 )
+from tests.fixtures_own_tracking import parts_of, tracked_channel
 from webhooks.models import Event
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -98,6 +99,29 @@ def test_postmark_gets_json_with_the_server_token_both_parts_and_its_tracking_fi
     assert sent["Metadata"] == {"oneping_delivery": delivery.pk}
     # The id Postmark's webhooks name the message by (anymail's event.message_id).
     assert (delivery.status, delivery.provider_message_id) == ("sent", message_id)
+
+
+def test_a_provider_tracks_for_itself_and_only_smtp_mail_gets_onepings_pixel_and_links(
+    api, postmark_channel, postmark, smtp, public_url, make_account, make_api_client
+):
+    """The same flags, two ways: Postmark is asked to track (its own pixel and links, its
+    own webhooks) and gets the HTML untouched; an SMTP channel's email carries oneping's
+    pixel and links through /t/c/ (ONEPING_PUBLIC_URL is set for both)."""
+    track(postmark_channel, track_opens=True, track_clicks=True)
+    other = make_account("Smtp Co")
+    tracked_channel(other, smtp)  # track_opens and track_clicks on
+
+    settled(send_email(api))
+    send(make_api_client(other), BODY, channels=["email"], recipient=TO, subject="Order #42")
+
+    sent = postmark.requests[0].json()
+    assert (sent["TrackOpens"], sent["TrackLinks"]) == (True, "HtmlAndText")
+    assert sent["HtmlBody"] == HTML  # no pixel, the link as written
+    assert "/t/" not in sent["HtmlBody"] + sent["TextBody"]
+    received = parts_of(smtp.wait_for(1)[0]["data"])
+    assert received.pixel.startswith("/t/o/")
+    assert [link.split("/t/c/")[0] for link in received.links] == [public_url]
+    assert "https://track.example/42" not in received.html
 
 
 def test_without_tracking_postmark_is_told_not_to_track(api, postmark_channel, postmark):

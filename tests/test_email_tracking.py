@@ -3,9 +3,10 @@ their documented shapes (tests/fixtures/email_tracking/), verified per channel t
 anymail's views, stored, acknowledged, and applied by a real worker to delivered /
 bounced / complained / opened / clicked.
 
-The deliveries are made as tests/callback_helpers.py makes them (a message the provider
-accepted, with its provider message id): the providers' send fakes come with helper H1's
-branch; after the merge the per-provider flows here can start from a real send."""
+The flows start from a real send: /api/v1/send, a worker handing the email to the
+provider's fake send API (tests/fakes_email.py), and the provider's post naming the message
+id that send stored. The refusals need no send: their deliveries are made as
+tests/callback_helpers.py makes them (a message the provider accepted, with its id)."""
 
 import base64
 
@@ -16,6 +17,7 @@ from channels_app.callbacks import processing
 from channels_app.models import Message, ProviderReport
 from tests.callback_helpers import reloaded, sent_delivery, timeline
 from tests.conftest import wait_until
+from tests.fixtures_email_providers import email_channel
 from tests.fixtures_email_tracking import (
     MAILGUN_MESSAGE_ID,
     MAILGUN_SIGNING_KEY,
@@ -23,12 +25,13 @@ from tests.fixtures_email_tracking import (
     RECIPIENT,
     RESEND_MESSAGE_ID,
     RESEND_SECRET,
-    email_channel_of,
     payload,
+    payload_about,
     post_mailgun,
     post_postmark,
     post_resend,
     postmark_credentials,
+    sent_email,
 )
 
 pytestmark = pytest.mark.usefixtures("public_url")
@@ -54,29 +57,36 @@ def apply_all() -> None:
 # --- Postmark ----------------------------------------------------------------------------
 
 
-def test_postmark_delivery_then_open_through_a_worker(postmark_channel, celery_worker):
-    delivery = sent_delivery(postmark_channel, POSTMARK_MESSAGE_ID, address=RECIPIENT)
+def test_postmark_delivery_then_open_through_a_worker(
+    api, postmark_channel, postmark, celery_worker
+):
+    delivery = sent_email(api)
 
-    posted(post_postmark(postmark_channel, payload("postmark", "delivery")))
+    posted(post_postmark(postmark_channel, payload_about("postmark", "delivery", delivery)))
     wait_until(lambda: reloaded(delivery).status == "delivered")
-    posted(post_postmark(postmark_channel, payload("postmark", "open")))
+    posted(post_postmark(postmark_channel, payload_about("postmark", "open", delivery)))
     wait_until(lambda: reloaded(delivery).status == "opened")
 
     report = ProviderReport.objects.get(reported_status="delivered")
     assert (report.provider, report.account_id) == ("postmark", postmark_channel.account_id)
+    # The id Postmark's answer gave the send, not the fixture's.
+    assert report.provider_message_id == delivery.provider_message_id != POSTMARK_MESSAGE_ID
+    assert len(postmark.requests) == 1
     assert report.payload["recipient"] == RECIPIENT
     assert "Content" not in str(report.payload)
     wait_until(lambda: Message.objects.get().status == "delivered")
-    assert timeline(delivery) == [
+    assert timeline(delivery)[-2:] == [
         ("delivered", "Postmark reported Delivery"),
         ("opened", "Postmark reported Open"),
     ]
 
 
-def test_a_postmark_hard_bounce_keeps_its_type_and_description(postmark_channel, celery_worker):
-    delivery = sent_delivery(postmark_channel, POSTMARK_MESSAGE_ID, address=RECIPIENT)
+def test_a_postmark_hard_bounce_keeps_its_type_and_description(
+    api, postmark_channel, postmark, celery_worker
+):
+    delivery = sent_email(api)
 
-    posted(post_postmark(postmark_channel, payload("postmark", "bounce_hard")))
+    posted(post_postmark(postmark_channel, payload_about("postmark", "bounce_hard", delivery)))
 
     wait_until(lambda: reloaded(delivery).status == "bounced")
     report = ProviderReport.objects.get()
@@ -84,9 +94,10 @@ def test_a_postmark_hard_bounce_keeps_its_type_and_description(postmark_channel,
     assert report.provider_status == "HardBounce"
     assert report.dedup_key == "postmark:4323372036854775807"  # Postmark's bounce ID
     assert reloaded(delivery).last_error == HARD_BOUNCE
-    assert timeline(delivery) == [
-        ("bounced", f"Postmark reported HardBounce (hard bounce): {HARD_BOUNCE}")
-    ]
+    assert timeline(delivery)[-1] == (
+        "bounced",
+        f"Postmark reported HardBounce (hard bounce): {HARD_BOUNCE}",
+    )
     wait_until(lambda: Message.objects.get().status == "failed")
 
 
@@ -138,7 +149,7 @@ def test_a_postmark_post_without_the_urls_credentials_is_refused(postmark_channe
 
 
 def test_another_postmark_channels_credentials_do_not_open_this_one(postmark_channel, make_account):
-    other = email_channel_of(make_account("Mallory"), "postmark")
+    other = email_channel(make_account("Mallory"), "postmark")
 
     response = post_postmark(
         postmark_channel, payload("postmark", "delivery"), postmark_credentials(other)
@@ -176,29 +187,21 @@ def test_postmark_news_that_is_no_fate_is_acknowledged_and_not_stored(postmark_c
     ],
 )
 def test_each_signed_mailgun_event_reaches_the_delivery(
-    mailgun_channel, fixture, status, bounce_type, detail
+    api, mailgun_channel, mailgun, celery_worker, fixture, status, bounce_type, detail
 ):
-    delivery = sent_delivery(mailgun_channel, MAILGUN_MESSAGE_ID, address=RECIPIENT)
+    delivery = sent_email(api)
+    # Mailgun's id, with the angle brackets its answer gave (tests/fakes_email.py).
+    assert delivery.provider_message_id.startswith("<")
 
-    posted(post_mailgun(mailgun_channel, payload("mailgun", fixture)))
-    apply_all()
+    posted(post_mailgun(mailgun_channel, payload_about("mailgun", fixture, delivery)))
 
-    report = ProviderReport.objects.get()
-    # anymail's message id keeps Mailgun's angle brackets, as its send's did.
-    assert report.provider_message_id == MAILGUN_MESSAGE_ID
+    report = wait_until(lambda: ProviderReport.objects.filter(status="applied").first())
+    # anymail's message id gets Mailgun's angle brackets back, as its send's had them.
+    assert report.provider_message_id == delivery.provider_message_id
     assert report.dedup_key.startswith("mailgun:")  # Mailgun's signature token
     assert report.bounce_type == bounce_type
     assert reloaded(delivery).status == status
-    assert timeline(delivery) == [(status, detail)]
-
-
-def test_a_mailgun_post_through_a_worker(mailgun_channel, celery_worker):
-    delivery = sent_delivery(mailgun_channel, MAILGUN_MESSAGE_ID, address=RECIPIENT)
-
-    posted(post_mailgun(mailgun_channel, payload("mailgun", "delivered")))
-
-    wait_until(lambda: reloaded(delivery).status == "delivered")
-    wait_until(lambda: ProviderReport.objects.get().status == "applied")
+    assert timeline(delivery)[-1] == (status, detail)
 
 
 def test_a_temporary_mailgun_failure_is_on_the_timeline_only(mailgun_channel):
@@ -235,7 +238,7 @@ def test_an_unverified_mailgun_post_is_refused(mailgun_channel, tamper):
 
 
 def test_a_mailgun_channel_without_its_signing_key_refuses_every_post(account):
-    channel = email_channel_of(account, "mailgun", webhook_signing_key="")
+    channel = email_channel(account, "mailgun", webhook_signing_key="")
     delivery = sent_delivery(channel, MAILGUN_MESSAGE_ID, address=RECIPIENT)
 
     response = post_mailgun(channel, payload("mailgun", "delivered"))
@@ -267,14 +270,14 @@ def test_mailgun_unsubscribes_are_acknowledged_and_not_stored(mailgun_channel):
     ],
 )
 def test_each_signed_resend_event_reaches_the_delivery(
-    resend_channel, fixture, status, bounce_type
+    api, resend_channel, resend, celery_worker, fixture, status, bounce_type
 ):
-    delivery = sent_delivery(resend_channel, RESEND_MESSAGE_ID, address=RECIPIENT)
+    delivery = sent_email(api)
 
-    posted(post_resend(resend_channel, payload("resend", fixture), event_id="msg_2W2D3qXLS5fOa"))
-    apply_all()
+    body = payload_about("resend", fixture, delivery)
+    posted(post_resend(resend_channel, body, event_id="msg_2W2D3qXLS5fOa"))
 
-    report = ProviderReport.objects.get()
+    report = wait_until(lambda: ProviderReport.objects.filter(status="applied").first())
     assert report.dedup_key == "resend:msg_2W2D3qXLS5fOa"  # the svix-id
     assert report.provider_status == f"email.{fixture}"
     assert report.bounce_type == bounce_type
@@ -282,15 +285,7 @@ def test_each_signed_resend_event_reaches_the_delivery(
     if status == "bounced":
         assert "hard bounce message" in reloaded(delivery).last_error
     if status == "clicked":
-        assert timeline(delivery)[0][1].endswith("https://acme.test/orders/42")
-
-
-def test_a_resend_post_through_a_worker(resend_channel, celery_worker):
-    delivery = sent_delivery(resend_channel, RESEND_MESSAGE_ID, address=RECIPIENT)
-
-    posted(post_resend(resend_channel, payload("resend", "delivered")))
-
-    wait_until(lambda: reloaded(delivery).status == "delivered")
+        assert timeline(delivery)[-1][1].endswith("https://acme.test/orders/42")
 
 
 def test_a_delayed_resend_email_is_on_the_timeline_only(resend_channel):
@@ -325,7 +320,7 @@ def test_an_unverified_resend_post_is_refused(resend_channel, tamper):
 
 @pytest.mark.parametrize("secret", ["", "not-a-whsec-secret!"])
 def test_a_resend_channel_without_a_usable_secret_refuses_every_post(account, secret):
-    channel = email_channel_of(account, "resend", webhook_secret=secret)
+    channel = email_channel(account, "resend", webhook_secret=secret)
 
     response = post_resend(channel, payload("resend", "delivered"))
 

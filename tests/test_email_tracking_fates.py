@@ -11,17 +11,19 @@ from channels_app.callbacks import processing
 from channels_app.models import ProviderReport
 from tests.callback_helpers import reloaded, sent_delivery, timeline
 from tests.conftest import wait_until
+from tests.fixtures_email_providers import email_channel
 from tests.fixtures_email_tracking import (
     MAILGUN_MESSAGE_ID,
     POSTMARK_MESSAGE_ID,
     RECIPIENT,
     RESEND_MESSAGE_ID,
-    email_channel_of,
     payload,
+    payload_about,
     post_mailgun,
     post_postmark,
     post_resend,
     postmark_credentials,
+    sent_email,
 )
 from webhooks.models import Event
 
@@ -58,11 +60,11 @@ FIXTURES = {
 }
 
 
-def post(provider: str, channel, status: str):
-    """The provider's post of its `status` event (the same post again is a retry: Resend's
-    svix-id is the fixture's)."""
+def post(provider: str, channel, status: str, delivery=None):
+    """The provider's post of its `status` event, about `delivery` (the fixture's message
+    unless told); the same post again is a retry: Resend's svix-id is the fixture's."""
     name = FIXTURES[provider][status]
-    body = payload(provider, name)
+    body = payload_about(provider, name, delivery) if delivery else payload(provider, name)
     if provider == "postmark":
         return post_postmark(channel, body)
     if provider == "mailgun":
@@ -96,7 +98,7 @@ SCENARIOS = {
 @pytest.mark.parametrize("provider", ["postmark", "mailgun", "resend"])
 @pytest.mark.parametrize(("arriving", "ends", "announced"), SCENARIOS.values(), ids=SCENARIOS)
 def test_out_of_order_and_repeated_posts(account, provider, arriving, ends, announced):
-    channel = email_channel_of(account, provider)
+    channel = email_channel(account, provider)
     delivery = sent_delivery(channel, MESSAGE_IDS[provider], address=RECIPIENT)
 
     for status in arriving:
@@ -132,7 +134,9 @@ def test_a_second_open_is_a_new_report_that_changes_nothing(postmark_channel):
     assert "no change: it is opened" in timeline(delivery)[1][1]
 
 
-def test_every_fate_reaches_the_endpoint_signed(api, postmark_channel, receiver, celery_worker):
+def test_every_fate_reaches_the_endpoint_signed(
+    api, postmark_channel, postmark, receiver, celery_worker
+):
     endpoint = api.post_json(
         "/api/v1/webhook-endpoints",
         {
@@ -147,11 +151,11 @@ def test_every_fate_reaches_the_endpoint_signed(api, postmark_channel, receiver,
         },
     )
     assert endpoint.status_code == 201, endpoint.content
-    delivery = sent_delivery(postmark_channel, POSTMARK_MESSAGE_ID, address=RECIPIENT)
+    delivery = sent_email(api)  # through Postmark's fake, by the worker
 
     # One post at a time, each applied by the worker before the next arrives.
     for status in ("delivered", "opened", "clicked", "bounced", "complained"):
-        assert post("postmark", postmark_channel, status).status_code == 200
+        assert post("postmark", postmark_channel, status, delivery).status_code == 200
         wait_until(lambda status=status: reloaded(delivery).status == status)
 
     received = receiver.wait_for(5)
@@ -175,9 +179,9 @@ def test_another_account_cannot_touch_this_accounts_delivery(account, make_accou
     """Both accounts sent through Postmark and hold the same MessageID (a copied id, or a
     forged one): B's post, on B's own URL with B's credentials, reaches B's delivery only,
     and B's credentials do not open A's URL."""
-    ours = email_channel_of(account, "postmark")
+    ours = email_channel(account, "postmark")
     victim = sent_delivery(ours, POSTMARK_MESSAGE_ID, address=RECIPIENT)
-    theirs = email_channel_of(make_account("Mallory"), "postmark")
+    theirs = email_channel(make_account("Mallory"), "postmark")
     their_delivery = sent_delivery(theirs, POSTMARK_MESSAGE_ID, address=RECIPIENT)
 
     on_their_url = post_postmark(theirs, payload("postmark", "bounce_hard"))

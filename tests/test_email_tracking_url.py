@@ -10,16 +10,10 @@ from accounts import api_keys
 from accounts.models import Membership
 from channels_app import channels
 from channels_app.models import ChannelConfig, ProviderReport
-from tests.callback_helpers import PUBLIC_URL, reloaded, sent_delivery
+from tests.callback_helpers import PUBLIC_URL, reloaded
 from tests.conftest import ApiClient, wait_until
-from tests.fixtures_email_tracking import (
-    MAILGUN_CONFIG,
-    POSTMARK_CONFIG,
-    POSTMARK_MESSAGE_ID,
-    RECIPIENT,
-    payload,
-    post_postmark,
-)
+from tests.fakes_email import MAILGUN_CONFIG, POSTMARK_CONFIG
+from tests.fixtures_email_tracking import payload, payload_about, post_postmark, sent_email
 
 pytestmark = pytest.mark.usefixtures("public_url")
 
@@ -49,13 +43,14 @@ def test_the_create_answer_has_postmarks_url_with_its_credentials(api):
     assert url.password not in created["status_callback_url"]
 
 
-def test_the_url_from_the_api_is_the_one_postmark_can_post_to(api, celery_worker):
+def test_the_url_from_the_api_is_the_one_postmark_can_post_to(api, postmark, celery_worker):
     created = create(api, POSTMARK_CONFIG)
     channel = ChannelConfig.objects.get()
-    delivery = sent_delivery(channel, POSTMARK_MESSAGE_ID, address=RECIPIENT)
+    delivery = sent_email(api)  # through Postmark's fake, by the worker
     url = urlsplit(created["tracking_webhook_url"])
 
-    response = post_postmark(channel, payload("postmark", "delivery"), (url.username, url.password))
+    body = payload_about("postmark", "delivery", delivery)
+    response = post_postmark(channel, body, (url.username, url.password))
 
     assert response.status_code == 200
     assert ProviderReport.objects.count() == 1

@@ -112,8 +112,12 @@ def test_a_click_goes_to_the_exact_link_and_makes_the_delivery_clicked(
     [request] = receiver.wait_for(1)
     standardwebhooks.webhooks.Webhook(secret).verify(request.body, request.headers)
     assert json.loads(request.body)["event"] == "message.clicked"
-    urls = sorted(report.payload["url"] for report in ProviderReport.objects.all())
+    urls = sorted(report.payload["click_url"] for report in ProviderReport.objects.all())
     assert urls == sorted([PARCEL, HELP])
+    # Under the key providers' click reports use: the timeline names the link, as for them.
+    steps = [step.detail for step in Delivery.objects.get(pk=delivery.pk).timeline.all()]
+    for url in (PARCEL, HELP):
+        assert [d for d in steps if d.startswith(f"oneping reported clicked: {url}")], steps
     assert events_of(delivery) == ["message.sent", "message.clicked"]
 
 

@@ -1,8 +1,9 @@
 """The suppression list at work (issue #17): a hard bounce, a complaint or a STOP puts the
 address on it; a later delivery to it fails at once without calling the provider, naming
 when and why, and its fallbacks start; lifting it lets the next send through. Sends go to
-loopback fakes of Postmark, Twilio, Meta, Telegram and an SMTP server; reports are stored
-and applied by the reports worker, as received callbacks are."""
+loopback fakes of Postmark, Twilio, Meta, Telegram and an SMTP server; bounces, complaints
+and status callbacks are posted, signed, to the channels' real callback URLs, then applied
+by the reports worker (or at once, as its task would)."""
 
 import pytest
 
@@ -20,9 +21,19 @@ from channels_app.models import (
 from tests.callback_helpers import post_twilio, sent_delivery, twilio_status
 from tests.conftest import TELEGRAM_TOKEN, send, wait_until
 from tests.fakes_phones import AUTH_TOKEN, TO, FakeMeta, FakeTwilio
-from tests.fixtures_suppressions import postmark_report
+from tests.fixtures_email_tracking import (
+    POSTMARK_MESSAGE_ID,
+    payload,
+    payload_about,
+    post_postmark,
+)
 
-BOUNCE_TEXT = "smtp;550 5.1.1 The email account that you tried to reach does not exist."
+# Postmark's hard bounce (tests/fixtures/email_tracking/postmark/bounce_hard.json): its
+# Description, then its Details.
+BOUNCE_TEXT = (
+    "The server was unable to deliver your message (ex: unknown user, mailbox not found). — "
+    "smtp;550 5.1.1 The email account that you tried to reach does not exist."
+)
 
 
 @pytest.fixture
@@ -53,7 +64,7 @@ def status_of(delivery: Delivery) -> str:
 
 
 def test_a_hard_bounce_suppresses_the_address_and_starts_the_fallback(
-    api, postmark_channel, postmark, telegram_channel, telegram, report_to_worker, celery_worker
+    api, postmark_channel, postmark, telegram_channel, telegram, public_url, celery_worker
 ):
     email, fallback = email_with_telegram_fallback(api, "Jane@Example.com")
     wait_until(lambda: status_of(email) == "sent")
@@ -61,10 +72,10 @@ def test_a_hard_bounce_suppresses_the_address_and_starts_the_fallback(
     assert status_of(fallback) == "standby"
     assert telegram.requests == []
 
+    # Postmark's bounce webhook, about the message its answer named.
     email.refresh_from_db()
-    report_to_worker(
-        postmark_report(email, "bounced", "HardBounce", bounce_type="hard", error_text=BOUNCE_TEXT)
-    )
+    bounce = payload_about("postmark", "bounce_hard", email)
+    assert post_postmark(postmark_channel, bounce).status_code == 200
 
     wait_until(lambda: status_of(fallback) == "delivered")
     assert "Reset your password" in telegram.wait_for(1)[0].json()["text"]
@@ -184,32 +195,59 @@ def test_a_twilio_status_callback_with_21610_suppresses_the_number(
     assert "21610" in suppression.description
 
 
+def postmark_posts(channel: ChannelConfig, fixture: str) -> ProviderReport:
+    """Postmark's signed post of a fixture to the channel's tracking webhook: the report
+    it stored."""
+    response = post_postmark(channel, payload("postmark", fixture))
+    assert response.json()["stored"] == 1, response.content
+    return ProviderReport.objects.latest("received_at")
+
+
 @pytest.mark.parametrize(
-    ("reported", "provider_status", "bounce_type", "reason"),
+    ("fixture", "reported", "reason"),
     [
-        ("bounced", "HardBounce", "hard", "hard_bounce"),
-        ("complained", "SpamComplaint", "", "complaint"),
-        ("bounced", "SoftBounce", "soft", None),  # a full mailbox may empty
-        ("failed", "Failed", "", None),  # no opt-out code: the address may work
+        ("bounce_hard", "bounced", "hard_bounce"),
+        ("spam_complaint", "complained", "complaint"),
+        ("bounce_soft", "bounced", None),  # a full mailbox may empty
     ],
 )
 def test_which_reports_suppress_the_address(
-    account, postmark_channel, apply_report, reported, provider_status, bounce_type, reason
+    account, postmark_channel, public_url, apply_report, fixture, reported, reason
 ):
-    delivery = sent_delivery(postmark_channel, "pm-1", address="Ann@Example.com")
+    delivery = sent_delivery(postmark_channel, POSTMARK_MESSAGE_ID, address="Ann@Example.com")
 
-    apply_report(postmark_report(delivery, reported, provider_status, bounce_type=bounce_type))
+    apply_report(postmark_posts(postmark_channel, fixture))
 
     assert status_of(delivery) == reported
     suppression = suppressions.lookup(account, "email", "ann@example.com")
     assert (suppression.reason if suppression else None) == reason
 
 
-def test_a_complaint_after_a_bounce_keeps_the_first_reason(account, postmark_channel, apply_report):
-    delivery = sent_delivery(postmark_channel, "pm-2", address="ann@example.com")
+def test_a_failure_without_an_opt_out_code_does_not_suppress(
+    account, sms_channel, public_url, apply_report
+):
+    delivery = sent_delivery(sms_channel, "SM" + "d" * 32)
 
-    apply_report(postmark_report(delivery, "bounced", "HardBounce", bounce_type="hard"))
-    apply_report(postmark_report(delivery, "complained", "SpamComplaint"))
+    post_twilio(
+        sms_channel,
+        # 30003, unreachable handset: the number may work another day.
+        # https://www.twilio.com/docs/api/errors/30003
+        twilio_status(delivery.provider_message_id, "undelivered", "30003"),
+        auth_token=AUTH_TOKEN,
+    )
+    apply_report(ProviderReport.objects.get())
+
+    assert status_of(delivery) == "failed"
+    assert not Suppression.objects.exists()
+
+
+def test_a_complaint_after_a_bounce_keeps_the_first_reason(
+    account, postmark_channel, public_url, apply_report
+):
+    delivery = sent_delivery(postmark_channel, POSTMARK_MESSAGE_ID, address="ann@example.com")
+
+    apply_report(postmark_posts(postmark_channel, "bounce_hard"))
+    apply_report(postmark_posts(postmark_channel, "spam_complaint"))
 
     assert status_of(delivery) == "complained"
     [suppression] = Suppression.objects.all()

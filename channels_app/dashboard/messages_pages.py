@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Role, account_view
 from channels_app import delivery as delivery_service
-from channels_app.dashboard.fate import fate_of
+from channels_app.dashboard.fate import fate_of, first_click_url
 from channels_app.filters import MessageFilter
 from channels_app.models import Delivery, Message, ProviderReport, TimelineEntry
 from oneping.errors import ServiceError
@@ -41,10 +41,11 @@ def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
             "received_at", "pk"
         ),
     )
+    deliveries = Delivery.objects.prefetch_related(timeline, failures).annotate(
+        first_click_url=first_click_url()
+    )
     message = get_object_or_404(
-        Message.objects.prefetch_related(
-            Prefetch("deliveries", queryset=Delivery.objects.prefetch_related(timeline, failures))
-        ),
+        Message.objects.prefetch_related(Prefetch("deliveries", queryset=deliveries)),
         pk=message_id,
         account=request.account,
     )

@@ -119,7 +119,7 @@ def _record(delivery: Delivery, status: str, what: str, hit: Hit, url: str = "")
         return
     payload: dict[str, Any] = {"user_agent": hit.user_agent[:USER_AGENT_LIMIT]}
     if url:
-        payload["url"] = url
+        payload["click_url"] = url
     if hit.remote_ip:
         payload["client"] = salted_hmac("oneping.tracking.client", hit.remote_ip).hexdigest()[:16]
     report = ParsedReport(

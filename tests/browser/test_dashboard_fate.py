@@ -8,7 +8,13 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import OWNER_PASSWORD
-from tests.test_dashboard_fate import BOUNCE_REASON, email_channel, report, sent_emails
+from tests.test_dashboard_fate import (
+    BOUNCE_REASON,
+    click_url,
+    email_channel,
+    report,
+    sent_emails,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -45,6 +51,11 @@ def test_an_owner_follows_a_bounced_and_a_clicked_email(
         expect(steps.nth(n)).to_contain_text(label)
         expect(steps.nth(n).locator("time")).to_contain_text("UTC")
     expect(fate.locator("[data-step=opened]")).to_contain_text("1 more open after the first")
+    # The link clicked (the third report's), and the delivery's counts.
+    expect(fate.locator("[data-step=clicked] .fate-link")).to_have_text(f"on {click_url(2)}")
+    expect(page.locator(f"[id='{clicked.pk}'] .fate-counts")).to_have_text(
+        "2 opens and 1 click reported in all"
+    )
     expect(fate.locator(".fate-step.failure")).to_have_count(0)
     screenshot(page, "message-clicked")
 
