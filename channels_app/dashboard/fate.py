@@ -17,19 +17,11 @@ from datetime import datetime
 from django.db.models import OuterRef, Subquery
 from django.db.models.fields.json import KT
 
+from channels_app.integrations import REGISTRY, get_integration
 from channels_app.models import Delivery, ProviderReport, TimelineEntry
 
 Status = Delivery.Status
 
-# The steps each kind can report, in the order a message reaches its recipient (the order
-# of channels_app.reports.PRECEDENCE). Email's tracking reports opens and clicks; chat
-# apps with read receipts report reads; SMS providers report delivery only; the chat
-# webhooks answer "delivered" when they accept the message.
-PATHS: dict[str, tuple[str, ...]] = {
-    "email": (Status.SENT, Status.DELIVERED, Status.OPENED, Status.CLICKED),
-    "whatsapp": (Status.SENT, Status.DELIVERED, Status.READ),
-}
-DEFAULT_PATH = (Status.SENT, Status.DELIVERED)
 # Steps whose reports may repeat (every open and click is its own report): counted.
 REPEATING = {Status.OPENED, Status.READ, Status.CLICKED}
 # What a failure implies was reached before it, when no report said so: a bounce comes
@@ -82,7 +74,8 @@ def fate_of(delivery: Delivery) -> Fate:
     """The delivery's fate in its latest round of attempts (a manual retry starts a new
     one: reports about the earlier send are history, still on the timeline below)."""
     entries = _latest_round(list(delivery.timeline.all()))
-    path = PATHS.get(delivery.channel, DEFAULT_PATH)
+    # The steps its kind can report, in the order a message reaches its recipient.
+    path = fate_steps(delivery.channel)
     steps = [Step(status, Status(status).label) for status in path]
     by_status = {step.status: step for step in steps}
     for entry in entries:
@@ -149,3 +142,11 @@ def _failure_report(delivery: Delivery) -> ProviderReport | None:
         (report for report in delivery.reports.all() if report.reported_status == delivery.status),
         None,
     )
+
+
+def fate_steps(kind: str) -> tuple[str, ...]:
+    """The steps a kind's deliveries can reach (Integration.fate_steps); a kind no longer
+    registered shows sent and delivered."""
+    if kind in REGISTRY:
+        return get_integration(kind).fate_steps
+    return (Status.SENT, Status.DELIVERED)

@@ -11,14 +11,16 @@ Adding a kind: one folder integrations/<kind>/ whose integration.py subclasses
 base.Integration and declares
   - who it is: kind, title, setup_help (how to get a token, shown on the channel page);
   - its config: clean_config, secret_fields, secret_destinations, form_fields (with
-    form_initial / config_from_form when the form's fields are not the config's);
+    form_initial / config_from_form when the form's fields are not the config's), and
+    summary when the channel card should not list every field;
   - its addresses: clean_contact_address, address_from_recipient, default_address,
     display_address, contact_field, unresolved_hint, test_recipient_hint (and suppressible
     with suppression_address when its providers report bounces or opt-outs);
   - its transport: message_limit (or check_text, for SMS segments), success_status,
-    reports_fate, send, and a classify that sorts the provider's answers into permanent and
-    transient, linking the provider's doc; clean_options and options_schema when /send's
-    channel_options has an entry for it;
+    reports_fate (reports_fate_for when its providers differ), fate_steps, send, and a
+    classify that sorts the provider's answers into permanent and transient, linking the
+    provider's doc; clean_options and options_schema when /send's channel_options has an
+    entry for it;
 then one line in REGISTRY below, and its fake provider and tests in tests/. No migration:
 the model fields' choices call kind_choices(). Code two kinds share lives next to them
 (webhook_url.py). tests/test_layout.py checks that the rest of the code barely names it.

@@ -148,6 +148,11 @@ class Integration:
     # "sent" delivery then keeps its message's fallbacks on standby until the report says
     # delivered, read or failed, or ONEPING_FALLBACK_WAIT_SECONDS pass.
     reports_fate: ClassVar[bool] = False
+    # The steps a delivery of this kind can reach, in the order a message reaches its
+    # recipient (the order of channels_app.reports.PRECEDENCE): the message page's fate.
+    # A chat webhook answers "delivered" when it accepts the message; email's tracking
+    # adds opened and clicked, a chat app's read receipts "read".
+    fate_steps: ClassVar[tuple[str, ...]] = ("sent", "delivered")
     # Whether its providers say an address must not be written to again (a hard bounce, a
     # spam complaint, a STOP reply): its deliveries are checked against the account's
     # suppression list before sending (channels_app.suppressions).

@@ -131,6 +131,7 @@ class EmailIntegration(Integration):
         "webhook_secret": ("provider",),
     }
     success_status = "sent"  # accepted by the SMTP server or the provider; the inbox is later
+    fate_steps = ("sent", "delivered", "opened", "clicked")
     suppressible = True  # hard bounces and spam complaints
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:

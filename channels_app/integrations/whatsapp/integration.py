@@ -94,6 +94,7 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
         secret: () for secret in secret_fields
     }
     success_status = "sent"  # the provider accepted it; delivered and read come by callback
+    fate_steps = ("sent", "delivered", "read")
     reports_fate = True
     options_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
