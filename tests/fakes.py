@@ -4,6 +4,7 @@ Each HTTP fake records every request and answers from a script (a queue of canne
 responses), falling back to the provider's normal success answer.
 """
 
+import base64
 import itertools
 import json
 import socket
@@ -245,3 +246,11 @@ class FakeSMTP:
                 return list(self.messages)
             time.sleep(0.02)
         raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
+
+
+def basic_auth(received: Received) -> tuple[str, str]:
+    """The user and password of a request's HTTP basic auth (Twilio's, Mailgun's)."""
+    scheme, _, encoded = received.headers.get("Authorization", "").partition(" ")
+    assert scheme == "Basic", received.headers
+    user, _, password = base64.b64decode(encoded).decode().partition(":")
+    return user, password

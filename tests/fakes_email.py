@@ -16,7 +16,6 @@ and Resend, with their documented success bodies and their documented errors on 
   validation_error, 401 missing_api_key, 403 invalid_api_key, 429 rate_limit_exceeded, 5xx.
 """
 
-import base64
 import itertools
 import uuid
 from datetime import UTC, datetime
@@ -70,13 +69,6 @@ def form_of(received: Received) -> dict[str, list[str]]:
         name = part.get_param("name", header="content-disposition")
         fields.setdefault(name, []).append(part.get_content())
     return fields
-
-
-def basic_auth(received: Received) -> tuple[str, str]:
-    scheme, _, encoded = received.headers.get("Authorization", "").partition(" ")
-    assert scheme == "Basic", received.headers
-    user, _, password = base64.b64decode(encoded).decode().partition(":")
-    return user, password
 
 
 class FakePostmark(FakeHTTPProvider):

@@ -10,7 +10,6 @@ documented errors on demand.
   https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
 """
 
-import base64
 import itertools
 import secrets
 from typing import Any
@@ -54,13 +53,6 @@ _numbers = itertools.count(1)
 def form_of(received: Received) -> dict[str, str]:
     """The form fields of a request to Twilio (each sent once)."""
     return {key: values[0] for key, values in parse_qs(received.body.decode()).items()}
-
-
-def basic_auth(received: Received) -> tuple[str, str]:
-    scheme, _, encoded = received.headers.get("Authorization", "").partition(" ")
-    assert scheme == "Basic", received.headers
-    user, _, password = base64.b64decode(encoded).decode().partition(":")
-    return user, password
 
 
 class FakeTwilio(FakeHTTPProvider):

@@ -11,7 +11,7 @@ import pytest
 
 from channels_app.models import ChannelConfig, Delivery
 from tests.conftest import send, wait_until
-from tests.fakes import Canned
+from tests.fakes import Canned, basic_auth
 from tests.fakes_email import (
     FROM,
     MAILGUN_DOMAIN,
@@ -23,7 +23,6 @@ from tests.fakes_email import (
     TO,
     FakePostmark,
     FakeResend,
-    basic_auth,
     form_of,
 )
 from tests.fixtures_own_tracking import parts_of, tracked_channel

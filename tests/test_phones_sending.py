@@ -10,6 +10,7 @@ import pytest
 from channels_app.models import Delivery
 from tests.callback_helpers import PUBLIC_URL
 from tests.conftest import send, wait_until
+from tests.fakes import basic_auth
 from tests.fakes_phones import (
     ACCESS_TOKEN,
     ACCOUNT_SID,
@@ -21,7 +22,6 @@ from tests.fakes_phones import (
     TO,
     FakeMeta,
     FakeTwilio,
-    basic_auth,
     form_of,
 )
 
