@@ -168,9 +168,11 @@ def test_presets_are_listed(api):
 
 
 def test_exact_rules_win_over_the_wildcard_and_no_match_is_ignored(api, channels, slack):
+    # "first" mode (endpoints made before rule modes); "all" is in test_inbound_rules_*.py.
     endpoint = create_endpoint(
         api,
         verification="none",
+        rule_mode="first",
         rules=[
             {"event": "*", "message": "any {{ event }}", "channels": ["slack"], "recipient": "o"},
             {"event": "deploy", "message": "deployed", "channels": ["slack"], "recipient": "o"},

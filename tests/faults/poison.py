@@ -11,15 +11,15 @@ from webhooks.inbound import rules
 
 MARKER = os.environ["ONEPING_FAULTS_POISON"]
 LOG = os.environ["ONEPING_FAULTS_POISON_LOG"]
-_send_request = rules.send_request
+_fire = rules.fire
 
 
-def send_request(rule, payload, event_type):
+def fire(rules_, mode, payload, event_type):
     if isinstance(payload, dict) and payload.get("poison") == MARKER:
         with open(LOG, "a") as log:
             log.write(f"{os.getpid()}\n")
         os.kill(os.getpid(), signal.SIGKILL)
-    return _send_request(rule, payload, event_type)
+    return _fire(rules_, mode, payload, event_type)
 
 
-rules.send_request = send_request
+rules.fire = fire

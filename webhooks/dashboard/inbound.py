@@ -17,7 +17,7 @@ from webhooks.inbound import endpoints
 from webhooks.inbound.rules import WILDCARD
 from webhooks.inbound.schemes import SCHEMES, Scheme
 from webhooks.inbound.schemes.base import curl_header
-from webhooks.inbound.serializers import InboundEndpointSerializer
+from webhooks.inbound.serializers import InboundEndpointSerializer, messages_of
 from webhooks.models import InboundEndpoint, InboundEvent
 
 SECRET_PLACEHOLDER = "YOUR_SECRET"  # noqa: S105 (shown to members instead of the secret)
@@ -116,7 +116,12 @@ def inbound_event(request: HttpRequest, endpoint_id: str, event_id: str) -> Http
         endpoint_id=endpoint_id,
         account=request.account,
     )
-    context = {"event": event, "endpoint": event.endpoint, "body": pretty_body(event)}
+    context = {
+        "event": event,
+        "endpoint": event.endpoint,
+        "body": pretty_body(event),
+        "made": messages_of(event),
+    }
     return render(request, "webhooks/inbound_event.html", context)
 
 

@@ -23,6 +23,7 @@ render in the worker with templates.py's checks only.
 """
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -32,6 +33,7 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +60,7 @@ class ChildOutcome:
     """What a render child gave back (outputs, or an error code and message) and its peak
     resident size from wait4(2), for the memory tests."""
 
-    outputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
     code: str | None = None
     message: str = ""
     max_rss_kib: int = 0
@@ -68,11 +70,16 @@ class ChildOutcome:
 def render_all(sources: dict[str, str], variables: dict[str, Any]) -> dict[str, str]:
     """Each named template rendered with `variables`; raises RenderError (with .code
     template_too_large or template_timeout when a limit of the child stopped it)."""
+    return isolated(functools.partial(_render_sources, sources, variables))
+
+
+def isolated(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`work()` (pure data in, JSON-able data out, RenderError for a customer's mistake)
+    run in a child under the limits: one fork however many templates it renders."""
     if not ISOLATED:
-        return {name: templates.render(source, variables) for name, source in sources.items()}
-    outcome = run_in_child(
-        sources,
-        variables,
+        return work()
+    outcome = run_work_in_child(
+        work,
         budget_bytes=int(settings.ONEPING_TEMPLATE_MEMORY_BUDGET_MB * _MIB),
         timeout=float(settings.ONEPING_TEMPLATE_TIMEOUT_SECONDS),
     )
@@ -81,16 +88,28 @@ def render_all(sources: dict[str, str], variables: dict[str, Any]) -> dict[str, 
     return outcome.outputs
 
 
+def _render_sources(sources: dict[str, str], variables: dict[str, Any]) -> dict[str, str]:
+    return {name: templates.render(source, variables) for name, source in sources.items()}
+
+
 def run_in_child(
     sources: dict[str, str], variables: dict[str, Any], *, budget_bytes: int, timeout: float
 ) -> ChildOutcome:
-    """Fork, render in the child under the limits, read its answer, reap it."""
+    """Render the templates in a child under the limits."""
+    work = functools.partial(_render_sources, sources, variables)
+    return run_work_in_child(work, budget_bytes=budget_bytes, timeout=timeout)
+
+
+def run_work_in_child(
+    work: Callable[[], dict[str, Any]], *, budget_bytes: int, timeout: float
+) -> ChildOutcome:
+    """Fork, run `work` in the child under the limits, read its answer, reap it."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: nothing below may return or raise
         try:
             os.close(read_end)
-            _child(write_end, sources, variables, budget_bytes)
+            _child(write_end, work, budget_bytes)
         finally:
             os._exit(0)
     os.close(write_end)
@@ -142,7 +161,7 @@ def _read_answer(fd: int, deadline: float) -> tuple[bytes, bool]:
         chunks.append(chunk)
 
 
-def _child(fd: int, sources: dict[str, str], variables: dict[str, Any], budget: int) -> None:
+def _child(fd: int, work: Callable[[], dict[str, Any]], budget: int) -> None:
     gc.freeze()
     # Only stdio and the answer pipe stay open: the child cannot write to the worker's
     # database or broker connections, nor hold another render's pipe open.
@@ -153,8 +172,7 @@ def _child(fd: int, sources: dict[str, str], variables: dict[str, Any], budget: 
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     _limit_memory(budget)
     try:
-        outputs = {name: templates.render(source, variables) for name, source in sources.items()}
-        answer = {"outputs": outputs}
+        answer = {"outputs": work()}
     except RenderError as exc:
         message = _too_large(budget) if str(exc) == templates.OUT_OF_MEMORY else str(exc)
         answer = {"error": {"code": exc.code, "message": message}}

@@ -20,11 +20,11 @@ from webhooks.inbound import payload as payloads
 from webhooks.inbound import rules
 from webhooks.inbound.queueing import PROCESS_INBOUND_TASK, enqueue
 from webhooks.inbound.templates import RenderError
-from webhooks.models import InboundEvent
+from webhooks.models import InboundEvent, InboundEventMessage
 
 logger = logging.getLogger(__name__)
 Status = InboundEvent.Status
-# What processing an event ends with: its status, error, message id and traceback.
+# What processing an event ends with: its status, error, (first) message id and traceback.
 Outcome = tuple[str, str, str | None, str]
 
 
@@ -41,8 +41,8 @@ def _outcome(event: InboundEvent) -> Outcome:
     """Process the event; its failures are outcomes too (they make it a dead letter)."""
     try:
         status, error, message_id = _process(event)
-    except (RenderError, ServiceError, ValidationError) as exc:
-        return Status.FAILED, _reason(exc), None, ""
+    except (RenderError, ServiceError, ValidationError, PartlyAccepted) as exc:
+        return Status.FAILED, _reason(exc), _first_message(event), ""
     except Exception as exc:
         logger.exception("inbound event %s: unexpected error", event.pk)
         return Status.FAILED, f"Internal error: {exc!r}", None, traceback.format_exc()
@@ -50,14 +50,59 @@ def _outcome(event: InboundEvent) -> Outcome:
 
 
 def _process(event: InboundEvent) -> tuple[str, str, str | None]:
+    endpoint = event.endpoint
     payload = payloads.parse(bytes(event.body), event.content_type)
-    rule = rules.match(event.endpoint.rules, event.event_type)
-    if rule is None:
+    if not rules.candidates(endpoint.rules, endpoint.rule_mode, event.event_type):
         return Status.IGNORED, f"No rule matches the event type {event.event_type!r}.", None
-    request = rules.send_request(rule, payload, event.event_type)
-    # The event id as idempotency key: however often this runs, one message is sent.
-    accepted = accept_message(event.account, request, idempotency_key=f"inbound:{event.pk}")
-    return Status.PROCESSED, "", accepted.body["id"]
+    # All conditions and templates first: a mistake in the last rule sends nothing.
+    fired = rules.fire(endpoint.rules, endpoint.rule_mode, payload, event.event_type)
+    if not fired:
+        reason = f"No rule's condition holds for the event type {event.event_type!r}."
+        return Status.IGNORED, reason, None
+    made = dict(
+        InboundEventMessage.objects.filter(event=event).values_list("rule_id", "message_id")
+    )
+    for rule, request in fired:
+        if rule["id"] in made:
+            continue  # sent by an earlier run of this event (reprocessing, a redelivery)
+        try:
+            made[rule["id"]] = _accept(event, rule["id"], request)
+        except (ServiceError, ValidationError) as exc:
+            if not made:
+                raise
+            raise PartlyAccepted(rule["id"], exc, made) from None
+    return Status.PROCESSED, "", made[fired[0][0]["id"]]
+
+
+class PartlyAccepted(Exception):
+    """A fired rule's message was refused (quota, recipient…) after others were accepted."""
+
+    def __init__(self, rule_id: str, cause: Exception, made: dict[str, str]):
+        accepted = ", ".join(f"{rule} → {message}" for rule, message in made.items())
+        super().__init__(
+            f"rule {rule_id!r}: {_reason(cause)} (accepted before it: {accepted}; "
+            "reprocessing sends the rest)"
+        )
+
+
+def _accept(event: InboundEvent, rule_id: str, request: dict) -> str:
+    """One fired rule's message, through the same accept path as /send (validation,
+    quota, deliveries), linked to the event in the same transaction."""
+    with transaction.atomic():
+        # Idempotent per (event, rule): a run after a crash between the two gets the same
+        # message back, and the link's unique constraint keeps it listed once.
+        key = f"inbound:{event.pk}:{rule_id}"
+        accepted = accept_message(event.account, request, idempotency_key=key)
+        message_id = accepted.body["id"]
+        InboundEventMessage.objects.get_or_create(
+            event=event, rule_id=rule_id, defaults={"message_id": message_id}
+        )
+    return message_id
+
+
+def _first_message(event: InboundEvent) -> str | None:
+    made = InboundEventMessage.objects.filter(event=event).order_by("pk").first()
+    return made.message_id if made else None
 
 
 def _record(outcomes: list[tuple[InboundEvent, Outcome]], claim: Claim) -> None:

@@ -1,14 +1,45 @@
-"""Rules turn an inbound event into a send request: which event, what to say, to whom."""
+"""Rules turn an inbound event into send requests: which events, under which condition,
+what to say, to whom.
 
+An endpoint's `rule_mode` says how many fire: "all" (every rule whose `event` is the event
+type or "*" and whose `when` holds, in order, until one with `"stop": true` fires) or
+"first" (the first exact rule whose `when` holds, else the first such "*" rule: how
+endpoints made before rule modes behaved). Each rule has a stable `id`: the message it makes
+is idempotent per (event, rule id), so reprocessing sends only what was not sent yet.
+"""
+
+import functools
+import re
 from typing import Any
 
 from channels_app.integrations import channel_kinds
+from oneping.ids import new_id
 from oneping.storable import unstorable_text
-from webhooks.inbound.isolation import render_all
-from webhooks.inbound.templates import syntax_error
+from webhooks.inbound import templates
+from webhooks.inbound.isolation import isolated
+from webhooks.inbound.templates import RenderError, expression_syntax_error, syntax_error
 
 WILDCARD = "*"
 TEMPLATE_FIELDS = ("message", "subject", "recipient")
+ALL, FIRST = "all", "first"
+RULE_MODES = (ALL, FIRST)
+RULE_FIELDS = {
+    "id",
+    "event",
+    "when",
+    "stop",
+    "channels",
+    "fallback_channels",
+    "metadata",
+    *TEMPLATE_FIELDS,
+}
+# Customers may name their rules ("customer-email"); ids we make are rul_<ulid>.
+RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_METADATA_KEYS = 20  # what /send accepts is checked again when the message is accepted
+
+
+def new_rule_id() -> str:
+    return new_id("rul")
 
 
 class RuleError(ValueError):
@@ -22,16 +53,19 @@ def clean_rules(rules: Any, configured_channels: set[str]) -> list[dict[str, Any
     """Validate rules when an endpoint is saved; RuleError names the rule and field."""
     if not isinstance(rules, list):
         raise RuleError("rules", "Must be a list of rules.")
-    cleaned = []
+    cleaned: list[dict[str, Any]] = []
     for index, rule in enumerate(rules):
-        cleaned.append(_clean_rule(rule, f"rules[{index}]", configured_channels))
+        rule = _clean_rule(rule, f"rules[{index}]", configured_channels)
+        if any(other["id"] == rule["id"] for other in cleaned):
+            raise RuleError(f"rules[{index}].id", f"Another rule has the id {rule['id']!r}.")
+        cleaned.append(rule)
     return cleaned
 
 
 def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
     if not isinstance(rule, dict):
         raise RuleError(path, "Each rule is an object.")
-    unknown = set(rule) - {"event", "channels", "fallback_channels", *TEMPLATE_FIELDS}
+    unknown = set(rule) - RULE_FIELDS
     if unknown:
         raise RuleError(f"{path}.{sorted(unknown)[0]}", "Unknown field.")
     event = rule.get("event")
@@ -40,7 +74,25 @@ def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
     problem = unstorable_text(event)
     if problem:
         raise RuleError(f"{path}.event", problem)
-    cleaned: dict[str, Any] = {"event": event.strip()}
+    rule_id = rule.get("id")
+    if rule_id is None:
+        rule_id = new_rule_id()  # kept from then on: the client sends it back to keep it
+    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+        raise RuleError(f"{path}.id", "Letters, digits and - _ . : only, at most 64.")
+    cleaned: dict[str, Any] = {"id": rule_id, "event": event.strip()}
+    when = rule.get("when", "")
+    if not isinstance(when, str):
+        raise RuleError(f"{path}.when", "Must be a string (a Jinja2 expression).")
+    if when.strip():
+        problem = unstorable_text(when) or expression_syntax_error(when)
+        if problem:
+            raise RuleError(f"{path}.when", problem)
+        cleaned["when"] = when.strip()
+    stop = rule.get("stop", False)
+    if not isinstance(stop, bool):
+        raise RuleError(f"{path}.stop", "Must be true or false.")
+    if stop:
+        cleaned["stop"] = True
     for field in TEMPLATE_FIELDS:
         value = rule.get(field, "")
         if not isinstance(value, str):
@@ -64,18 +116,44 @@ def _clean_rule(rule: Any, path: str, configured: set[str]) -> dict[str, Any]:
                     f"The {channel} channel is not configured for this account.",
                 )
         cleaned[field] = list(channels)
+    metadata = _clean_metadata(rule.get("metadata", {}), f"{path}.metadata")
+    if metadata:
+        cleaned["metadata"] = metadata
     return cleaned
 
 
+def _clean_metadata(metadata: Any, path: str) -> dict[str, str]:
+    """`metadata`: keys to templates, each rendered from the payload into the message's
+    metadata (a string, as /send keeps it)."""
+    if not isinstance(metadata, dict):
+        raise RuleError(path, "Must be an object of templates.")
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise RuleError(path, f"At most {MAX_METADATA_KEYS} keys.")
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            raise RuleError(f"{path}.{key}", "Must be a string (a template).")
+        problem = unstorable_text(key) or unstorable_text(value) or syntax_error(value)
+        if problem:
+            raise RuleError(f"{path}.{key}", problem)
+    return dict(metadata)
+
+
+def candidates(rules: list[dict[str, Any]], mode: str, event_type: str) -> list[dict[str, Any]]:
+    """The rules that may fire for this event type, in the order their `when` is tried:
+    in "all" mode the rules for it or "*" as listed; in "first" mode the exact ones, then
+    the wildcards (the first whose `when` holds fires)."""
+    exact = [rule for rule in rules if rule["event"] == event_type]
+    wildcards = [rule for rule in rules if rule["event"] == WILDCARD]
+    if mode == FIRST:
+        return exact + wildcards
+    return [rule for rule in rules if rule["event"] in (event_type, WILDCARD)]
+
+
 def match(rules: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
-    """The first rule for this exact event type, else the first wildcard rule."""
-    for rule in rules:
-        if rule["event"] == event_type:
-            return rule
-    for rule in rules:
-        if rule["event"] == WILDCARD:
-            return rule
-    return None
+    """The first rule for this exact event type, else the first wildcard rule (conditions
+    aside: "first" mode before `when` existed)."""
+    found = candidates(rules, FIRST, event_type)
+    return found[0] if found else None
 
 
 def template_variables(payload: Any, event_type: str) -> dict[str, Any]:
@@ -86,13 +164,56 @@ def template_variables(payload: Any, event_type: str) -> dict[str, Any]:
     return variables
 
 
-def send_request(rule: dict[str, Any], payload: Any, event_type: str) -> dict[str, Any]:
-    """The /send body this rule makes of the payload (raises RenderError)."""
-    # One child renders them all (isolation.py): one fork per event, not one per field.
-    fields = ("message", "recipient", "subject")
-    sources = {field: rule[field] for field in fields if rule.get(field)}
-    rendered = render_all(sources, template_variables(payload, event_type))
-    request = {
+def fire(
+    rules: list[dict[str, Any]], mode: str, payload: Any, event_type: str
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The rules that fire for this event and the /send body each makes, in order; raises
+    RenderError naming the rule whose condition or template failed. Every condition is
+    evaluated and every fired rule rendered here, before anything is accepted, in one
+    child (isolation.py): one fork per event, not one per rule or field."""
+    tried = candidates(rules, mode, event_type)
+    if not tried:
+        return []
+    variables = template_variables(payload, event_type)
+    work = functools.partial(_fire, tried, mode, variables)
+    fired = isolated(work)["fired"]
+    by_id = {rule["id"]: rule for rule in tried}
+    return [(by_id[f["rule"]], _send_request(by_id[f["rule"]], f["fields"])) for f in fired]
+
+
+def _fire(tried: list[dict[str, Any]], mode: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """In the child: evaluate conditions, then render the fired rules (pure data only)."""
+    fired = []
+    for rule in tried:
+        if "when" in rule:
+            try:
+                if not templates.holds(rule["when"], variables):
+                    continue
+            except RenderError as exc:
+                raise RenderError(f"{_label(rule)} when: {exc}", code=exc.code) from None
+        fired.append(rule)
+        if mode == FIRST or rule.get("stop"):
+            break
+    answers = []
+    for rule in fired:
+        sources = {field: rule[field] for field in TEMPLATE_FIELDS if rule.get(field)}
+        sources.update({f"metadata.{k}": v for k, v in rule.get("metadata", {}).items()})
+        try:
+            fields = {name: templates.render(source, variables) for name, source in sources.items()}
+        except RenderError as exc:
+            # One rule needs no name; with several, the reason says which one failed.
+            reason = f"{_label(rule)} {exc}" if len(fired) > 1 else str(exc)
+            raise RenderError(reason, code=exc.code) from None
+        answers.append({"rule": rule["id"], "fields": fields})
+    return {"fired": answers}
+
+
+def _label(rule: dict[str, Any]) -> str:
+    return f"rule {rule['id']!r}:"
+
+
+def _send_request(rule: dict[str, Any], rendered: dict[str, str]) -> dict[str, Any]:
+    request: dict[str, Any] = {
         "message": rendered["message"],
         "recipient": rendered["recipient"].strip(),
         "channels": rule["channels"],
@@ -100,4 +221,11 @@ def send_request(rule: dict[str, Any], payload: Any, event_type: str) -> dict[st
     }
     if "subject" in rendered:
         request["subject"] = rendered["subject"][:255]
+    metadata = {
+        name.removeprefix("metadata."): value
+        for name, value in rendered.items()
+        if name.startswith("metadata.")
+    }
+    if metadata:
+        request["metadata"] = metadata
     return request

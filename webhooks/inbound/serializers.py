@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels_app.models import ChannelConfig
@@ -8,7 +9,12 @@ from oneping.crypto import mask
 from oneping.public_url import absolute_url
 from webhooks.inbound import schemes
 from webhooks.inbound.rules import RuleError, clean_rules
-from webhooks.models import InboundEndpoint, InboundEvent
+from webhooks.models import InboundEndpoint, InboundEvent, InboundEventMessage
+
+
+def messages_of(event: InboundEvent) -> list[InboundEventMessage]:
+    """The messages the event made, in the order its rules fired."""
+    return list(event.made.select_related("message").order_by("pk"))
 
 
 # Validates; webhooks.inbound.endpoints acts (ValidatesOnly).
@@ -38,6 +44,7 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             "secret_hint",
             "signature_header",
             "rules",
+            "rule_mode",
             "enabled",
             "failed_verifications",
             "last_failure_reason",
@@ -125,8 +132,25 @@ class InboundEventSerializer(serializers.ModelSerializer):
         ]
 
 
+class InboundEventMessageSerializer(serializers.Serializer):
+    """A message the event made, and the rule that made it (null: made before rule ids)."""
+
+    id = serializers.CharField(source="message.id")
+    rule = serializers.CharField(source="rule_id", allow_null=True)
+    status = serializers.CharField(source="message.status")
+    recipient = serializers.CharField(source="message.recipient")
+    channels = serializers.ListField(source="message.channels", child=serializers.CharField())
+    created_at = serializers.DateTimeField(source="message.created_at")
+
+    def to_representation(self, made: Any) -> dict[str, Any]:
+        answer = super().to_representation(made)
+        answer["rule"] = answer["rule"] or None
+        return answer
+
+
 class InboundEventDetailSerializer(InboundEventSerializer):
     body = serializers.SerializerMethodField()
+    messages = serializers.SerializerMethodField()
 
     class Meta(InboundEventSerializer.Meta):
         fields = [
@@ -136,10 +160,15 @@ class InboundEventDetailSerializer(InboundEventSerializer):
             "content_type",
             "remote_ip",
             "body",
+            "messages",
         ]
 
     def get_body(self, event: InboundEvent) -> str:
         return bytes(event.body).decode("utf-8", errors="replace")
+
+    @extend_schema_field(InboundEventMessageSerializer(many=True))
+    def get_messages(self, event: InboundEvent) -> list[dict[str, Any]]:
+        return InboundEventMessageSerializer(messages_of(event), many=True).data
 
 
 class BulkReprocessSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ account, so:
 https://jinja.palletsprojects.com/en/stable/sandbox/
 """
 
+import contextlib
 import operator
 import re
 import sys
@@ -207,9 +208,33 @@ def syntax_error(source: str) -> str | None:
     return None
 
 
-def render(source: str, variables: dict[str, Any]) -> str:
+def expression_syntax_error(source: str) -> str | None:
+    """None if the condition (a Jinja2 expression, as in `{{ … }}`) compiles, else why not."""
     try:
-        return _render_within_budget(source, variables)
+        _env.compile_expression(source, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        return f"expression syntax error: {exc.message}"
+    except RecursionError:
+        return "the expression nests too deeply"
+    return None
+
+
+def render(source: str, variables: dict[str, Any]) -> str:
+    return _guarded(_render_within_budget, source, variables)
+
+
+def holds(source: str, variables: dict[str, Any]) -> bool:
+    """Whether a rule's `when` holds: the expression's truthiness, in the same sandbox and
+    budget as the templates. undefined_to_none=False keeps StrictUndefined, so a missing
+    value raises (RenderError) instead of quietly reading as false.
+    https://jinja.palletsprojects.com/en/stable/api/#jinja2.Environment.compile_expression"""
+    return _guarded(_holds_within_budget, source, variables)
+
+
+def _guarded(function: Callable[[str, dict[str, Any]], Any], *args: Any) -> Any:
+    """Run a render or an evaluation; every way it can fail becomes a RenderError."""
+    try:
+        return function(*args)
     except RenderError:
         raise
     except _TooLarge as exc:
@@ -231,12 +256,30 @@ def render(source: str, variables: dict[str, Any]) -> str:
         raise RenderError(OUT_OF_MEMORY, code=TEMPLATE_TOO_LARGE) from None
 
 
-def _render_within_budget(source: str, variables: dict[str, Any]) -> str:
-    template = _env.from_string(source)
+@contextlib.contextmanager
+def _budgeted():
     previous_tracer = sys.gettrace()
     _budget.deadline = time.monotonic() + MAX_SECONDS
     sys.settrace(_trace_template_code)
     try:
+        yield
+    finally:
+        sys.settrace(previous_tracer)
+        _budget.deadline = None
+
+
+def _holds_within_budget(source: str, variables: dict[str, Any]) -> bool:
+    # compile_expression compiles a template like from_string does (named "<template>"),
+    # so the tracer below checks its time as it does a template's.
+    expression = _env.compile_expression(source, undefined_to_none=False)
+    with _budgeted():
+        result = _check_size(expression(**variables))
+        return bool(result)  # StrictUndefined raises here: truthiness of nothing is an error
+
+
+def _render_within_budget(source: str, variables: dict[str, Any]) -> str:
+    template = _env.from_string(source)
+    with _budgeted():
         chunks: list[str] = []
         length = 0
         for chunk in template.generate(variables):
@@ -247,9 +290,6 @@ def _render_within_budget(source: str, variables: dict[str, Any]) -> str:
             chunks.append(chunk)
             _check_time()
         return "".join(chunks)
-    finally:
-        sys.settrace(previous_tracer)
-        _budget.deadline = None
 
 
 def _trace_template_code(frame, event: str, arg: Any):

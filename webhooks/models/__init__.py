@@ -1,4 +1,4 @@
-from webhooks.models.inbound import InboundEndpoint, InboundEvent
+from webhooks.models.inbound import InboundEndpoint, InboundEvent, InboundEventMessage
 from webhooks.models.outgoing import (
     Event,
     SigningSecret,
@@ -11,6 +11,7 @@ __all__ = [
     "Event",
     "InboundEndpoint",
     "InboundEvent",
+    "InboundEventMessage",
     "SigningSecret",
     "WebhookAttempt",
     "WebhookDelivery",

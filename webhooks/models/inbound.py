@@ -21,6 +21,13 @@ class InboundEndpoint(models.Model):
     secret = EncryptedTextField(blank=True, default="")
     signature_header = models.CharField(max_length=100, default="X-Webhook-Signature")
     rules = models.JSONField(default=list)
+
+    class RuleMode(models.TextChoices):
+        ALL = "all", "Every matching rule fires"
+        FIRST = "first", "The first matching rule fires"
+
+    # Endpoints made before rule modes keep "first" (migration 0005), new ones get "all".
+    rule_mode = models.CharField(max_length=10, choices=RuleMode.choices, default=RuleMode.ALL)
     enabled = models.BooleanField(default=True)
     # The URL token is a capability: looked up by its hash, shown from its encrypted copy.
     token = EncryptedTextField()
@@ -60,6 +67,7 @@ class InboundEvent(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
+    # The first message it made; all of them are its `messages` (InboundEventMessage).
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_events"
     )
@@ -83,3 +91,21 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.event_type} ({self.status})"
+
+
+class InboundEventMessage(models.Model):
+    """A message an inbound event made, by the rule that made it: at most one per (event,
+    rule id), so reprocessing an event sends only the rules' messages it has not made."""
+
+    event = models.ForeignKey(InboundEvent, on_delete=models.CASCADE, related_name="made")
+    rule_id = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "rule_id"], name="inbound_message_per_rule")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.rule_id} → {self.message_id}"
