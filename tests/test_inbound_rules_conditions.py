@@ -2,13 +2,16 @@
 exact matches, `stop`, `when` conditions (true, false, an error naming the rule), stable
 rule ids, and rules checked when saved."""
 
+import html
+import json
+
 import pytest
 from django.test import Client
 
 from channels_app.models import Message
 from tests.inbound_helpers import as_json, create_inbound_endpoint, inbound_path
 from tests.test_inbound_processing import process_all
-from webhooks.models import InboundEvent
+from webhooks.models import InboundEndpoint, InboundEvent
 
 
 def rule(event: str = "*", message: str = "{{ event }}", **fields) -> dict:
@@ -247,3 +250,42 @@ def test_the_event_page_lists_the_messages_it_made(api, channels, slack, owner_c
     for made in Message.objects.all():
         assert f"/messages/{made.pk}/" in page
     assert "r-one" in page and "r-two" in page
+
+
+def test_the_dashboard_form_sets_the_rule_mode_and_refuses_a_bad_condition(
+    owner_client, account, channels
+):
+    rules = json.dumps([rule("*", "hi", when="severity ==")])
+    refused = owner_client.post(
+        "/inbound/new/",
+        {"name": "alerts", "verification": "none", "rule_mode": "first", "rules": rules},
+    )
+    assert "rules[0].when: expression syntax error" in html.unescape(refused.content.decode())
+
+    created = owner_client.post(
+        "/inbound/new/",
+        {
+            "name": "alerts",
+            "verification": "none",
+            "rule_mode": "first",
+            "rules": json.dumps([rule("*", "hi", when="severity == 'critical'")]),
+        },
+    )
+
+    assert created.status_code == 302
+    endpoint = InboundEndpoint.objects.get(account=account)
+    assert endpoint.rule_mode == "first"
+    assert endpoint.rules[0]["when"] == "severity == 'critical'"
+
+
+def test_rules_saved_without_ids_fire_by_their_position(api, channels, slack):
+    # The admin edits rules as raw JSON, past clean_rules: such a rule has no id.
+    endpoint = create_inbound_endpoint(api, verification="none", rules=[rule("*", "hi")])
+    InboundEndpoint.objects.update(rules=[rule("*", "raw")])
+    event_id = receive(endpoint, {"event": "x"})
+
+    process_all()
+
+    assert texts(slack) == ["raw"]
+    made = api.get(f"/api/v1/inbound-events/{event_id}").json()["messages"]
+    assert [m["rule"] for m in made] == ["rules[0]"]

@@ -17,7 +17,7 @@ from channels_app.integrations import channel_kinds
 from oneping.apiforms import ApiForm, GuidedChoiceField, GuidedMultipleChoiceField
 from webhooks.events import EVENT_TYPES
 from webhooks.inbound import schemes
-from webhooks.models import WebhookEndpoint
+from webhooks.models import InboundEndpoint, WebhookEndpoint
 from webhooks.serializers import RecoverSerializer
 
 
@@ -104,7 +104,13 @@ class InboundEndpointForm(ApiForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text='Without a preset: a JSON list such as [{"event": "*", "message": '
-        '"{{ message }}", "channels": ["slack"], "recipient": "team"}].',
+        '"{{ message }}", "channels": ["slack"], "recipient": "team"}]; a rule may add '
+        '`"when"` (a condition such as `total_price | float > 100`) and `"stop": true`.',
+    )
+    rule_mode = GuidedChoiceField(
+        required=False,
+        choices=InboundEndpoint.RuleMode.choices,
+        help_text="Every matching rule makes its own message, or only the first one does.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -162,6 +168,8 @@ class InboundEndpointForm(ApiForm):
                 payload["preset_recipient"] = data["preset_recipient"].strip()
         else:
             payload["rules"] = data["rules"]
+        if data["rule_mode"]:
+            payload["rule_mode"] = data["rule_mode"]
         return payload
 
     def error_field(self, path: str) -> str | None:

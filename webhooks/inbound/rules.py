@@ -142,11 +142,13 @@ def candidates(rules: list[dict[str, Any]], mode: str, event_type: str) -> list[
     """The rules that may fire for this event type, in the order their `when` is tried:
     in "all" mode the rules for it or "*" as listed; in "first" mode the exact ones, then
     the wildcards (the first whose `when` holds fires)."""
-    exact = [rule for rule in rules if rule["event"] == event_type]
-    wildcards = [rule for rule in rules if rule["event"] == WILDCARD]
+    # Rules saved through the admin skip clean_rules: their position stands in for an id.
+    rules = [{"id": f"rules[{i}]", **rule} for i, rule in enumerate(rules)]
+    exact = [rule for rule in rules if rule.get("event") == event_type]
+    wildcards = [rule for rule in rules if rule.get("event") == WILDCARD]
     if mode == FIRST:
         return exact + wildcards
-    return [rule for rule in rules if rule["event"] in (event_type, WILDCARD)]
+    return [rule for rule in rules if rule.get("event") in (event_type, WILDCARD)]
 
 
 def match(rules: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
