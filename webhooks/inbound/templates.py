@@ -273,7 +273,7 @@ def _holds_within_budget(source: str, variables: dict[str, Any]) -> bool:
     # so the tracer below checks its time as it does a template's.
     expression = _env.compile_expression(source, undefined_to_none=False)
     with _budgeted():
-        result = _check_size(expression(**variables))
+        result = _check_size(expression(variables))  # positional: a "self" key is data
         return bool(result)  # StrictUndefined raises here: truthiness of nothing is an error
 
 
