@@ -21,8 +21,7 @@ from webhooks.inbound.templates import RenderError, expression_syntax_error, syn
 
 WILDCARD = "*"
 TEMPLATE_FIELDS = ("message", "subject", "recipient")
-ALL, FIRST = "all", "first"
-RULE_MODES = (ALL, FIRST)
+FIRST = "first"  # InboundEndpoint.RuleMode.FIRST: one rule fires, as before rule modes
 RULE_FIELDS = {
     "id",
     "event",
@@ -35,7 +34,9 @@ RULE_FIELDS = {
 }
 # Customers may name their rules ("customer-email"); ids we make are rul_<ulid>.
 RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-MAX_METADATA_KEYS = 20  # what /send accepts is checked again when the message is accepted
+# A rule's metadata is a handful of keys; /send's own size limit applies to the rendered
+# values when the message is accepted.
+MAX_METADATA_KEYS = 20
 
 
 def new_rule_id() -> str:
@@ -149,13 +150,6 @@ def candidates(rules: list[dict[str, Any]], mode: str, event_type: str) -> list[
     if mode == FIRST:
         return exact + wildcards
     return [rule for rule in rules if rule.get("event") in (event_type, WILDCARD)]
-
-
-def match(rules: list[dict[str, Any]], event_type: str) -> dict[str, Any] | None:
-    """The first rule for this exact event type, else the first wildcard rule (conditions
-    aside: "first" mode before `when` existed)."""
-    found = candidates(rules, FIRST, event_type)
-    return found[0] if found else None
 
 
 def template_variables(payload: Any, event_type: str) -> dict[str, Any]:
