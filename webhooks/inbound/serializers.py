@@ -26,6 +26,11 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
     )
     preset_recipient = serializers.CharField(write_only=True, required=False)
     verification = serializers.ChoiceField(choices=[], required=False)
+    # The generic "hmac" scheme's description; schemes/hmac.py validates it.
+    hmac = serializers.JSONField(required=False)
+    token_prefix = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=41
+    )
 
     class Meta:
         model = InboundEndpoint
@@ -37,6 +42,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             "secret",
             "secret_hint",
             "signature_header",
+            "hmac",
+            "token_prefix",
             "rules",
             "enabled",
             "failed_verifications",
@@ -75,7 +82,10 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         preset_channels = attrs.pop("preset_channels", None)
         preset_recipient = attrs.pop("preset_recipient", None)
         if preset_key:
-            attrs.setdefault("verification", schemes.preset(preset_key)["verification"])
+            chosen = schemes.preset(preset_key)
+            attrs.setdefault("verification", chosen["verification"])
+            for name, value in chosen["settings"].items():
+                attrs.setdefault(name, value)
             attrs["rules"] = schemes.preset_rules(
                 preset_key, preset_channels or ["slack"], preset_recipient or "team"
             )
@@ -83,10 +93,12 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         if verification is None:
             raise serializers.ValidationError({"verification": "This field is required."})
         secret = attrs.get("secret", getattr(self.instance, "secret", ""))
-        if schemes.SCHEMES[verification].needs_secret and not secret:
+        scheme = schemes.SCHEMES[verification]
+        if scheme.needs_secret and not secret:
             raise serializers.ValidationError(
                 {"secret": f"The {verification} verification needs the sender's secret."}
             )
+        attrs.update(self._scheme_settings(scheme, attrs))
         if "rules" in attrs or self.instance is None:
             account = self.context["request"].account
             configured = set(
@@ -99,6 +111,26 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
                     {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
                 ) from None
         return attrs
+
+    def _scheme_settings(self, scheme: schemes.Scheme, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The scheme's own settings (given, or the endpoint's, or the defaults) as the
+        scheme cleans them; only the given ones are returned to be saved."""
+        current = {
+            name: attrs[name]
+            if name in attrs
+            else getattr(self.instance, name, InboundEndpoint._meta.get_field(name).get_default())
+            for name in scheme.settings
+        }
+        try:
+            cleaned = scheme.clean_settings(current)
+        except schemes.SettingsError as exc:
+            raise serializers.ValidationError(
+                {exc.field: [serializers.ErrorDetail(exc.message, code="invalid")]}
+            ) from None
+        changed = {name for name in scheme.settings if name in attrs}
+        if self.instance is None or "verification" in attrs:
+            changed = set(scheme.settings)
+        return {name: cleaned[name] for name in changed if name in cleaned}
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):
