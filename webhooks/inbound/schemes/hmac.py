@@ -166,7 +166,9 @@ class Hmac(Scheme):
         if described["timestamp_header"]:
             lines.append("TS=$(date +%s)")
             content = '"$TS' + described["signed_content"][len("{timestamp}")] + '$BODY"'
-        output = "-binary | base64" if described["encoding"] == "base64" else "| sed 's/^.* //'"
+        # One line of base64 even for SHA-512 (base64 alone wraps at 76 characters).
+        base64_output = "-binary | openssl base64 -A"
+        output = base64_output if described["encoding"] == "base64" else "| sed 's/^.* //'"
         lines.append(
             f"SIG=$(printf '%s' {content} | openssl dgst -{described['algorithm']} "
             f'-hmac "$SECRET" {output})'
