@@ -457,7 +457,7 @@ ONEPING_TEMPLATE_TIMEOUT_SECONDS = env_int("ONEPING_TEMPLATE_TIMEOUT_SECONDS", 1
 ONEPING_INBOUND_LEASE_SECONDS = _seconds("ONEPING_INBOUND_LEASE_SECONDS", 120)
 ONEPING_INBOUND_MAX_INTERRUPTIONS = env_int("ONEPING_INBOUND_MAX_INTERRUPTIONS", 5)
 # How old (or how far ahead) a signed timestamp may be before the request is refused as a
-# possible replay: the generic "hmac" scheme with a timestamp header, and Slack.
+# possible replay: every scheme that signs a timestamp (webhooks/inbound/schemes/base.py).
 ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS = env_int(
     "ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS", 300
 )
