@@ -393,3 +393,26 @@ def test_the_alertmanager_preset_sets_a_bearer_token(api, channels):
 
     assert endpoint["verification"] == "token"
     assert (endpoint["signature_header"], endpoint["token_prefix"]) == ("Authorization", "Bearer ")
+
+
+def test_hmac_settings_are_checked_whenever_they_are_given(make, api):
+    github = make("github")
+    hmac_endpoint = make("hmac", hmac={"encoding": "base64"})
+
+    def patch(endpoint: dict, fields: dict):
+        return api.patch(
+            f"/api/v1/inbound-endpoints/{endpoint['id']}", fields, content_type="application/json"
+        )
+
+    # Kept for a later switch to "hmac", so checked now.
+    assert patch(github, {"hmac": {"algorithm": "md5"}}).status_code == 400
+    assert patch(hmac_endpoint, {"hmac": {"encoding": "base32"}}).status_code == 400
+    changed = patch(hmac_endpoint, {"hmac": {"algorithm": "sha1"}})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["hmac"]["algorithm"], changed.json()["hmac"]["encoding"]) == (
+        "sha1",
+        "hex",
+    )
+    switched = patch(github, {"verification": "token", "token_prefix": "Token "})
+    assert switched.status_code == 200, switched.content
+    assert switched.json()["token_prefix"] == "Token "

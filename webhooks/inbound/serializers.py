@@ -98,7 +98,13 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"secret": f"The {verification} verification needs the sender's secret."}
             )
-        attrs.update(self._scheme_settings(scheme, attrs))
+        everything = self.instance is None or "verification" in attrs
+        attrs.update(self._scheme_settings(scheme, attrs, everything))
+        # A setting of another scheme (hmac on a github endpoint) is kept for a later
+        # switch, so it is checked now by the scheme it belongs to.
+        for other in schemes.SCHEMES.values():
+            if any(name in attrs and name not in scheme.settings for name in other.settings):
+                attrs.update(self._scheme_settings(other, attrs, everything=False))
         if "rules" in attrs or self.instance is None:
             account = self.context["request"].account
             configured = set(
@@ -112,9 +118,11 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
                 ) from None
         return attrs
 
-    def _scheme_settings(self, scheme: schemes.Scheme, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The scheme's own settings (given, or the endpoint's, or the defaults) as the
-        scheme cleans them; only the given ones are returned to be saved."""
+    def _scheme_settings(
+        self, scheme: schemes.Scheme, attrs: dict[str, Any], everything: bool
+    ) -> dict[str, Any]:
+        """The scheme's settings (given, or the endpoint's, or the defaults) as the scheme
+        cleans them: all of them when the endpoint takes this scheme now, else the given."""
         current = {
             name: attrs[name]
             if name in attrs
@@ -127,10 +135,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {exc.field: [serializers.ErrorDetail(exc.message, code="invalid")]}
             ) from None
-        changed = {name for name in scheme.settings if name in attrs}
-        if self.instance is None or "verification" in attrs:
-            changed = set(scheme.settings)
-        return {name: cleaned[name] for name in changed if name in cleaned}
+        kept = scheme.settings if everything else [n for n in scheme.settings if n in attrs]
+        return {name: cleaned[name] for name in kept if name in cleaned}
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):

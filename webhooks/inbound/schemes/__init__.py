@@ -33,7 +33,7 @@ REGISTRY: tuple[str, ...] = (
     "webhooks.inbound.schemes.github.GitHub",
     "webhooks.inbound.schemes.stripe.Stripe",
     "webhooks.inbound.schemes.shopify.Shopify",
-    "webhooks.inbound.schemes.hmac.Hmac",
+    "webhooks.inbound.schemes.generic_hmac.Hmac",
     "webhooks.inbound.schemes.token.Token",
     "webhooks.inbound.schemes.gitlab.GitLab",
     "webhooks.inbound.schemes.bitbucket.Bitbucket",

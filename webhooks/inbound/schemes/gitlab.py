@@ -1,9 +1,10 @@
 """GitLab: the secret token in `X-Gitlab-Token`, in plain text
 (https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token),
 and, where a signing token is set, Standard Webhooks headers (`webhook-id`,
-`webhook-timestamp`, `webhook-signature: v1,<base64>`), checked too when present
-(https://docs.gitlab.com/user/project/integrations/webhooks/#signing-tokens). One endpoint
-secret serves both: give GitLab the same `whsec_…` value as secret token and signing token.
+`webhook-timestamp`, `webhook-signature: v1,<base64>` over "{id}.{timestamp}.{body}"),
+checked too when present (https://gitlab.com/gitlab-org/gitlab/-/merge_requests/230944).
+One endpoint secret serves both: give GitLab the same `whsec_…` value as secret token and
+signing token.
 """
 
 import json
@@ -67,7 +68,8 @@ class GitLab(Scheme):
         return headers.get("x-gitlab-event", "")
 
     def dedup_key(self, headers, payload, body) -> str:
-        # The same on every retry of a delivery; Idempotency-Key since GitLab 17.4:
+        # Idempotency-Key is the same on every retry of a delivery (GitLab 17.4 and later),
+        # X-Gitlab-Event-UUID before it:
         # https://docs.gitlab.com/user/project/integrations/webhooks/#delivery-headers
         return (
             headers.get("idempotency-key")

@@ -9,6 +9,7 @@ and stored nowhere (WC_Webhook::deliver_ping in woocommerce/includes/class-wc-we
 
 import json
 import re
+from collections.abc import Mapping
 
 from webhooks.inbound.schemes.base import (
     CurlSigning,
@@ -24,7 +25,7 @@ from webhooks.inbound.schemes.base import (
 PING = re.compile(rb"webhook_id=\d{1,20}")
 
 
-def is_ping(body: bytes, headers) -> bool:
+def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
     return not headers.get("x-wc-webhook-signature") and PING.fullmatch(body.strip()) is not None
 
 

@@ -53,6 +53,7 @@ def settings_of(described: Any) -> dict[str, str]:
 
 
 def sign(secret: str, message: bytes, algorithm: str, encoding: str) -> str:
+    """The signature as the sender puts it in the header (without the prefix)."""
     digest = hmac.new(secret.encode(), message, ALGORITHMS[algorithm]).digest()
     return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
 
@@ -91,8 +92,8 @@ class Hmac(Scheme):
         ),
     )
 
-    def verify(self, body, headers, secret, *, signature_header=DEFAULT_HEADER, hmac=None, **_):
-        described = settings_of(hmac)
+    def verify(self, body, headers, secret, *, signature_header=DEFAULT_HEADER, **options):
+        described = settings_of(options.get("hmac"))
         given = require(headers, signature_header)
         prefix = described["prefix"]
         if prefix:
