@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests import inbound_signing as sign
 from tests.inbound_helpers import as_json, create_inbound_endpoint, fixture, inbound_path
-from webhooks.models import InboundEvent
+from webhooks.models import InboundEndpoint, InboundEvent
 
 RULES = [{"event": "*", "message": "got {{ event_type }}", "channels": ["slack"], "recipient": "o"}]
 FORM = "application/x-www-form-urlencoded"
@@ -416,3 +416,15 @@ def test_hmac_settings_are_checked_whenever_they_are_given(make, api):
     switched = patch(github, {"verification": "token", "token_prefix": "Token "})
     assert switched.status_code == 200, switched.content
     assert switched.json()["token_prefix"] == "Token "
+
+
+def test_an_hmac_description_broken_outside_the_api_is_a_401_not_a_500(make):
+    endpoint = make("hmac")
+    InboundEndpoint.objects.filter(pk=endpoint["id"]).update(hmac={"algorithm": "md5"})
+    body = as_json({"event": "deploy"})
+
+    response = post(
+        endpoint, body, **sign.generic_hmac("s3cret", body, header="X-Webhook-Signature")
+    )
+
+    refused(response, "hmac.algorithm is invalid")

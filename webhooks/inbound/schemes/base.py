@@ -30,7 +30,8 @@ TOLERANCE_SECONDS = 300
 
 class VerificationFailed(Exception):
     """Why a request is refused. `check` names the check that failed ("header",
-    "timestamp" or "signature"), so a caller can tell a stale request from a forged one."""
+    "timestamp", "signature", or "settings" for an endpoint set up wrongly), so a caller
+    (a preview of a pasted, hence stale, delivery) can tell a stale request from a forged one."""
 
     def __init__(self, message: str, check: str = "signature"):
         super().__init__(message)

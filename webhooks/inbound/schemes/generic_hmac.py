@@ -93,7 +93,13 @@ class Hmac(Scheme):
     )
 
     def verify(self, body, headers, secret, *, signature_header=DEFAULT_HEADER, **options):
-        described = settings_of(options.get("hmac"))
+        try:
+            # Saved through the API it is clean already; the admin's JSON input is not.
+            described = self.clean_settings({"hmac": options.get("hmac")})["hmac"]
+        except SettingsError as exc:
+            raise VerificationFailed(
+                f"The endpoint's {exc.field} is invalid: {exc.message}", check="settings"
+            ) from None
         given = require(headers, signature_header)
         prefix = described["prefix"]
         if prefix:
