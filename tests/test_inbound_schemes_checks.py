@@ -10,6 +10,7 @@ from django.test import Client
 
 from tests import inbound_signing as sign
 from tests.inbound_helpers import as_json, create_inbound_endpoint, fixture, inbound_path
+from webhooks.inbound.schemes import SCHEMES, VerificationFailed
 from webhooks.models import InboundEndpoint, InboundEvent
 
 RULES = [{"event": "*", "message": "got {{ event_type }}", "channels": ["slack"], "recipient": "o"}]
@@ -428,3 +429,31 @@ def test_an_hmac_description_broken_outside_the_api_is_a_401_not_a_500(make):
     )
 
     refused(response, "hmac.algorithm is invalid")
+
+
+@pytest.mark.parametrize(
+    ("headers", "check"),
+    [
+        ({}, "header"),
+        (
+            {
+                "x-slack-request-timestamp": str(SLACK_TIMESTAMP),
+                "x-slack-signature": SLACK_SIGNATURE,
+            },
+            "timestamp",
+        ),
+        (
+            {
+                "x-slack-request-timestamp": str(int(time.time())),
+                "x-slack-signature": SLACK_SIGNATURE,
+            },
+            "signature",
+        ),
+    ],
+)
+def test_a_refusal_names_the_check_that_failed(headers, check):
+    # What a preview reports apart: a pasted delivery is stale, not forged.
+    with pytest.raises(VerificationFailed) as refusal:
+        SCHEMES["slack"].verify(SLACK_BODY, headers, SLACK_SECRET)
+
+    assert refusal.value.check == check
