@@ -456,6 +456,11 @@ ONEPING_TEMPLATE_TIMEOUT_SECONDS = env_int("ONEPING_TEMPLATE_TIMEOUT_SECONDS", 1
 # processing may be interrupted (the worker died) before the event fails for good.
 ONEPING_INBOUND_LEASE_SECONDS = _seconds("ONEPING_INBOUND_LEASE_SECONDS", 120)
 ONEPING_INBOUND_MAX_INTERRUPTIONS = env_int("ONEPING_INBOUND_MAX_INTERRUPTIONS", 5)
+# How old (or how far ahead) a signed timestamp may be before the request is refused as a
+# possible replay: every scheme that signs a timestamp (webhooks/inbound/schemes/base.py).
+ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS = env_int(
+    "ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS", 300
+)
 # POST /hooks/in/<token>: requests per second (and burst) per inbound endpoint and per
 # account, counted in the shared cache (webhooks/inbound/ratelimit.py).
 ONEPING_INBOUND_RATE_PER_ENDPOINT = env_int("ONEPING_INBOUND_RATE_PER_ENDPOINT", 50)

@@ -59,6 +59,15 @@ def test_the_registry_gives_the_choices_the_model_stored_before():
         ("github", "GitHub"),
         ("stripe", "Stripe"),
         ("shopify", "Shopify"),
+        ("hmac", "HMAC (algorithm, encoding and signed content of your choice)"),
+        ("token", "Token in a header (e.g. Authorization: Bearer …)"),
+        ("gitlab", "GitLab"),
+        ("bitbucket", "Bitbucket"),
+        ("woocommerce", "WooCommerce"),
+        ("typeform", "Typeform"),
+        ("sentry", "Sentry"),
+        ("slack", "Slack (Events API)"),
+        ("pagerduty", "PagerDuty"),
     ]
     field = InboundEndpoint._meta.get_field("verification")
     assert list(field.choices) == schemes.verification_choices()
@@ -69,10 +78,20 @@ def test_presets_are_listed_in_their_order_with_their_schemes_name():
 
     assert listed == [
         ("shopify-orders", "shopify"),
+        ("woocommerce-orders", "woocommerce"),
         ("github", "github"),
+        ("gitlab", "gitlab"),
+        ("bitbucket", "bitbucket"),
         ("stripe-payments", "stripe"),
-        ("alertmanager", "hmac_sha256"),
+        ("alertmanager", "token"),
+        ("grafana", "hmac"),
+        ("sentry", "sentry"),
+        ("slack-events", "slack"),
+        ("pagerduty", "pagerduty"),
         ("generic", "hmac_sha256"),
+        ("typeform", "typeform"),
+        ("jotform", "none"),
+        ("google-forms", "token"),
     ]
 
 

@@ -158,8 +158,10 @@ class InboundEndpointForm(ApiForm):
             payload["verification"] = data["verification"]
         for name in self.scheme_fields:
             # A blank input means "not given": the model's default applies, as in the API.
-            if data[name].strip():
-                payload[name] = data[name].strip()
+            # (A JSON input, such as HMAC's description, is parsed already.)
+            value = data[name].strip() if isinstance(data[name], str) else data[name]
+            if value not in (None, "", {}):
+                payload[name] = value
         if data["preset"]:
             payload["preset"] = data["preset"]
             if data["preset_channels"]:

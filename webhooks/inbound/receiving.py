@@ -55,12 +55,16 @@ DROPPED_NAME_PARTS = (
 )
 
 
-def kept_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The request headers stored with an event: all but credentials."""
+def kept_headers(
+    headers: dict[str, str], credentials: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The request headers stored with an event: all but credentials (and those the
+    endpoint's scheme says carry its secret, such as the token scheme's header)."""
     return {
         name: value
         for name, value in headers.items()
         if name.lower() not in DROPPED_HEADERS
+        and name.lower() not in credentials
         and not any(part in name.lower() for part in DROPPED_NAME_PARTS)
     }
 
@@ -92,13 +96,19 @@ def receive(
         return limited
     lowered = {name.lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
+    options = scheme.options(endpoint)
     try:
-        scheme.verify(body, lowered, endpoint.secret, **scheme.options(endpoint))
+        scheme.verify(body, lowered, endpoint.secret, **options)
     except VerificationFailed as exc:
         _count_failure(endpoint, str(exc))
         return _error(401, "invalid_signature", str(exc))
 
     payload = payloads.parse(body, content_type)
+    # A URL check the sender needs answered now (Slack's challenge, WooCommerce's ping):
+    # no event, nothing stored.
+    immediate = scheme.immediate_answer(lowered, payload)
+    if immediate is not None:
+        return Answer(200, immediate)
     event_type = scheme.event_type(lowered, payload)[:200]
     dedup_key = scheme.dedup_key(lowered, payload, body)[:255]
     try:
@@ -108,7 +118,7 @@ def receive(
                 endpoint=endpoint,
                 event_type=event_type,
                 dedup_key=dedup_key,
-                headers=kept_headers(headers),
+                headers=kept_headers(headers, scheme.credential_headers(options)),
                 body=body,
                 content_type=content_type[:200],
                 remote_ip=remote_ip,

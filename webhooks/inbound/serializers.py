@@ -32,6 +32,11 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
     )
     preset_recipient = serializers.CharField(write_only=True, required=False)
     verification = serializers.ChoiceField(choices=[], required=False)
+    # The generic "hmac" scheme's description; schemes/hmac.py validates it.
+    hmac = serializers.JSONField(required=False)
+    token_prefix = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=41
+    )
 
     class Meta:
         model = InboundEndpoint
@@ -43,6 +48,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             "secret",
             "secret_hint",
             "signature_header",
+            "hmac",
+            "token_prefix",
             "rules",
             "rule_mode",
             "enabled",
@@ -82,7 +89,10 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         preset_channels = attrs.pop("preset_channels", None)
         preset_recipient = attrs.pop("preset_recipient", None)
         if preset_key:
-            attrs.setdefault("verification", schemes.preset(preset_key)["verification"])
+            chosen = schemes.preset(preset_key)
+            attrs.setdefault("verification", chosen["verification"])
+            for name, value in chosen["settings"].items():
+                attrs.setdefault(name, value)
             attrs["rules"] = schemes.preset_rules(
                 preset_key, preset_channels or ["slack"], preset_recipient or "team"
             )
@@ -90,10 +100,18 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         if verification is None:
             raise serializers.ValidationError({"verification": "This field is required."})
         secret = attrs.get("secret", getattr(self.instance, "secret", ""))
-        if schemes.SCHEMES[verification].needs_secret and not secret:
+        scheme = schemes.SCHEMES[verification]
+        if scheme.needs_secret and not secret:
             raise serializers.ValidationError(
                 {"secret": f"The {verification} verification needs the sender's secret."}
             )
+        everything = self.instance is None or "verification" in attrs
+        attrs.update(self._scheme_settings(scheme, attrs, everything))
+        # A setting of another scheme (hmac on a github endpoint) is kept for a later
+        # switch, so it is checked now by the scheme it belongs to.
+        for other in schemes.SCHEMES.values():
+            if any(name in attrs and name not in scheme.settings for name in other.settings):
+                attrs.update(self._scheme_settings(other, attrs, everything=False))
         if "rules" in attrs or self.instance is None:
             account = self.context["request"].account
             configured = set(
@@ -106,6 +124,26 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
                     {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
                 ) from None
         return attrs
+
+    def _scheme_settings(
+        self, scheme: schemes.Scheme, attrs: dict[str, Any], everything: bool
+    ) -> dict[str, Any]:
+        """The scheme's settings (given, or the endpoint's, or the defaults) as the scheme
+        cleans them: all of them when the endpoint takes this scheme now, else the given."""
+        current = {
+            name: attrs[name]
+            if name in attrs
+            else getattr(self.instance, name, InboundEndpoint._meta.get_field(name).get_default())
+            for name in scheme.settings
+        }
+        try:
+            cleaned = scheme.clean_settings(current)
+        except schemes.SettingsError as exc:
+            raise serializers.ValidationError(
+                {exc.field: [serializers.ErrorDetail(exc.message, code="invalid")]}
+            ) from None
+        kept = scheme.settings if everything else [n for n in scheme.settings if n in attrs]
+        return {name: cleaned[name] for name in kept if name in cleaned}
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):

@@ -20,6 +20,10 @@ class InboundEndpoint(models.Model):
     verification = models.CharField(max_length=30, choices=verification_choices)
     secret = EncryptedTextField(blank=True, default="")
     signature_header = models.CharField(max_length=100, default="X-Webhook-Signature")
+    # The generic "hmac" scheme's description of the signature (schemes/hmac.py), and the
+    # "token" scheme's prefix such as "Bearer " (schemes/token.py).
+    hmac = models.JSONField(default=dict, blank=True)
+    token_prefix = models.CharField(max_length=41, blank=True, default="")
     rules = models.JSONField(default=list)
 
     class RuleMode(models.TextChoices):

@@ -7,16 +7,18 @@ this registry; no migration is needed (the model field's choices are this module
 verification_choices, a callable).
 """
 
+import copy
 from typing import Any
 
 from django.utils.module_loading import import_string
 
-from webhooks.inbound.schemes.base import Preset, Scheme, VerificationFailed
+from webhooks.inbound.schemes.base import Preset, Scheme, SettingsError, VerificationFailed
 
 __all__ = [
     "SCHEMES",
     "Preset",
     "Scheme",
+    "SettingsError",
     "VerificationFailed",
     "preset",
     "preset_rules",
@@ -31,6 +33,15 @@ REGISTRY: tuple[str, ...] = (
     "webhooks.inbound.schemes.github.GitHub",
     "webhooks.inbound.schemes.stripe.Stripe",
     "webhooks.inbound.schemes.shopify.Shopify",
+    "webhooks.inbound.schemes.generic_hmac.Hmac",
+    "webhooks.inbound.schemes.token.Token",
+    "webhooks.inbound.schemes.gitlab.GitLab",
+    "webhooks.inbound.schemes.bitbucket.Bitbucket",
+    "webhooks.inbound.schemes.woocommerce.WooCommerce",
+    "webhooks.inbound.schemes.typeform.Typeform",
+    "webhooks.inbound.schemes.sentry.Sentry",
+    "webhooks.inbound.schemes.slack.Slack",
+    "webhooks.inbound.schemes.pagerduty.PagerDuty",
 )
 
 SCHEMES: dict[str, Scheme] = {
@@ -45,7 +56,8 @@ def verification_choices() -> list[tuple[str, str]]:
 
 
 def presets() -> list[dict[str, Any]]:
-    """Every scheme's presets as the API lists them: key, name, verification, rules."""
+    """Every scheme's presets as the API lists them: key, name, verification, the endpoint
+    settings the sender needs (e.g. the token's header), rules."""
     listed = sorted(
         ((preset, scheme) for scheme in SCHEMES.values() for preset in scheme.presets),
         key=lambda pair: pair[0].position,
@@ -55,6 +67,7 @@ def presets() -> list[dict[str, Any]]:
             "key": preset.key,
             "name": preset.name,
             "verification": scheme.name,
+            "settings": copy.deepcopy(dict(preset.settings)),
             "rules": [dict(rule) for rule in preset.rules],
         }
         for preset, scheme in listed

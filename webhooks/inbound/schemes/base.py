@@ -10,6 +10,7 @@ VerificationFailed with a reason the customer can act on ("header missing", "tim
 outside tolerance", …). Schemes never raise anything else, whatever the headers hold.
 """
 
+import base64
 import hashlib
 import hmac
 import json
@@ -21,12 +22,27 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 
-TOLERANCE_SECONDS = 300  # Standard Webhooks' and Stripe's default window
+# Standard Webhooks', Stripe's and Slack's window; ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS.
+TOLERANCE_SECONDS = 300
 
 
 class VerificationFailed(Exception):
-    pass
+    """Why a request is refused. `check` names the check that failed ("header",
+    "timestamp", "signature", or "settings" for an endpoint set up wrongly), so a caller
+    (a preview of a pasted, hence stale, delivery) can tell a stale request from a forged one."""
+
+    def __init__(self, message: str, check: str = "signature"):
+        super().__init__(message)
+        self.check = check
+
+
+class SettingsError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -34,12 +50,15 @@ class Preset:
     """A ready-made rule set for one sender: data, each rule becomes an ordinary rule.
 
     `position` orders the list the API and the dashboard show (most-used senders first).
+    `settings` are the endpoint fields the sender needs (the scheme's `settings`, such as
+    the token scheme's header), applied unless the request gives its own.
     """
 
     key: str
     name: str
     rules: tuple[dict[str, Any], ...]
     position: int = 100
+    settings: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,9 +113,32 @@ class Scheme:
         the example proves the secret and the scheme match."""
         return CurlSigning()
 
+    def immediate_answer(self, headers: Mapping[str, str], payload: Any) -> dict | None:
+        """A verified request the sender needs answered at once and that is no event (a
+        URL check such as Slack's challenge): the 200 body, and nothing is stored."""
+        return None
+
+    def clean_settings(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate this scheme's `settings` when an endpoint is saved with it: the cleaned
+        values, or SettingsError naming the field (the API shows it as that field's error)."""
+        return dict(values)
+
+    def credential_headers(self, options: Mapping[str, Any]) -> frozenset[str]:
+        """Lower-case names of headers that carry the secret itself (not a signature of
+        the body): never stored with the event."""
+        return frozenset()
+
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def base64_hmac_sha256(key: bytes, message: bytes) -> str:
+    return base64.b64encode(hmac_sha256(key, message)).decode()
+
+
+def tolerance() -> int:
+    return getattr(settings, "ONEPING_INBOUND_TIMESTAMP_TOLERANCE_SECONDS", TOLERANCE_SECONDS)
 
 
 def equal(expected: str, given: str) -> bool:
@@ -107,7 +149,7 @@ def equal(expected: str, given: str) -> bool:
 def require(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name.lower(), "").strip()
     if not value:
-        raise VerificationFailed(f"The {name} header is missing.")
+        raise VerificationFailed(f"The {name} header is missing.", check="header")
     return value
 
 
@@ -116,14 +158,18 @@ def check_age(timestamp: str, now: float | None = None) -> int:
     # large to subtract from a float (OverflowError, a 500).
     digits = timestamp.strip()
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 15):
-        raise VerificationFailed(f"The timestamp {timestamp[:40]!r} is not a number.")
+        raise VerificationFailed(
+            f"Timestamp check failed: {timestamp[:40]!r} is not a number.", check="timestamp"
+        )
     moment = int(digits)
     drift = (now or time.time()) - moment
-    if abs(drift) > TOLERANCE_SECONDS:
+    window = tolerance()
+    if abs(drift) > window:
         raise VerificationFailed(
-            f"The timestamp is {abs(int(drift))} s {'old' if drift > 0 else 'in the future'}; "
-            f"the tolerance is {TOLERANCE_SECONDS} s (is the sender's clock right, or is "
-            "this a replay?)."
+            f"Timestamp check failed: the timestamp is {abs(int(drift))} s "
+            f"{'old' if drift > 0 else 'in the future'}; the tolerance is {window} s (is the "
+            "sender's clock right, or is this a replay?).",
+            check="timestamp",
         )
     return moment
 

@@ -1,5 +1,6 @@
-"""Hex HMAC-SHA256 of the body in a header of the customer's choice: for their own apps,
-and for senders such as Grafana and Alertmanager that can add a signature header."""
+"""Hex HMAC-SHA256 of the body in a header of the customer's choice, for their own apps:
+the first generic scheme, kept as it was. "hmac" (schemes/hmac.py) does the same and more
+(`{"algorithm": "sha256", "encoding": "hex"}`, with or without a "sha256=" prefix)."""
 
 from django import forms
 
@@ -25,20 +26,6 @@ class HmacSha256(Scheme):
     label = "HMAC-SHA256 (hex) in a header"
     settings = ("signature_header",)
     presets = (
-        Preset(
-            key="alertmanager",
-            name="Grafana / Alertmanager alerts",
-            position=40,
-            rules=(
-                {
-                    "event": "*",
-                    "subject": "[{{ status | upper }}] {{ commonLabels.alertname }}",
-                    "message": "[{{ status | upper }}] {{ commonLabels.alertname }}: "
-                    "{{ commonAnnotations.summary or commonAnnotations.description or '' }} "
-                    "({{ alerts | length }} alert(s))",
-                },
-            ),
-        ),
         Preset(
             key="generic",
             name='Generic JSON: {"event", "message"}',
