@@ -16,8 +16,8 @@ from oneping import instruments, logs
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
 from oneping.outbox import Claim, Outbox
+from webhooks.inbound import event_types, rules
 from webhooks.inbound import payload as payloads
-from webhooks.inbound import rules
 from webhooks.inbound.queueing import PROCESS_INBOUND_TASK, enqueue
 from webhooks.inbound.templates import RenderError
 from webhooks.models import InboundEvent
@@ -51,13 +51,26 @@ def _outcome(event: InboundEvent) -> Outcome:
 
 def _process(event: InboundEvent) -> tuple[str, str, str | None]:
     payload = payloads.parse(bytes(event.body), event.content_type)
-    rule = rules.match(event.endpoint.rules, event.event_type)
+    event_type = _event_type(event, payload)
+    rule = rules.match(event.endpoint.rules, event_type)
     if rule is None:
-        return Status.IGNORED, f"No rule matches the event type {event.event_type!r}.", None
-    request = rules.send_request(rule, payload, event.event_type)
+        return Status.IGNORED, f"No rule matches the event type {event_type!r}.", None
+    request = rules.send_request(rule, payload, event_type)
     # The event id as idempotency key: however often this runs, one message is sent.
     accepted = accept_message(event.account, request, idempotency_key=f"inbound:{event.pk}")
     return Status.PROCESSED, "", accepted.body["id"]
+
+
+def _event_type(event: InboundEvent, payload: object) -> str:
+    """The type the rules match; a template `event_type_from` renders now (event_types),
+    and the event then shows the rendered type."""
+    event_type = event_types.for_rules(
+        event.endpoint.event_type_from, event.event_type, event.headers, payload
+    )
+    if event_type != event.event_type:
+        InboundEvent.objects.filter(pk=event.pk).update(event_type=event_type)
+        event.event_type = event_type
+    return event_type
 
 
 def _record(outcomes: list[tuple[InboundEvent, Outcome]], claim: Claim) -> None:

@@ -6,7 +6,7 @@ from channels_app.models import ChannelConfig
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from oneping.public_url import absolute_url
-from webhooks.inbound import schemes
+from webhooks.inbound import allowlist, event_types, schemes
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent
 
@@ -17,6 +17,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         write_only=True, required=False, allow_blank=True, max_length=500
     )
     rules = serializers.JSONField(required=False, default=list)
+    event_type_from = serializers.JSONField(required=False, allow_null=True)
+    allowed_ips = serializers.JSONField(required=False)
     url = serializers.SerializerMethodField()
     secret_hint = serializers.SerializerMethodField()
     # Both choice lists are filled per instance, from the scheme registry (__init__).
@@ -38,6 +40,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             "secret_hint",
             "signature_header",
             "rules",
+            "event_type_from",
+            "allowed_ips",
             "enabled",
             "failed_verifications",
             "last_failure_reason",
@@ -87,6 +91,15 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"secret": f"The {verification} verification needs the sender's secret."}
             )
+        try:
+            if "event_type_from" in attrs:
+                attrs["event_type_from"] = event_types.clean(attrs["event_type_from"])
+            if "allowed_ips" in attrs:
+                attrs["allowed_ips"] = allowlist.clean(attrs["allowed_ips"])
+        except (event_types.EventTypeFromError, allowlist.AllowedIpsError) as exc:
+            raise serializers.ValidationError(
+                {exc.path: [serializers.ErrorDetail(exc.message, code="invalid")]}
+            ) from None
         if "rules" in attrs or self.instance is None:
             account = self.context["request"].account
             configured = set(

@@ -21,6 +21,11 @@ class InboundEndpoint(models.Model):
     secret = EncryptedTextField(blank=True, default="")
     signature_header = models.CharField(max_length=100, default="X-Webhook-Signature")
     rules = models.JSONField(default=list)
+    # Where the event type comes from instead of the scheme's place for it
+    # (webhooks.inbound.event_types): {"header": …}, {"path": …} or {"template": …}.
+    event_type_from = models.JSONField(null=True, blank=True, default=None)
+    # CIDR networks requests may come from; empty: anywhere (webhooks.inbound.allowlist).
+    allowed_ips = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     # The URL token is a capability: looked up by its hash, shown from its encrypted copy.
     token = EncryptedTextField()
