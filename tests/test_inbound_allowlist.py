@@ -2,6 +2,8 @@
 client's address is the socket's, or X-Forwarded-For's through ONEPING_TRUSTED_PROXY_COUNT
 trusted proxies; a request from elsewhere is 403 ip_not_allowed and nothing is stored."""
 
+import html
+
 import pytest
 from django.test import Client
 
@@ -186,3 +188,40 @@ def test_a_negative_trusted_proxy_count_stops_the_process(tmp_path):
 
     assert result.returncode != 0
     assert "ImproperlyConfigured: ONEPING_TRUSTED_PROXY_COUNT=-1" in result.stderr
+
+
+def test_the_dashboard_form_takes_networks_and_event_type_from(owner_client, account):
+    response = owner_client.post(
+        "/inbound/new/",
+        {
+            "name": "GitLab",
+            "verification": "none",
+            "allowed_ips": "192.0.2.0/24\r\n2001:db8::/32\r\n",
+            "event_type_from": '{"header": "X-Gitlab-Event"}',
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    endpoint = InboundEndpoint.objects.get()
+    assert endpoint.allowed_ips == SENDER_NETWORKS
+    assert endpoint.event_type_from == {"header": "X-Gitlab-Event"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"allowed_ips": "192.0.2.1/24"}, "allowed_ips", "did you mean 192.0.2.0/24?"),
+        ({"event_type_from": '{"header": "X-Auth-Token"}'}, "event_type_from", "credentials"),
+        ({"event_type_from": "{oops"}, "event_type_from", "Not valid JSON"),
+    ],
+)
+def test_the_dashboard_shows_the_apis_errors_next_to_the_fields(
+    owner_client, account, fields, field, message
+):
+    response = owner_client.post("/inbound/new/", {"name": "x", "verification": "none", **fields})
+
+    text = html.unescape(response.content.decode())
+    assert message in text
+    block = text.split(f'for="id_{field}"', 1)[0].rsplit('<div class="field', 1)[1]
+    assert "has-error" in block
+    assert not InboundEndpoint.objects.exists()
