@@ -221,3 +221,23 @@ def test_event_type_from_is_validated(api, channels, value, message_start):
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert error["message"].startswith(message_start), error
+
+
+@pytest.mark.parametrize(
+    ("event_type_from", "body"),
+    [
+        ({"path": "data.type"}, '{"data": {"type": "a\\u0000b\\ud800c"}}'),
+        (None, '{"type": "a\\u0000b\\ud800c"}'),
+    ],
+)
+def test_characters_no_column_takes_are_dropped_from_the_event_type(
+    api, channels, event_type_from, body
+):
+    endpoint = create_inbound_endpoint(
+        api, verification="none", event_type_from=event_type_from, rules=[rule("*", "hi")]
+    )
+
+    response = Client().post(inbound_path(endpoint), body, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert InboundEvent.objects.get().event_type == "abc"

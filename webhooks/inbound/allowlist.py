@@ -83,6 +83,19 @@ def refusal(allowed_ips: list[str], remote_addr: str | None, headers: Mapping[st
         return "The client's address cannot be told, and this inbound URL has allowed_ips."
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped  # ::ffff:203.0.113.7 is 203.0.113.7
-    if any(address in ipaddress.ip_network(network) for network in allowed_ips):
+    if any(address in network for network in _networks(allowed_ips)):
         return ""
     return f"Requests from {address} are not accepted by this inbound URL (allowed_ips)."
+
+
+def _networks(allowed_ips: list[str]) -> list[Network]:
+    # The API and the dashboard store only clean networks; a row edited by other means
+    # (the admin's raw JSON) must not turn every request into a 500: an entry that is not
+    # a network allows nothing.
+    networks = []
+    for entry in allowed_ips if isinstance(allowed_ips, list) else []:
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except (TypeError, ValueError):
+            continue
+    return networks

@@ -93,15 +93,15 @@ def at_receipt(
 ) -> str:
     """The event type stored when the request is received. `headers` are the kept ones
     (receiving.kept_headers); a template source is left to the worker (for_rules)."""
-    source = dict(event_type_from or {})
+    source = _source(event_type_from)
     found = None
-    if "header" in source:
+    if isinstance(source.get("header"), str):
         lowered = {name.lower(): value for name, value in headers.items()}
         found = lowered.get(source["header"].lower())
-    elif "path" in source:
+    elif isinstance(source.get("path"), str):
         found = _at_path(payload, source["path"])
     found = found.strip() if isinstance(found, str) else ""
-    return (found or scheme_type)[:MAX_EVENT_TYPE]
+    return _storable(found or scheme_type)
 
 
 def for_rules(
@@ -112,8 +112,8 @@ def for_rules(
 ) -> str:
     """The event type the rules match: a template source rendered now (in the isolated
     child; raises RenderError), else the type stored at receipt."""
-    template = (event_type_from or {}).get("template")
-    if not template:
+    template = _source(event_type_from).get("template")
+    if not isinstance(template, str) or not template:
         return received_type
     variables: dict[str, Any] = {}
     if isinstance(payload, dict):
@@ -122,7 +122,20 @@ def for_rules(
         payload=payload, headers={name.lower(): value for name, value in headers.items()}
     )
     rendered = render_all({"event_type": template}, variables)["event_type"].strip()
-    return (rendered or received_type)[:MAX_EVENT_TYPE]
+    return _storable(rendered or received_type)
+
+
+def _storable(text: str) -> str:
+    # JSON may spell NUL and lone surrogates ("\\u0000", "\\ud800"), which no text column
+    # takes (oneping.storable): they are dropped from a name rather than failing the write.
+    kept = "".join(c for c in text if c != "\x00" and not "\ud800" <= c <= "\udfff")
+    return kept[:MAX_EVENT_TYPE]
+
+
+def _source(event_type_from: Any) -> dict[str, Any]:
+    # Only clean values are saved by the API and the dashboard; anything else (a row
+    # edited in the admin's raw JSON) means the scheme's type, not a 500.
+    return event_type_from if isinstance(event_type_from, dict) else {}
 
 
 def _at_path(payload: Any, path: str) -> str | None:
