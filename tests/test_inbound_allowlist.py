@@ -111,6 +111,7 @@ def test_through_one_trusted_proxy_the_address_it_saw_counts(endpoint, settings)
     )
 
     assert allowed.status_code == 200, allowed.content
+    assert InboundEvent.objects.get().remote_ip == "192.0.2.10"  # the client's, not the proxy's
     assert spoofed.status_code == 403
     assert "203.0.113.9" in spoofed.json()["error"]["message"]
     assert InboundEvent.objects.count() == 1

@@ -74,6 +74,12 @@ def client_address(remote_addr: str | None, headers: Mapping[str, str]) -> Addre
         return None
 
 
+def client_ip(remote_addr: str | None, headers: Mapping[str, str]) -> str | None:
+    """The address an event records: the client's, else the socket's."""
+    address = client_address(remote_addr, headers)
+    return str(address) if address is not None else remote_addr
+
+
 def refusal(allowed_ips: list[str], remote_addr: str | None, headers: Mapping[str, str]) -> str:
     """Why this request may not post here ("" when it may)."""
     if not allowed_ips:

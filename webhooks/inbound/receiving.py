@@ -121,7 +121,7 @@ def receive(
                 headers=kept,
                 body=body,
                 content_type=content_type[:200],
-                remote_ip=remote_ip,
+                remote_ip=allowlist.client_ip(remote_ip, headers),
                 enqueued_at=timezone.now(),
             )
             transaction.on_commit(lambda: enqueue([event.pk]))
