@@ -167,3 +167,29 @@ def test_json_and_other_bodies():
     assert payloads.parse(b'{"a": 1}', "") == {"a": 1}
     assert payloads.parse(b"\xff\xfe not text", "application/json") is None
     assert payloads.parse(b"%E9t%C3", payloads.FORM) == {"\ufffdt\ufffd": ""}
+
+
+def test_multipart_names_in_utf8_a_quoted_boundary_and_a_preamble():
+    body = (
+        "preamble to ignore\r\n"
+        '--"a b"\r\nContent-Disposition: form-data; name="prénom"\r\n\r\nZoë\r\n'
+        '--"a b"\r\nContent-Disposition: form-data; name="pièce"; filename="reçu.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF\r\n"
+        '--"a b"--\r\nepilogue'
+    ).encode()
+
+    parsed = payloads.parse(body, 'multipart/form-data; boundary="\\"a b\\""')
+
+    assert parsed == {
+        "prénom": "Zoë",
+        "pièce": {"filename": "reçu.pdf", "size": 4, "content_type": "application/pdf"},
+    }
+
+
+def test_a_megabyte_of_empty_parts_is_read_only_to_the_field_limit():
+    part = b"--X\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
+    body = part * (1024 * 1024 // len(part)) + b"--X--"
+
+    parsed = payloads.parse(body, "multipart/form-data; boundary=X")
+
+    assert parsed == {"a": [""] * payloads.MAX_FIELDS}
