@@ -467,6 +467,14 @@ ONEPING_INBOUND_RATE_PER_ENDPOINT = env_int("ONEPING_INBOUND_RATE_PER_ENDPOINT",
 ONEPING_INBOUND_BURST_PER_ENDPOINT = env_int("ONEPING_INBOUND_BURST_PER_ENDPOINT", 100)
 ONEPING_INBOUND_RATE_PER_ACCOUNT = env_int("ONEPING_INBOUND_RATE_PER_ACCOUNT", 200)
 ONEPING_INBOUND_BURST_PER_ACCOUNT = env_int("ONEPING_INBOUND_BURST_PER_ACCOUNT", 400)
+# How many reverse proxies in front of the web processes append to X-Forwarded-For: the
+# client's address for inbound allowed_ips is the one the outermost of them saw
+# (webhooks.inbound.allowlist). 0: the socket's peer, and X-Forwarded-For is ignored.
+ONEPING_TRUSTED_PROXY_COUNT = env_int("ONEPING_TRUSTED_PROXY_COUNT", 0)
+if ONEPING_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        f"ONEPING_TRUSTED_PROXY_COUNT={ONEPING_TRUSTED_PROXY_COUNT}: use 0 or more proxies."
+    )
 
 # --- Metrics (oneping/metrics.py, README "Metrics and alerts") ------------------------------
 # GET /metrics answers only a request with `Authorization: Bearer <METRICS_TOKEN>`; unset,

@@ -113,6 +113,21 @@ class InboundEndpointForm(ApiForm):
         help_text="Every matching rule makes its own message, or only the first one does.",
     )
 
+    event_type_from = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": 1100}),
+        help_text="Optional, where the event type is instead of the sender's usual place: "
+        '{"header": "X-Gitlab-Event"}, {"path": "data.type"} or '
+        '{"template": "{{ headers[\'sentry-hook-resource\'] }}.{{ action }}"}.',
+    )
+    allowed_ips = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: the networks the sender posts from, one a line (203.0.113.0/24); "
+        "requests from elsewhere are refused. Empty: from anywhere.",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # From the registries on each form, so a new scheme or kind shows up with no edit here.
@@ -149,9 +164,25 @@ class InboundEndpointForm(ApiForm):
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
 
+    def clean_event_type_from(self) -> Any:
+        text = self.cleaned_data["event_type_from"].strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+
+    def clean_allowed_ips(self) -> list[str]:
+        return self.cleaned_data["allowed_ips"].split()
+
     def payload(self) -> dict[str, Any]:
         data = self.cleaned_data
-        payload: dict[str, Any] = {"secret": data["secret"]}
+        payload: dict[str, Any] = {
+            "secret": data["secret"],
+            "event_type_from": data["event_type_from"],
+            "allowed_ips": data["allowed_ips"],
+        }
         if data["name"]:
             payload["name"] = data["name"]
         if data["verification"]:

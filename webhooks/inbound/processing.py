@@ -16,8 +16,8 @@ from oneping import instruments, logs
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
 from oneping.outbox import Claim, Outbox
+from webhooks.inbound import event_types, rules
 from webhooks.inbound import payload as payloads
-from webhooks.inbound import rules
 from webhooks.inbound.queueing import PROCESS_INBOUND_TASK, enqueue
 from webhooks.inbound.templates import RenderError
 from webhooks.models import InboundEvent, InboundEventMessage
@@ -52,12 +52,13 @@ def _outcome(event: InboundEvent) -> Outcome:
 def _process(event: InboundEvent) -> tuple[str, str, str | None]:
     endpoint = event.endpoint
     payload = payloads.parse(bytes(event.body), event.content_type)
-    if not rules.candidates(endpoint.rules, endpoint.rule_mode, event.event_type):
-        return Status.IGNORED, f"No rule matches the event type {event.event_type!r}.", None
+    event_type = _event_type(event, payload)
+    if not rules.candidates(endpoint.rules, endpoint.rule_mode, event_type):
+        return Status.IGNORED, f"No rule matches the event type {event_type!r}.", None
     # All conditions and templates first: a mistake in the last rule sends nothing.
-    fired = rules.fire(endpoint.rules, endpoint.rule_mode, payload, event.event_type)
+    fired = rules.fire(endpoint.rules, endpoint.rule_mode, payload, event_type)
     if not fired:
-        reason = f"No rule's condition holds for the event type {event.event_type!r}."
+        reason = f"No rule's condition holds for the event type {event_type!r}."
         return Status.IGNORED, reason, None
     made = dict(
         InboundEventMessage.objects.filter(event=event).values_list("rule_id", "message_id")
@@ -103,6 +104,18 @@ def _accept(event: InboundEvent, rule_id: str, request: dict) -> str:
 def _first_message(event: InboundEvent) -> str | None:
     made = InboundEventMessage.objects.filter(event=event).order_by("pk").first()
     return made.message_id if made else None
+
+
+def _event_type(event: InboundEvent, payload: object) -> str:
+    """The type the rules match; a template `event_type_from` renders now (event_types),
+    and the event then shows the rendered type."""
+    event_type = event_types.for_rules(
+        event.endpoint.event_type_from, event.event_type, event.headers, payload
+    )
+    if event_type != event.event_type:
+        InboundEvent.objects.filter(pk=event.pk).update(event_type=event_type)
+        event.event_type = event_type
+    return event_type
 
 
 def _record(outcomes: list[tuple[InboundEvent, Outcome]], claim: Claim) -> None:

@@ -3,7 +3,10 @@
 Order matters: an unknown token or a bad signature stores nothing (only a counter and the
 last reason on the endpoint), so unsigned junk cannot fill the database. The rate limits
 come before the signature check: a flood costs a cache increment, not an HMAC and a write
-of the failure counter.
+of the failure counter. The IP allowlist comes after the rate limit, so every request,
+allowed or not, counts against it and the limit bounds all the work a URL can be made to
+do (the allowlist reads the client-written X-Forwarded-For and up to 100 networks), and
+before the signature, so a request from elsewhere costs no HMAC and writes nothing.
 """
 
 import hashlib
@@ -16,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from oneping import instruments, logs, ratelimit
+from webhooks.inbound import allowlist, event_types
 from webhooks.inbound import payload as payloads
 from webhooks.inbound.queueing import enqueue
 from webhooks.inbound.schemes import SCHEMES, VerificationFailed
@@ -94,6 +98,9 @@ def receive(
     limited = _rate_limited(endpoint)
     if limited is not None:
         return limited
+    refused = allowlist.refusal(endpoint.allowed_ips, remote_ip, headers)
+    if refused:
+        return _error(403, "ip_not_allowed", refused)
     lowered = {name.lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
     options = scheme.options(endpoint)
@@ -109,7 +116,10 @@ def receive(
     immediate = scheme.immediate_answer(lowered, payload)
     if immediate is not None:
         return Answer(200, immediate)
-    event_type = scheme.event_type(lowered, payload)[:200]
+    kept = kept_headers(headers, scheme.credential_headers(options))
+    event_type = event_types.at_receipt(
+        endpoint.event_type_from, scheme.event_type(lowered, payload), kept, payload
+    )
     dedup_key = scheme.dedup_key(lowered, payload, body)[:255]
     try:
         with transaction.atomic():
@@ -118,10 +128,10 @@ def receive(
                 endpoint=endpoint,
                 event_type=event_type,
                 dedup_key=dedup_key,
-                headers=kept_headers(headers, scheme.credential_headers(options)),
+                headers=kept,
                 body=body,
                 content_type=content_type[:200],
-                remote_ip=remote_ip,
+                remote_ip=allowlist.client_ip(remote_ip, headers),
                 enqueued_at=timezone.now(),
             )
             transaction.on_commit(lambda: enqueue([event.pk]))

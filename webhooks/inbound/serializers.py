@@ -7,7 +7,7 @@ from channels_app.models import ChannelConfig
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from oneping.public_url import absolute_url
-from webhooks.inbound import schemes
+from webhooks.inbound import allowlist, event_types, schemes
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent, InboundEventMessage
 
@@ -23,6 +23,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         write_only=True, required=False, allow_blank=True, max_length=500
     )
     rules = serializers.JSONField(required=False, default=list)
+    event_type_from = serializers.JSONField(required=False, allow_null=True)
+    allowed_ips = serializers.JSONField(required=False)
     url = serializers.SerializerMethodField()
     secret_hint = serializers.SerializerMethodField()
     # Both choice lists are filled per instance, from the scheme registry (__init__).
@@ -52,6 +54,8 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             "token_prefix",
             "rules",
             "rule_mode",
+            "event_type_from",
+            "allowed_ips",
             "enabled",
             "failed_verifications",
             "last_failure_reason",
@@ -112,6 +116,15 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         for other in schemes.SCHEMES.values():
             if any(name in attrs and name not in scheme.settings for name in other.settings):
                 attrs.update(self._scheme_settings(other, attrs, everything=False))
+        try:
+            if "event_type_from" in attrs:
+                attrs["event_type_from"] = event_types.clean(attrs["event_type_from"])
+            if "allowed_ips" in attrs:
+                attrs["allowed_ips"] = allowlist.clean(attrs["allowed_ips"])
+        except (event_types.EventTypeFromError, allowlist.AllowedIpsError) as exc:
+            raise serializers.ValidationError(
+                {exc.path: [serializers.ErrorDetail(exc.message, code="invalid")]}
+            ) from None
         if "rules" in attrs or self.instance is None:
             account = self.context["request"].account
             configured = set(

@@ -16,7 +16,9 @@ def receive(request: HttpRequest, token: str) -> JsonResponse:
         token,
         body,
         dict(request.headers),
-        request.content_type or "",
+        # The whole header: request.content_type drops the parameters, and a multipart
+        # body cannot be read without its boundary.
+        request.META.get("CONTENT_TYPE", ""),
         request.META.get("REMOTE_ADDR"),
     )
     return JsonResponse(answer.body, status=answer.status, headers=answer.headers)

@@ -32,6 +32,11 @@ class InboundEndpoint(models.Model):
 
     # Endpoints made before rule modes keep "first" (migration 0005), new ones get "all".
     rule_mode = models.CharField(max_length=10, choices=RuleMode.choices, default=RuleMode.ALL)
+    # Where the event type comes from instead of the scheme's place for it
+    # (webhooks.inbound.event_types): {"header": …}, {"path": …} or {"template": …}.
+    event_type_from = models.JSONField(null=True, blank=True, default=None)
+    # CIDR networks requests may come from; empty: anywhere (webhooks.inbound.allowlist).
+    allowed_ips = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     # The URL token is a capability: looked up by its hash, shown from its encrypted copy.
     token = EncryptedTextField()
