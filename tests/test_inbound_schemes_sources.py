@@ -16,7 +16,7 @@ from webhooks.models import InboundEvent
 pytestmark = pytest.mark.worker
 WAIT = 60.0  # seconds: generous, the machine may be loaded
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a Standard Webhooks key: GitLab signs too
-FORM = "application/x-www-form-urlencoded"
+JOTFORM_MULTIPART = "multipart/form-data; boundary=----JotformBoundary7MA4YWxkTrZu0gW"
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,16 @@ SOURCES = {
         "",
         "New response to Workshop sign-up: Name: Ada Lovelace; Session: Morning",
     ),
-    # Jotform posts its fields as a form and cannot sign: the URL is the secret.
+    # Jotform posts its fields as multipart/form-data and cannot sign: the URL is the
+    # secret. https://www.jotform.com/help/245-how-to-setup-a-webhook-with-jotform/
     "jotform": Source(
         "jotform",
-        "jotform_submission.form",
+        "jotform_submission.multipart",
         lambda body: {},
         "WEB",  # the form's `type` field, as "none" reads it
         "New submission to Contact Us: Name:Jane Roe, E-mail:jane@example.com, "
         "Message:Call me back",
-        content_type=FORM,
+        content_type=JOTFORM_MULTIPART,
     ),
 }
 
