@@ -8,15 +8,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from accounts.scopes import Scope
 from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
-from webhooks.inbound import endpoints, schemes
+from webhooks.inbound import endpoints, preview, schemes
 from webhooks.inbound.serializers import (
     BulkReprocessSerializer,
     InboundEndpointSerializer,
     InboundEventDetailSerializer,
     InboundEventSerializer,
+    InboundPreviewRequestSerializer,
+    InboundPreviewSerializer,
     NewInboundEndpointSerializer,
 )
 from webhooks.models import InboundEndpoint, InboundEvent
@@ -61,6 +64,27 @@ class InboundEndpointViewSet(AccountScopedViewSet):
 
     def perform_destroy(self, instance: InboundEndpoint) -> None:
         endpoints.delete(instance)
+
+    @extend_schema(
+        request=InboundPreviewRequestSerializer,
+        responses={
+            200: InboundPreviewSerializer,
+            400: error_doc("`validation_error`: headers or body missing or too large."),
+        },
+    )
+    # The `admin` scope (the default for a write, said here on purpose): the answer tells
+    # whether a body verifies with the endpoint's secret, an oracle for it, and shows what
+    # the rules make of any payload; nothing is sent, so `send` would be the wrong reason.
+    @action(detail=True, methods=["post"], required_scope=Scope.ADMIN)
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        """What this delivery (headers and raw body, as the sender's log shows them) would
+        do here: verification, event type, the rendered messages. Nothing is stored or sent."""
+        params = InboundPreviewRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        answer = preview.preview(
+            self.get_object(), params.validated_data["headers"], params.validated_data["body"]
+        )
+        return Response(answer)
 
 
 class InboundEventFilter(django_filters.FilterSet):

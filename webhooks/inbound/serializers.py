@@ -7,7 +7,8 @@ from channels_app.models import ChannelConfig
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from oneping.public_url import absolute_url
-from webhooks.inbound import allowlist, event_types, schemes
+from webhooks.inbound import allowlist, event_types, preview, schemes
+from webhooks.inbound.receiving import MAX_BODY_BYTES
 from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent, InboundEventMessage
 
@@ -230,3 +231,62 @@ class BulkReprocessSerializer(serializers.Serializer):
         if ("ids" in attrs) == ("status" in attrs):
             raise serializers.ValidationError("Give either ids or status.")
         return attrs
+
+
+class InboundPreviewRequestSerializer(serializers.Serializer):
+    """A delivery as the sender's log shows it: its headers and its raw body."""
+
+    headers = serializers.DictField(
+        child=serializers.CharField(
+            allow_blank=True, trim_whitespace=False, max_length=preview.MAX_HEADER_VALUE
+        ),
+        required=False,
+        default=dict,
+    )
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def validate_headers(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > preview.MAX_HEADERS:
+            raise serializers.ValidationError(f"At most {preview.MAX_HEADERS} headers.")
+        return value
+
+    def validate_body(self, value: str) -> bytes:
+        # Receiving's own cap: a preview renders no more than a real request could bring.
+        body = value.encode("utf-8", "surrogatepass")
+        if len(body) > MAX_BODY_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_BODY_BYTES} bytes.")
+        return body
+
+
+class InboundPreviewMessageSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField())
+    fallback_channels = serializers.ListField(child=serializers.CharField())
+    recipient = serializers.CharField()
+    subject = serializers.CharField()
+    message = serializers.CharField()
+    metadata = serializers.DictField(child=serializers.CharField())
+
+
+class InboundPreviewSerializer(serializers.Serializer):
+    """What the delivery would do (documentation of webhooks.inbound.preview's answer)."""
+
+    verified = serializers.BooleanField()
+    failure = serializers.ChoiceField(
+        choices=["header", "timestamp", "signature", "settings"],
+        allow_null=True,
+        help_text="The check that refused the delivery, when not verified.",
+    )
+    reason = serializers.CharField(help_text="Why verification failed, or why it is stale.")
+    timestamp_ok = serializers.BooleanField(
+        help_text="False when the timestamp is outside the window (a pasted delivery "
+        "always is): reported apart, verification is judged with the window lifted."
+    )
+    event_type = serializers.CharField(allow_null=True)
+    immediate_answer = serializers.DictField(
+        allow_null=True, help_text="The answer of a URL check (Slack's challenge): no event."
+    )
+    messages = InboundPreviewMessageSerializer(many=True)
+    errors = serializers.ListField(
+        child=serializers.CharField(), help_text="A condition or template that failed."
+    )
