@@ -2,6 +2,7 @@
 would happen at the endpoint (verification, the failed check, the timestamp apart, the
 event type, the rendered messages, the errors) and nothing is stored or sent."""
 
+import html
 import json
 import time
 
@@ -270,3 +271,68 @@ def test_a_body_over_the_receiving_cap_is_refused(api, account, channels, settin
     assert response.status_code == 400, response.content
     assert "body" in json.dumps(response.json()["error"]["details"])
     assert_nothing_stored_or_sent(account, InboundEndpoint.objects.values("id").get())
+
+
+def form_headers(headers: dict[str, str]) -> str:
+    return "\r\n".join(f"{name}: {value}" for name, value in headers.items())
+
+
+def test_the_dashboard_form_shows_the_rendered_messages_and_stores_nothing(
+    api, account, channels, owner_client
+):
+    endpoint = shopify_endpoint(api)
+    headers, body = shopify_delivery()
+
+    response = owner_client.post(
+        f"/inbound/{endpoint['id']}/preview/",
+        {"headers": form_headers(headers), "body": body.decode()},
+    )
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "verified" in page
+    assert "Thanks John, we got order #1234." in page
+    assert "New order #1234: $403.00" in page
+    assert_nothing_stored_or_sent(account, endpoint)
+
+
+def test_the_dashboard_form_says_which_check_failed(api, account, channels, owner_client):
+    endpoint = shopify_endpoint(api)
+    headers, body = shopify_delivery(secret="shpss_someone_else")
+
+    response = owner_client.post(
+        f"/inbound/{endpoint['id']}/preview/",
+        {"headers": form_headers(headers), "body": body.decode()},
+    )
+
+    page = html.unescape(response.content.decode())
+    assert "Refused (signature check): Signature mismatch" in page
+    assert "Thanks John" not in page
+    assert_nothing_stored_or_sent(account, endpoint)
+
+
+def test_a_header_line_without_a_colon_is_shown_on_the_form(api, account, channels, owner_client):
+    endpoint = shopify_endpoint(api)
+
+    response = owner_client.post(
+        f"/inbound/{endpoint['id']}/preview/", {"headers": "X-A 1", "body": "{}"}
+    )
+
+    assert response.status_code == 400
+    assert "Line 1: write Name: value." in html.unescape(response.content.decode())
+
+
+def test_a_member_cannot_preview(api, account, channels, member_client):
+    endpoint = shopify_endpoint(api)
+    headers, body = shopify_delivery()
+
+    response = member_client.post(
+        f"/inbound/{endpoint['id']}/preview/",
+        {"headers": form_headers(headers), "body": body.decode()},
+    )
+
+    assert response.status_code == 403
+    assert (
+        "Preview a delivery"
+        not in member_client.get(f"/inbound/{endpoint['id']}/").content.decode()
+    )

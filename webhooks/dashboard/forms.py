@@ -214,3 +214,40 @@ class InboundEndpointForm(ApiForm):
             if path.endswith(".recipient"):
                 return "preset_recipient"
         return super().error_field(path)
+
+
+class InboundPreviewForm(ApiForm):
+    """The HTML face of InboundPreviewRequestSerializer: headers are pasted one per line,
+    "Name: value", as senders' delivery logs show them."""
+
+    headers = forms.CharField(
+        label="Headers",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "X-Shopify-Hmac-Sha256: …"}),
+        help_text="One per line, Name: value (Content-Type too, for a form body).",
+    )
+    body = forms.CharField(
+        label="Body",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="The raw body, exactly as sent: one changed byte fails the signature.",
+    )
+
+    def clean_headers(self) -> dict[str, str]:
+        parsed: dict[str, str] = {}
+        for number, line in enumerate(self.cleaned_data["headers"].splitlines(), 1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            if not colon or not name.strip():
+                raise forms.ValidationError(f"Line {number}: write Name: value.")
+            parsed[name.strip()] = value.strip()
+        return parsed
+
+    def payload(self) -> dict[str, Any]:
+        # Browsers send a textarea's line breaks as CRLF (HTML's form submission
+        # normalises them); the line breaks of a JSON body pasted from a log were LF.
+        body = self.cleaned_data["body"].replace("\r\n", "\n")
+        return {"headers": self.cleaned_data["headers"], "body": body}

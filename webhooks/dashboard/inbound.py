@@ -12,12 +12,16 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Role, account_view, has_role
 from oneping.pages import paginate
 from oneping.public_url import absolute_url
-from webhooks.dashboard.forms import InboundEndpointForm
-from webhooks.inbound import endpoints
+from webhooks.dashboard.forms import InboundEndpointForm, InboundPreviewForm
+from webhooks.inbound import endpoints, preview
 from webhooks.inbound.rules import WILDCARD
 from webhooks.inbound.schemes import SCHEMES, Scheme
 from webhooks.inbound.schemes.base import curl_header
-from webhooks.inbound.serializers import InboundEndpointSerializer, messages_of
+from webhooks.inbound.serializers import (
+    InboundEndpointSerializer,
+    InboundPreviewRequestSerializer,
+    messages_of,
+)
 from webhooks.models import InboundEndpoint, InboundEvent
 
 SECRET_PLACEHOLDER = "YOUR_SECRET"  # noqa: S105 (shown to members instead of the secret)
@@ -92,20 +96,47 @@ def inbound_create(request: HttpRequest) -> HttpResponse:
 @account_view()
 def inbound_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
+    return render(request, "webhooks/inbound_detail.html", _detail_context(request, endpoint))
+
+
+@account_view(Role.ADMIN)
+@require_POST
+def inbound_preview(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """The preview form on the endpoint's page (admins: like the API's `admin` scope, it
+    tells whether a body verifies with the secret). The API's serializer and service."""
+    endpoint = _endpoint(request, endpoint_id)
+    form = InboundPreviewForm(request.POST)
+    result = form.submit(
+        InboundPreviewRequestSerializer,
+        context={"request": request},
+        act=partial(preview.preview, endpoint),
+    )
+    context = _detail_context(request, endpoint, preview_form=form, previewed=result)
+    status = 200 if result is not None else 400
+    return render(request, "webhooks/inbound_detail.html", context, status=status)
+
+
+def _detail_context(
+    request: HttpRequest,
+    endpoint: InboundEndpoint,
+    preview_form: InboundPreviewForm | None = None,
+    previewed: dict | None = None,
+) -> dict:
     url = inbound_url(request, endpoint)
     # Members read everything but secrets; their example needs the secret filled in.
     show_secret = has_role(request.membership, Role.ADMIN)
     secret = endpoint.secret if show_secret else SECRET_PLACEHOLDER
     received = InboundEvent.objects.filter(endpoint=endpoint).defer("body", "headers", "traceback")
-    context = {
+    return {
         "endpoint": endpoint,
         "scheme": SCHEMES[endpoint.verification],
         "url": url,
         "curl": curl_example(endpoint, url, secret),
         "show_secret": show_secret,
         "page": paginate(request, received),
+        "preview_form": preview_form or InboundPreviewForm(),
+        "previewed": previewed,
     }
-    return render(request, "webhooks/inbound_detail.html", context)
 
 
 @account_view()
