@@ -24,7 +24,7 @@ from webhooks.inbound.templates import RenderError
 from webhooks.models import InboundEndpoint
 
 # The preview's headers, as pasted: bounded like a real request's (the body cap is
-# receiving.MAX_BODY_BYTES, checked by the callers' forms).
+# receiving.MAX_BODY_BYTES); InboundPreviewRequestSerializer checks both.
 MAX_HEADERS = 100
 MAX_HEADER_VALUE = 8192
 
@@ -48,7 +48,7 @@ def preview(endpoint: InboundEndpoint, headers: Mapping[str, str], body: bytes) 
     failure = _verification_failure(scheme, body, lowered, endpoint.secret, options)
     if failure is not None:
         stale, failed = failure
-        answer["timestamp_ok"] = not stale
+        answer["timestamp_ok"] = stale is None
         if failed is None:
             answer["reason"] = str(stale)
         else:
