@@ -70,6 +70,7 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
     "event-detail": lambda a, o: {"pk": o.event.pk},
     "event-replay": lambda a, o: {"pk": o.event.pk},
     "inbound-endpoint-detail": lambda a, o: {"pk": o.inbound_endpoint.pk},
+    "inbound-endpoint-preview": lambda a, o: {"pk": o.inbound_endpoint.pk},
     "inbound-event-detail": lambda a, o: {"pk": o.inbound_event.pk},
     "inbound-event-reprocess": lambda a, o: {"pk": o.inbound_event.pk},
     "suppression-detail": lambda a, o: {"pk": o.suppression.pk},
@@ -105,6 +106,7 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
             "dashboard-inbound-endpoint",
             "dashboard-inbound-toggle",
             "dashboard-inbound-delete",
+            "dashboard-inbound-preview",
         )
     },
     "dashboard-inbound-event": lambda a, o: {

@@ -79,10 +79,12 @@ class InboundEndpointViewSet(AccountScopedViewSet):
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """What this delivery (headers and raw body, as the sender's log shows them) would
         do here: verification, event type, the rendered messages. Nothing is stored or sent."""
+        # The endpoint first: another account's id is 404 whatever the body says.
+        endpoint = self.get_object()
         params = InboundPreviewRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         answer = preview.preview(
-            self.get_object(), params.validated_data["headers"], params.validated_data["body"]
+            endpoint, params.validated_data["headers"], params.validated_data["body"]
         )
         return Response(answer)
 
