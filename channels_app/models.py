@@ -35,6 +35,13 @@ class ChannelConfig(models.Model):
     callback_token = models.CharField(
         max_length=64, unique=True, default=new_callback_token, editable=False
     )
+    # Operator-only (the admin): this channel's deliveries are not paced nor kept in order
+    # (channels_app.pacing). For the benchmark's throughput phase and for a customer whose
+    # provider plan has no per-destination limit; never settable through the API.
+    unpaced = models.BooleanField(
+        default=False,
+        help_text="Send without pacing or per-destination order (operators only).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -176,6 +183,15 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Pacing (channels_app.pacing): the destination this delivery is ordered within (a
+    # hash of account, kind and target; "" when unpaced). Only the oldest in-flight
+    # delivery of a destination is claimed, so they leave in acceptance (id) order.
+    destination = models.CharField(max_length=64, blank=True, default="")
+    # Waiting for its destination's token: claimable again from this time (status queued).
+    paced_until = models.DateTimeField(null=True, blank=True)
+    # A retrying delivery holds the later ones of its destination until this time
+    # (ONEPING_PACING_ORDER_WAIT_SECONDS after its first transient failure); then they go on.
+    holds_order_until = models.DateTimeField(null=True, blank=True)
     # Set when a delivery of a kind whose provider reports its fate later (reports_fate)
     # reaches "sent"; cleared by a final report. Until then, or until this time passes
     # (channels_app.fates), the message's fallbacks wait on standby.
@@ -196,6 +212,12 @@ class Delivery(models.Model):
             ),
             # The fate wait's periodic task (channels_app.fates).
             models.Index(fields=["status", "fate_due_at"], name="delivery_fate_due"),
+            # The claim's head-of-destination check and the hand-off to the next one.
+            models.Index(
+                fields=["destination", "status", "id"],
+                name="delivery_destination",
+                condition=~models.Q(destination=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -380,3 +402,18 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.address} ({self.reason})"
+
+
+class PaceBucket(models.Model):
+    """One pacing bucket's state when the database is the pacing store (the embedded
+    default; channels_app.pacing.store): GCRA's theoretical arrival time and a pause."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    # Seconds since the epoch: when the bucket is next empty (GCRA's TAT).
+    tat = models.FloatField(default=0.0)
+    # Seconds since the epoch: no token before then (a provider's 429 or rate-limit reset).
+    paused_until = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key

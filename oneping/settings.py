@@ -427,6 +427,19 @@ ONEPING_DELIVERY_LEASE_SECONDS = _seconds("ONEPING_DELIVERY_LEASE_SECONDS", 120)
 # A queued delivery whose task has not run after this long is enqueued again by the sweep.
 ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = _seconds("ONEPING_OUTBOX_SWEEP_AFTER_SECONDS", 180)
 
+# Pacing (channels_app.pacing): where the token buckets live — "redis" (the cache's Redis,
+# so every worker shares them) or "database" (a row per bucket; the embedded default's).
+# Unset: redis when CACHE_URL is a Redis URL, else database.
+ONEPING_PACING_STORE = env_str("ONEPING_PACING_STORE", "")
+# Buckets are filled this much slower than the provider's published rate, so the jitter
+# between taking a token and the request reaching the provider cannot make a burst.
+ONEPING_PACING_HEADROOM = 0.9
+# How long a retrying delivery holds the later deliveries of its destination (order kept)
+# before they go on without it (the reorder is recorded on their timelines).
+ONEPING_PACING_ORDER_WAIT_SECONDS = _seconds("ONEPING_PACING_ORDER_WAIT_SECONDS", 60)
+# Email's default rate per channel (messages a second); a channel's max_per_second wins.
+ONEPING_PACING_EMAIL_PER_SECOND = 10.0
+
 # Channel tests are free but capped per channel and UTC day (429 test_limit_exceeded).
 ONEPING_TEST_SENDS_PER_DAY = env_int("ONEPING_TEST_SENDS_PER_DAY", 20)
 

@@ -9,6 +9,7 @@ from django import forms
 from django.http import HttpRequest
 
 from oneping.errors import ServiceError
+from channels_app.pacing import Bucket
 from oneping.http import describe_failure, host_of, parse_retry_after
 
 EXCERPT_LIMIT = 2048
@@ -109,6 +110,10 @@ class ProviderCodes:
 class SendResult:
     provider_message_id: str = ""
     response_excerpt: str = ""
+    # Seconds the destination has no more room for (a provider announcing its rate-limit
+    # window used up, as Discord's X-RateLimit-Remaining: 0 with -Reset-After does): its
+    # first pacing bucket pauses that long (channels_app.pacing).
+    pause_for: float | None = None
 
 
 class Integration:
@@ -160,6 +165,16 @@ class Integration:
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """The buckets a delivery to `target` takes a token from, most specific first (the
+        first is paused when the provider answers 429): the provider's published rates,
+        linked where each kind declares them. [] (the default): not paced, no order kept."""
+        return []
+
+    def pacing_cost(self, segments: int | None) -> float:
+        """Tokens one delivery takes: 1, or its segments where the provider counts them."""
+        return 1.0
 
     def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
         """The secret fields a submitted config uses: an update that leaves one out keeps
