@@ -8,8 +8,8 @@ import requests
 from django import forms
 from django.http import HttpRequest
 
-from oneping.errors import ServiceError
 from channels_app.pacing import Bucket
+from oneping.errors import ServiceError
 from oneping.http import describe_failure, host_of, parse_retry_after
 
 EXCERPT_LIMIT = 2048

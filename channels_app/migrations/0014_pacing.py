@@ -4,44 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_api_key_scopes'),
-        ('channels_app', '0013_merge_tracking_and_suppressions'),
+        ("accounts", "0005_api_key_scopes"),
+        ("channels_app", "0013_merge_tracking_and_suppressions"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaceBucket',
+            name="PaceBucket",
             fields=[
-                ('key', models.CharField(max_length=120, primary_key=True, serialize=False)),
-                ('tat', models.FloatField(default=0.0)),
-                ('paused_until', models.FloatField(default=0.0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("key", models.CharField(max_length=120, primary_key=True, serialize=False)),
+                ("tat", models.FloatField(default=0.0)),
+                ("paused_until", models.FloatField(default=0.0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.AddField(
-            model_name='channelconfig',
-            name='unpaced',
-            field=models.BooleanField(default=False, help_text='Send without pacing or per-destination order (operators only).'),
+            model_name="channelconfig",
+            name="unpaced",
+            field=models.BooleanField(
+                default=False,
+                help_text="Send without pacing or per-destination order (operators only).",
+            ),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='destination',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="delivery",
+            name="destination",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='holds_order_until',
+            model_name="delivery",
+            name="holds_order_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='paced_until',
+            model_name="delivery",
+            name="paced_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('destination', ''), _negated=True), fields=['destination', 'status', 'id'], name='delivery_destination'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("destination", ""), _negated=True),
+                fields=["destination", "status", "id"],
+                name="delivery_destination",
+            ),
         ),
     ]
