@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import quota
 from accounts.models import Account
 from accounts.usage import Usage, usage_for
-from channels_app import addresses, platform_mail, retry
+from channels_app import addresses, pacing, platform_mail, retry
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import ConfigError, Integration
 from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
@@ -73,7 +73,8 @@ def plan_routes(
         segments = integration.check_text(data["message"], config.config)
         options = _channel_options(integration, data["channel_options"].get(channel), config)
         route = addresses.resolve(channel, data["recipient"], contact, config)
-        routes.append(replace(route, segments=segments, options=options))
+        destination = pacing.destination_of(config, route.target)
+        routes.append(replace(route, segments=segments, options=options, destination=destination))
     platform_mail.check_routes(account, routes, configs, is_test=is_test)
     return routes
 
@@ -107,7 +108,7 @@ def _configs_with_contact(
     addresses_field = Contact._meta.get_field("addresses")
     placeholders = ", ".join(["%s"] * len(kinds))
     sql = (
-        f"SELECT c.id, c.kind, c.config, ("  # noqa: S608 (table names from _meta, values bound)
+        f"SELECT c.id, c.kind, c.config, c.unpaced, ("  # noqa: S608 (names from _meta, values bound)
         f"SELECT t.addresses FROM {Contact._meta.db_table} t"
         f" WHERE t.account_id = c.account_id AND t.identifier = %s LIMIT 1)"
         f" FROM {ChannelConfig._meta.db_table} c"
@@ -117,12 +118,12 @@ def _configs_with_contact(
         cursor.execute(sql, [data["recipient"], account.pk, *kinds])
         rows = cursor.fetchall()
     configs = []
-    for pk, kind, config, contact_addresses in rows:
+    for pk, kind, config, unpaced, contact_addresses in rows:
         # from_db, as a queryset's .only() would: a loaded row, not a new one to insert.
         channel_config = ChannelConfig.from_db(
             connection.alias,
-            ["id", "account_id", "kind", "config"],
-            [pk, account.pk, kind, config_field.from_db_value(config, None, connection)],
+            ["id", "account_id", "kind", "config", "unpaced"],
+            [pk, account.pk, kind, config_field.from_db_value(config, None, connection), unpaced],
         )
         channel_config.account = account
         channel_config.contact_addresses = addresses_field.from_db_value(
@@ -230,6 +231,7 @@ def _store(
             status=Delivery.Status.QUEUED if index < primaries else Delivery.Status.STANDBY,
             max_attempts=retry.max_attempts(data["retry"]),
             segments=route.segments,
+            destination=route.destination,
             enqueued_at=timezone.now() if index < primaries else None,
         )
         for index, route in enumerate(routes)

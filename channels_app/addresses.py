@@ -16,6 +16,7 @@ class Route:
     address: str  # what people see
     segments: int | None = None  # the parts the text is sent in, when the kind counts them
     options: dict[str, Any] = field(default_factory=dict)  # the kind's channel_options
+    destination: str = ""  # Delivery.destination: "" when the channel is not paced
 
 
 def resolve(channel: str, recipient: str, contact: Contact | None, config: ChannelConfig) -> Route:

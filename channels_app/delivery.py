@@ -15,6 +15,7 @@ from django.db.models import OuterRef, Subquery
 from channels_app import outbound, retry, suppressions
 from channels_app.models import ChannelConfig, Delivery, Message
 from channels_app.outcomes import record_outcomes, set_status
+from channels_app.pacing import gate
 from channels_app.queueing import DELIVER_TASK, enqueue
 from channels_app.timeline import Change, record_many
 from oneping import logs
@@ -33,19 +34,25 @@ def claim_query():
     return Delivery.objects.select_related("message").annotate(
         channel_config=Subquery(channel.values("config")[:1]),
         channel_callback_token=Subquery(channel.values("callback_token")[:1]),
+        channel_unpaced=Subquery(channel.values("unpaced")[:1]),
     )
 
 
 def _load(claimed: list[str]) -> list[Delivery]:
-    """The claimed deliveries, with "sending" on their timelines, their messages started
-    and their addresses looked up on the suppression list, in the claim's transaction."""
+    """The claimed deliveries, with their pacing tokens taken, "sending" on the timelines
+    of those that go (with a note when one overtakes a retrying one), their messages
+    started and their addresses looked up on the suppression list, in the claim's
+    transaction. One without a token is not sent (its outcome: gate.Paced)."""
     deliveries = list(claim_query().filter(pk__in=claimed))
     suppressions.attach(deliveries)
+    gate.take_tokens(deliveries)
     messages = {delivery.message_id for delivery in deliveries}
     if len(messages) == 1:
         logs.bind(message_id=messages.pop())
-    record_many([Change(delivery, Status.SENDING) for delivery in deliveries])
-    starting = {d.message_id for d in deliveries if d.message.status == Message.Status.QUEUED}
+    going = [delivery for delivery in deliveries if delivery.paced_wait is None]
+    notes = gate.reordered(going)
+    record_many([Change(d, Status.SENDING, notes.get(d.pk, "")) for d in going])
+    starting = {d.message_id for d in going if d.message.status == Message.Status.QUEUED}
     if starting:
         Message.objects.filter(pk__in=starting, status=Message.Status.QUEUED).update(
             status=Message.Status.PROCESSING
@@ -66,6 +73,7 @@ DELIVERIES = Outbox(
     load=_load,
     act=outbound.outcome_of,
     record=record_outcomes,
+    claim_filter=gate.claimable,
 )
 
 # The worker's entry points under the names tools, tests and the bench use.

@@ -11,12 +11,13 @@ from channels_app import suppressions
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import Outgoing, SendResult, TransportError
 from channels_app.models import Delivery
+from channels_app.pacing.gate import Paced
 from oneping import instruments
 from oneping.parallel import side_by_side
 
 logger = logging.getLogger(__name__)
 
-Outcome = SendResult | TransportError
+Outcome = SendResult | TransportError | Paced
 
 
 def send_all(deliveries: list[Delivery]) -> Iterator[list[tuple[Delivery, Outcome]]]:
@@ -26,13 +27,16 @@ def send_all(deliveries: list[Delivery]) -> Iterator[list[tuple[Delivery, Outcom
 
 def kind(outcome: Outcome) -> str:
     """An attempt's outcome in the metrics' words: delivered, transient or permanent."""
-    if isinstance(outcome, SendResult):
+    if isinstance(outcome, SendResult | Paced):
         return instruments.DELIVERED
     return instruments.PERMANENT if outcome.permanent else instruments.TRANSIENT
 
 
 def outcome_of(delivery: Delivery) -> Outcome:
-    """The transport's result, or the error that ended the attempt (never raises)."""
+    """The transport's result, or the error that ended the attempt (never raises); a
+    delivery that found no pacing token with its claim is not sent (gate.Paced)."""
+    if getattr(delivery, "paced_wait", None):
+        return Paced(delivery.paced_wait)
     try:
         return _send(delivery)
     except TransportError as exc:

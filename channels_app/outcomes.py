@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from channels_app import suppressions
 from channels_app.integrations import get_integration
-from channels_app.integrations.base import SendResult
-from channels_app.models import Delivery, Message
+from channels_app.integrations.base import SendResult, TransportError
+from channels_app.models import Delivery, Message, TimelineEntry
 from channels_app.outbound import Outcome, kind
+from channels_app.pacing import gate
+from channels_app.pacing.gate import Paced
 from channels_app.queueing import enqueue
 from channels_app.timeline import Change, record, record_many
 from oneping import bulk, instruments
@@ -32,6 +34,9 @@ Status = Delivery.Status
 # What an outcome writes on its delivery; the loaded row holds the others' current values.
 OUTCOME_FIELDS = [
     "status",
+    "attempts",
+    "paced_until",
+    "holds_order_until",
     "provider_message_id",
     "last_error",
     "next_attempt_at",
@@ -43,9 +48,15 @@ OUTCOME_FIELDS = [
 
 
 def record_outcomes(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> None:
-    # Counted as sent, whatever recording them does next: the provider saw them.
+    # Counted as sent, whatever recording them does next: the provider saw them. A wait
+    # for a pacing token is no attempt: counted apart.
     for delivery, outcome in outcomes:
+        if isinstance(outcome, Paced):
+            instruments.PACED_WAITS.labels(delivery.channel).inc()
+            continue
         instruments.DELIVERY_ATTEMPTS.labels(delivery.channel, kind(outcome)).inc()
+        if isinstance(outcome, TransportError) and outcome.retry_after and not outcome.permanent:
+            instruments.PROVIDER_RATE_LIMITED.labels(delivery.channel).inc()
     try:
         with transaction.atomic():
             _record_together(outcomes, claim)
@@ -87,13 +98,25 @@ def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> 
         .order_by("pk")
     }
     now = timezone.now()
-    changes = [_apply(delivery, outcome, now, claim.outbox) for delivery, outcome in mine]
+    paced = [(d, outcome) for d, outcome in mine if isinstance(outcome, Paced)]
+    attempted = [(d, outcome) for d, outcome in mine if not isinstance(outcome, Paced)]
+    waits = [gate.apply_paced(delivery, outcome, now) for delivery, outcome in paced]
+    for delivery, outcome in attempted:
+        gate.after_attempt(delivery, outcome, now)
+    changes = [_apply(delivery, outcome, now, claim.outbox) for delivery, outcome in attempted]
     bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
-    suppressions.record_opt_outs(mine)
+    # A wait is noted, not announced: the delivery's status did not change for anyone.
+    TimelineEntry.objects.bulk_create([entry for entry in waits if entry is not None])
+    suppressions.record_opt_outs(attempted)
     record_many(changes, locked_messages=messages)
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
     settle_messages([messages[pk] for pk in sorted(ended)])
     count_final([(change.delivery.channel, change.status) for change in changes])
+    gate.hand_off(
+        [c.delivery for c in changes if c.status != Status.RETRYING],
+        [c.delivery for c in changes if c.status == Status.RETRYING],
+        now,
+    )
 
 
 def count_final(changes: list[tuple[str, str]]) -> None:

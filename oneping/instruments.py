@@ -62,6 +62,18 @@ DELIVERY_ATTEMPTS = Counter(
     "Sends to a provider, by channel and outcome (delivered, transient, permanent).",
     ["channel", "outcome"],
 )
+# Pacing (channels_app.pacing): waits for a destination's token, and the providers'
+# own "slow down" answers (a 429 with a wait) that pacing is there to avoid.
+PACED_WAITS = Counter(
+    "oneping_paced_waits",
+    "Deliveries put back to wait for their destination's pacing token, by channel.",
+    ["channel"],
+)
+PROVIDER_RATE_LIMITED = Counter(
+    "oneping_provider_rate_limited",
+    "Provider answers that asked to wait (429 and the like), by channel.",
+    ["channel"],
+)
 WEBHOOK_ATTEMPTS = Counter(
     "oneping_webhook_attempts",
     "POSTs to webhook receivers, by outcome (delivered, transient, permanent).",

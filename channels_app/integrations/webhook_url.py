@@ -5,6 +5,7 @@ from typing import Any
 import requests
 from django import forms
 
+from channels_app import pacing
 from channels_app.integrations.base import ConfigError, Integration, TransportError, network_error
 from oneping.crypto import mask
 from oneping.http import post_json
@@ -25,10 +26,12 @@ def display_webhook(target: str) -> str:
 
 
 def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(config) - {"webhook_url"}
+    unknown = set(config) - {"webhook_url", pacing.RATE_FIELD}
     if unknown:
-        raise ConfigError(sorted(unknown)[0], "Unknown field: the config takes webhook_url.")
-    return {"webhook_url": clean_webhook_url(config.get("webhook_url"))}
+        raise ConfigError(
+            sorted(unknown)[0], "Unknown field: the config takes webhook_url and max_per_second."
+        )
+    return pacing.clean_rate(config, {"webhook_url": clean_webhook_url(config.get("webhook_url"))})
 
 
 def webhook_fields(label: str, contact_help: str) -> tuple[dict[str, forms.Field], forms.Field]:

@@ -13,7 +13,12 @@ brings it back then.
 """
 
 import hashlib
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from channels_app.models import ChannelConfig
 
 
 @dataclass(frozen=True)
@@ -39,3 +44,42 @@ def destination_key(account_id: str, kind: str, target: str) -> str:
     """Delivery.destination: deliveries with the same one leave in order."""
     digest = hashlib.sha256(f"{account_id}\0{kind}\0{target}".encode()).hexdigest()
     return f"{kind}:{digest[:40]}"[:64]
+
+
+def destination_of(config: "ChannelConfig", target: str) -> str:
+    """The destination a new delivery through `config` to `target` is ordered within: ""
+    when its kind declares no pacing for this config, or an operator made it unpaced."""
+    from channels_app.integrations import get_integration
+
+    if config.unpaced or not get_integration(config.kind).pacing(config.config, target):
+        return ""
+    return destination_key(config.account_id, config.kind, target)
+
+
+# A channel config's "max_per_second": the rate of its main destination (the issue's bounds:
+# lower to be gentle, higher where the customer's provider plan allows).
+RATE_FIELD = "max_per_second"
+MIN_RATE, MAX_RATE = 0.1, 10.0
+
+
+def clean_rate(config: dict[str, Any], cleaned: dict[str, Any]) -> dict[str, Any]:
+    """Copy a valid `max_per_second` from the submitted config into the cleaned one; raise
+    ConfigError naming it when it is not a number between MIN_RATE and MAX_RATE."""
+    from channels_app.integrations.base import ConfigError
+
+    if config.get(RATE_FIELD) is None:
+        return cleaned
+    value = config[RATE_FIELD]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(RATE_FIELD, "Enter a number of messages a second, e.g. 1 or 0.5.")
+    if not MIN_RATE <= value <= MAX_RATE:
+        raise ConfigError(
+            RATE_FIELD, f"Enter a rate between {MIN_RATE} and {MAX_RATE} messages a second."
+        )
+    return {**cleaned, RATE_FIELD: value}
+
+
+def rate_of(config: dict[str, Any], default: float) -> float:
+    """The config's max_per_second, else the provider's published rate."""
+    value = config.get(RATE_FIELD)
+    return float(value) if value else default

@@ -62,6 +62,8 @@ class Outbox:
     thread, so its `act` may write to the database (inbound events start messages).
     `max_interruptions` names the setting capping how many claims of a row may end with
     their worker gone; `give_up(rows, now)` fails such rows and says how many.
+    `claim_filter(now)`: a further condition on the rows a claim takes (not on a claim
+    whose lease ran out: that row was taken already).
     """
 
     name: str
@@ -79,6 +81,9 @@ class Outbox:
     batch: int = CLAIM_BATCH
     max_interruptions: str | None = None
     give_up: Callable[[Q, datetime], int] | None = None
+    # More conditions on the rows a claim may take now, beside being due (the deliveries'
+    # pacing: not waiting for a token, the head of their destination).
+    claim_filter: Callable[[datetime], Q] | None = None
 
     def run_task(self, ids: list[str] | str, retry_of: int | None = None) -> None:
         """The body of the kind's Celery task: its rows and, under a backlog, others."""
@@ -119,6 +124,8 @@ class Outbox:
         due = Q(status=self.waiting)
         if self.retrying is not None:
             due |= queueing.retry_due(self.retrying, now, retry_of)
+        if self.claim_filter is not None:
+            due &= self.claim_filter(now)
         return {
             "claimable": due & self.receiving,
             "claimed_status": self.claimed,
@@ -129,6 +136,8 @@ class Outbox:
     def _claim(self, ids: list[str], more: int, retry_of: int | None) -> "Claim | None":
         now = timezone.now()
         waiting = self.model.objects.filter(status=self.waiting).order_by("enqueued_at")
+        if self.claim_filter is not None:
+            waiting = waiting.filter(self.claim_filter(now))
         terms = self._terms(now, retry_of)
         with transaction.atomic():
             claimed = leases.claim_batch(self.model, ids, **terms, waiting=waiting, more=more)

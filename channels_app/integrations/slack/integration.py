@@ -4,6 +4,7 @@ from typing import Any
 
 import requests
 
+from channels_app import pacing
 from channels_app.integrations.base import (
     Outgoing,
     SendResult,
@@ -15,6 +16,7 @@ from channels_app.integrations.webhook_url import (
     post_webhook,
     webhook_fields,
 )
+from channels_app.pacing import Bucket
 from oneping.http import parse_retry_after
 
 
@@ -30,6 +32,13 @@ class SlackIntegration(WebhookUrlIntegration):
     )
     # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
     message_limit = 40000
+    # "1 per second" per incoming webhook, short bursts allowed:
+    # https://api.slack.com/apis/rate-limits#incoming-webhooks — we allow none.
+    default_rate = 1.0
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        url = target or config.get("webhook_url", "")
+        return [Bucket("webhook", url, pacing.rate_of(config, self.default_rate))]
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         url = outgoing.target or config["webhook_url"]
