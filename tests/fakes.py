@@ -7,11 +7,13 @@ responses), falling back to the provider's normal success answer.
 import base64
 import itertools
 import json
+import math
 import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -32,9 +34,61 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # time.monotonic() when the request reached the fake: pacing tests count arrivals per
+    # window and compare their order.
+    at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def by_path(received: Received) -> str:
+    """A limit's default key: the URL path (one webhook URL, one bot's method)."""
+    return received.path.partition("?")[0]
+
+
+@dataclass
+class RateWindow:
+    """A provider's limit on bursts: at most `count` requests per `per_seconds`, counted
+    per key (what the provider counts: a webhook, a chat…). Sliding (any `per_seconds`
+    span; Slack's and Telegram's published "per second" limits) or fixed (a window that
+    starts with its first request and resets `per_seconds` later, as Discord announces
+    its buckets: https://discord.com/developers/docs/topics/rate-limits#header-format).
+    Refused requests do not count."""
+
+    count: int
+    per_seconds: float
+    key: Callable[[Received], str] = by_path
+    fixed: bool = False
+    # Set: every answer tells the window in Discord's X-RateLimit-* headers, this bucket id.
+    bucket: str | None = None
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def admit(self, received: Received) -> tuple[float, int, float]:
+        """(seconds to wait before this request would be allowed: 0.0 when it is, and
+        then it counts; requests left in the window; seconds until the window resets)."""
+        now, seen = received.at, self._seen.setdefault(self.key(received), deque())
+        if self.fixed and seen and now >= seen[0] + self.per_seconds:
+            seen.clear()
+        while not self.fixed and seen and seen[0] <= now - self.per_seconds:
+            seen.popleft()
+        frees_at = seen[0] + self.per_seconds if seen else now + self.per_seconds
+        if len(seen) >= self.count:
+            return frees_at - now, 0, frees_at - now
+        seen.append(now)
+        return 0.0, self.count - len(seen), seen[0] + self.per_seconds - now
+
+    def headers(self, remaining: int, reset_after: float) -> dict[str, str]:
+        """The window as Discord announces it on an answer (none unless `bucket` is set)."""
+        if self.bucket is None:
+            return {}
+        return {
+            "X-RateLimit-Limit": str(self.count),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": self.bucket,
+        }
 
 
 class _Server(ThreadingHTTPServer):
@@ -49,6 +103,8 @@ class FakeHTTPProvider:
         self.default = default
         self.script: deque[Canned] = deque()
         self.requests: list[Received] = []
+        self.limits: list[RateWindow] = []
+        self.refused: list[Received] = []  # answered 429 by a limit
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
@@ -81,10 +137,37 @@ class FakeHTTPProvider:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
 
+    def limit(
+        self, count: int, per_seconds: float, key: Callable[[Received], str] = by_path
+    ) -> RateWindow:
+        """Refuse bursts the way providers do: a request beyond `count` in any
+        `per_seconds` (per `key`: the URL path unless told) is answered with the provider's
+        429 (`refusal`), not counted, and kept in `refused`."""
+        window = RateWindow(count, per_seconds, key)
+        self.limits.append(window)
+        return window
+
+    def refusal(self, wait: float) -> Canned:
+        """A 429 asking to wait `wait` seconds (Retry-After is whole seconds: RFC 9110
+        §10.2.3)."""
+        return Canned(429, "rate_limited", headers={"Retry-After": str(max(math.ceil(wait), 1))})
+
     def respond(self, received: Received) -> Canned:
         with self._lock:
             self.requests.append(received)
-            return self.script.popleft() if self.script else self.default
+            announced: dict[str, str] = {}
+            for window in self.limits:
+                wait, remaining, reset_after = window.admit(received)
+                announced.update(window.headers(remaining, reset_after))
+                if wait > 0:
+                    self.refused.append(received)
+                    canned = self.refusal(wait)
+                    break
+            else:
+                canned = self.script.popleft() if self.script else self.default
+            if announced:
+                canned = replace(canned, headers={**canned.headers, **announced})
+            return canned
 
     def _handler_class(self):
         provider = self
@@ -155,6 +238,14 @@ class FakeTelegram(FakeHTTPProvider):
     def error(status: int, description: str) -> Canned:
         return Canned(status, {"ok": False, "error_code": status, "description": description})
 
+    def refusal(self, wait: float) -> Canned:
+        return self.rate_limited(max(math.ceil(wait), 1))
+
+
+def telegram_chat(received: Received) -> str:
+    """A Telegram limit's key per chat (sendMessage's chat_id), for `limit(..., key=)`."""
+    return f"{by_path(received)} {received.json().get('chat_id')}"
+
 
 class FakeSlack(FakeHTTPProvider):
     """Answers like a Slack incoming webhook: 200 "ok", errors as plain text."""
@@ -172,7 +263,8 @@ class FakeDiscord(FakeHTTPProvider):
     def respond(self, received: Received) -> Canned:
         canned = super().respond(received)
         if canned.status == 200 and canned.body is None:
-            return Canned(200, {"id": str(next(_message_ids)), "type": 0})
+            # replace(): keeps the X-RateLimit-* headers of an announced bucket
+            return replace(canned, body={"id": str(next(_message_ids)), "type": 0})
         return canned
 
     @staticmethod
@@ -182,6 +274,15 @@ class FakeDiscord(FakeHTTPProvider):
             {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
             headers={"Retry-After": str(int(retry_after) + 1)},
         )
+
+    def refusal(self, wait: float) -> Canned:
+        return self.rate_limited(round(wait, 3))
+
+    def announce(self, count: int, per_seconds: float, bucket: str = "d1sc0rdbuck3t") -> None:
+        """A webhook bucket of `count` requests per `per_seconds` (a fixed window), told on
+        every answer in X-RateLimit-* headers as Discord does, and enforced with 429s:
+        https://discord.com/developers/docs/topics/rate-limits#header-format"""
+        self.limits.append(RateWindow(count, per_seconds, fixed=True, bucket=bucket))
 
 
 class RecordingSMTPHandler:

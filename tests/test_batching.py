@@ -15,6 +15,18 @@ from webhooks import sending as webhook_sending
 from webhooks.models import WebhookAttempt, WebhookDelivery
 
 
+@pytest.fixture
+def channels(channels):
+    """The conftest's channels, unpaced (the operator's flag): this file is about one task
+    claiming a batch of many waiting rows, and a paced destination lets only its head be
+    claimed (channels_app.pacing), so many messages to the one Slack webhook would never
+    make a batch. Pacing has its own tests (tests/test_pacing.py)."""
+    for config in channels.values():
+        config.unpaced = True
+        config.save(update_fields=["unpaced"])
+    return channels
+
+
 def texts(provider) -> Counter:
     # Slack's payload says "text", Discord's "content".
     return Counter(
