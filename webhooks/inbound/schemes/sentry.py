@@ -9,12 +9,9 @@ from webhooks.inbound.schemes.base import (
     CurlSigning,
     Preset,
     Scheme,
+    check_body_hmac,
     curl_header,
-    equal,
     hex_hmac_of_body,
-    hmac_sha256,
-    mismatch,
-    require,
 )
 
 
@@ -45,9 +42,7 @@ class Sentry(Scheme):
     )
 
     def verify(self, body, headers, secret, **options) -> None:
-        given = require(headers, "Sentry-Hook-Signature")
-        if not equal(hmac_sha256(secret.encode(), body).hex(), given.lower()):
-            raise mismatch()
+        check_body_hmac(headers, "Sentry-Hook-Signature", secret, body)
 
     def event_type(self, headers, payload) -> str:
         # "issue" + "created": the resource header and the body's action.
