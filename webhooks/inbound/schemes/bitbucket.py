@@ -24,6 +24,7 @@ class Bitbucket(Scheme):
             key="bitbucket",
             name="Bitbucket: pushes and pull requests",
             position=22,
+            settings=(("event_type_from", {"header": "X-Event-Key"}),),
             rules=(
                 {
                     "event": "repo:push",

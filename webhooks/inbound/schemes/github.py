@@ -21,6 +21,8 @@ class GitHub(Scheme):
             key="github",
             name="GitHub: pushes and pull requests",
             position=20,
+            # Shown on the endpoint, where the customer can change it (as the scheme does).
+            settings=(("event_type_from", {"header": "X-GitHub-Event"}),),
             rules=(
                 {
                     "event": "push",

@@ -24,6 +24,11 @@ class Sentry(Scheme):
             key="sentry",
             name="Sentry: new issues and alerts",
             position=42,
+            # No event_type_from: the scheme already gives "issue.created" (the resource
+            # header + the body's action). The template that says the same
+            # ({{ headers['sentry-hook-resource'] }}.{{ action }}) would cost a render in
+            # the worker for each event and fail a delivery without an action, where the
+            # scheme falls back to the resource alone.
             rules=(
                 {
                     "event": "issue.created",

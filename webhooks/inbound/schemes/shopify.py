@@ -20,6 +20,7 @@ class Shopify(Scheme):
             key="shopify-orders",
             name="Shopify: new orders",
             position=10,
+            settings=(("event_type_from", {"header": "X-Shopify-Topic"}),),
             rules=(
                 {
                     "event": "orders/create",

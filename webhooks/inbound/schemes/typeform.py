@@ -21,6 +21,7 @@ class Typeform(Scheme):
             key="typeform",
             name="Typeform: new responses",
             position=60,
+            settings=(("event_type_from", {"path": "event_type"}),),
             rules=(
                 {
                     "event": "form_response",

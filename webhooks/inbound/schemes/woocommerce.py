@@ -35,6 +35,7 @@ class WooCommerce(Scheme):
             key="woocommerce-orders",
             name="WooCommerce: new orders",
             position=11,
+            settings=(("event_type_from", {"header": "X-WC-Webhook-Topic"}),),
             rules=(
                 {
                     "event": "order.created",
