@@ -97,7 +97,11 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             chosen = schemes.preset(preset_key)
             attrs.setdefault("verification", chosen["verification"])
             for name, value in chosen["settings"].items():
-                attrs.setdefault(name, value)
+                # What the request leaves out or sends as null is the preset's: the
+                # dashboard's form sends a blank event_type_from as null. {} keeps the
+                # scheme's own event type.
+                if attrs.get(name) is None:
+                    attrs[name] = value
             attrs["rules"] = schemes.preset_rules(
                 preset_key, preset_channels or ["slack"], preset_recipient or "team"
             )
