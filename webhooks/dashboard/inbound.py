@@ -145,7 +145,8 @@ def inbound_preview(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         act=partial(preview.preview, endpoint),
     )
     context = _detail_context(request, endpoint, preview_form=form, previewed=result)
-    status = 200 if result is not None else 400
+    # A service's refusal keeps its status (429 past the preview rate); field errors are 400.
+    status = 200 if result is not None else max(form.status, 400)
     return render(request, "webhooks/inbound_detail.html", context, status=status)
 
 
