@@ -4,13 +4,14 @@ Each bucket is GCRA, the generic cell rate algorithm (https://brandur.org/rate-l
 https://en.wikipedia.org/wiki/Generic_cell_rate_algorithm): its whole state is one time,
 the TAT ("theoretical arrival time": when the bucket is full again), plus a pause. A token
 costs T = 1 / (rate * ONEPING_PACING_HEADROOM) seconds; a take of `cost` tokens is allowed
-once TAT + cost*T - burst*T <= now, and moves TAT to max(TAT, now) + cost*T. So `burst`
-tokens may go at once, then one every T; a take costlier than the bucket's capacity (a
-long SMS in a burst-1 bucket) goes when the bucket is full and leaves it in debt.
+once TAT + min(cost, burst)*T - burst*T <= now, and moves TAT to max(TAT, now) + cost*T.
+So `burst` tokens may go at once, then one every T; a take costlier than the bucket holds
+(a text of many segments in a burst-1 bucket) goes when the bucket is full and leaves it
+in debt.
 
-A delivery takes from several buckets at once (a Telegram message: its chat's and its
-bot's), all or nothing: a refused take leaves every bucket as it was, so waiting on a busy
-chat never spends the bot's tokens.
+A delivery takes from several buckets at once (a chat's and its bot's), all or nothing: a
+refused take leaves every bucket as it was, so waiting on a busy chat never spends the
+bot's tokens.
 
 Two stores, chosen per call (`backend()`, so tests can switch settings):
 - "redis": one Lua script per call checks and updates every bucket atomically, on the
@@ -37,7 +38,7 @@ from django.utils import timezone
 clock: Callable[[], float] | None = None
 
 # A Redis key outlives the moment its bucket is full and unpaused again by this much: its
-# state is of no use after that moment, the margin only absorbs rounding and expiry slack.
+# state is of no use after that moment, the margin only absorbs rounding and expiry delays.
 _EXPIRY_MARGIN_MS = 5000
 
 
