@@ -51,11 +51,14 @@ def delivered_count() -> int:
 def test_sends_during_a_broker_outage_are_all_delivered_after_it(
     api, account, roomy_plan, slack, settings, processes: Processes, private_redis: PrivateRedis
 ):
-    # Given the web side and a real worker both use a private Redis, and the worker runs
+    # Given the web side and a real worker both use a private Redis, and the worker runs.
+    # Unpaced (the operator's flag): the subject is 200 messages lost or not, and a paced
+    # webhook takes them one at a time at 1/s (#19).
     ChannelConfig.objects.create(
         account=account,
         kind="slack",
         config={"webhook_url": f"{slack.url}/services/T000/B000/XXXX"},
+        unpaced=True,
     )
     publish_to(private_redis.url)
     worker = processes.worker("worker", CELERY_BROKER_URL=private_redis.url)
