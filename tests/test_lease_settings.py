@@ -52,7 +52,6 @@ def test_leases_and_sweeps_default_to_minutes(tmp_path):
         "report-sweep": 60,
         "fate-wait": 60,
         "webhook-auto-disable": 3600.0,
-        # The database pacing store's idle buckets (#19): hourly, like the auto-disable.
         "pacing-forget-idle": 3600.0,
     }
 
