@@ -9,7 +9,7 @@ from channels_app import delivery as delivery_service
 from channels_app import outcomes
 from channels_app.delivery import BATCH
 from channels_app.models import Delivery, Message
-from tests.conftest import delivery_ids, send
+from tests.conftest import delivery_ids, send, unpaced
 from tests.fakes import Canned
 from webhooks import sending as webhook_sending
 from webhooks.models import WebhookAttempt, WebhookDelivery
@@ -17,14 +17,9 @@ from webhooks.models import WebhookAttempt, WebhookDelivery
 
 @pytest.fixture
 def channels(channels):
-    """The conftest's channels, unpaced (the operator's flag): this file is about one task
-    claiming a batch of many waiting rows, and a paced destination lets only its head be
-    claimed (channels_app.pacing), so many messages to the one Slack webhook would never
-    make a batch. Pacing has its own tests (tests/test_pacing.py)."""
-    for config in channels.values():
-        config.unpaced = True
-        config.save(update_fields=["unpaced"])
-    return channels
+    # The subject is one task claiming a batch of many waiting rows; paced, only the head
+    # of the one Slack webhook's deliveries could be claimed (tests/conftest.py unpaced).
+    return unpaced(channels)
 
 
 def texts(provider) -> Counter:

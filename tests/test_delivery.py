@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from channels_app import delivery as delivery_service
 from channels_app.models import Delivery, Message
-from tests.conftest import TELEGRAM_TOKEN, send
+from tests.conftest import TELEGRAM_TOKEN, send, unpaced
 from tests.fakes import Canned, FakeDiscord, FakeTelegram
+
+
+@pytest.fixture
+def channels(channels):
+    # Attempts one after another at once (retries, rate limits), not pacing: tests/conftest.py
+    # unpaced(); tests/test_pacing.py runs these flows paced.
+    return unpaced(channels)
 
 
 def attempt(delivery_id: str) -> Delivery:

@@ -8,6 +8,7 @@ from accounts.models import MonthlyUsage
 from accounts.usage import billing_period
 from channels_app import delivery as delivery_service
 from channels_app.models import Delivery, Message
+from tests.conftest import unpaced
 from tests.inbound_helpers import (
     as_json,
     fixture,
@@ -18,6 +19,13 @@ from tests.inbound_helpers import (
 )
 from webhooks.inbound import processing
 from webhooks.models import InboundEvent
+
+
+@pytest.fixture
+def channels(channels):
+    # Rules making several messages to one webhook, sent at once by hand: their subject is
+    # which rules fire, not pacing (tests/conftest.py unpaced).
+    return unpaced(channels)
 
 
 def create_endpoint(api, **fields) -> dict:

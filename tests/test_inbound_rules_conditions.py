@@ -9,11 +9,18 @@ import pytest
 from django.test import Client
 
 from channels_app.models import Message
-from tests.conftest import wait_until
+from tests.conftest import unpaced, wait_until
 from tests.inbound_helpers import as_json, create_inbound_endpoint, inbound_path
 from tests.test_inbound_processing import process_all
 from webhooks.inbound import templates
 from webhooks.models import InboundEndpoint, InboundEvent
+
+
+@pytest.fixture
+def channels(channels):
+    # Rules making several messages to one webhook, sent at once by hand: their subject is
+    # which rules fire, not pacing (tests/conftest.py unpaced).
+    return unpaced(channels)
 
 
 def rule(event: str = "*", message: str = "{{ event }}", **fields) -> dict:

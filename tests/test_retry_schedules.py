@@ -79,8 +79,13 @@ def test_a_failing_delivery_follows_the_production_schedule_to_the_last_attempt(
     settings.ONEPING_DELIVERY_RETRY_SCHEDULE = DELIVERY_SCHEDULE
     slack = FakeHTTPProvider(default=Canned(500, "internal_error")).start()
     try:
+        # Unpaced (the operator's flag): the attempts follow one another at once here,
+        # faster than the webhook's rate; the subject is the schedule, not pacing.
         ChannelConfig.objects.create(
-            account=account, kind="slack", config={"webhook_url": f"{slack.url}/services/T/B/X"}
+            account=account,
+            kind="slack",
+            config={"webhook_url": f"{slack.url}/services/T/B/X"},
+            unpaced=True,
         )
         accepted = api.post_json(
             "/api/v1/send", {"message": "hi", "channels": ["slack"], "recipient": "ops"}

@@ -14,10 +14,18 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_app import delivery as delivery_service
+from tests.conftest import unpaced
 from tests.fakes import Canned, FakeHTTPProvider
 from webhooks import sending
 from webhooks.endpoints import auto_disable
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+@pytest.fixture
+def channels(channels):
+    # Messages and retries sent at once by hand for the events they make, not pacing
+    # (tests/conftest.py unpaced).
+    return unpaced(channels)
 
 
 @pytest.fixture
