@@ -1,0 +1,191 @@
+"""What the API, the dashboard and the admin show of a channel's pacing (channels_app.pacing):
+the rates of its main destination, the deliveries waiting, a provider's pause; and the
+operator-only `unpaced` flag the API never sets."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from channels_app.models import ChannelConfig, Delivery
+from channels_app.pacing import store
+from tests.conftest import send
+
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnop"
+SLACK_SEND = {"channels": ["slack"], "recipient": "ops"}
+
+
+def create_slack(api, **config) -> dict:
+    response = api.post_json(
+        "/api/v1/channels", {"kind": "slack", "config": {"webhook_url": SLACK_URL, **config}}
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def pacing_of(api, channel_id: str) -> dict:
+    response = api.get(f"/api/v1/channels/{channel_id}")
+    assert response.status_code == 200, response.content
+    return response.json()["pacing"]
+
+
+def test_a_slack_channel_shows_its_webhook_rate_and_never_the_url(api):
+    channel = create_slack(api)
+
+    pacing = pacing_of(api, channel["id"])
+
+    assert pacing == {
+        "paced": True,
+        "max_per_second": None,
+        "rates": [{"scope": "webhook", "per_second": 1.0, "burst": 1}],
+        "waiting": 0,
+        "paused_until": None,
+    }
+    assert "hooks.slack.com" not in str(pacing)
+
+
+def test_max_per_second_is_the_rate_shown(api):
+    channel = create_slack(api, max_per_second=0.5)
+
+    pacing = pacing_of(api, channel["id"])
+
+    assert pacing["max_per_second"] == 0.5
+    assert pacing["rates"] == [{"scope": "webhook", "per_second": 0.5, "burst": 1}]
+
+
+def test_a_patch_of_max_per_second_alone_keeps_the_webhook(api):
+    # The README's example: the rate changes, the stored (secret) URL stays.
+    channel = create_slack(api)
+
+    response = api.patch(
+        f"/api/v1/channels/{channel['id']}",
+        {"config": {"max_per_second": 0.5}},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["pacing"]["rates"][0]["per_second"] == 0.5
+    assert ChannelConfig.objects.get(pk=channel["id"]).config == {
+        "webhook_url": SLACK_URL,
+        "max_per_second": 0.5,
+    }
+
+
+def test_an_unpaced_channel_says_so(api):
+    channel = create_slack(api)
+    ChannelConfig.objects.filter(pk=channel["id"]).update(unpaced=True)
+
+    pacing = pacing_of(api, channel["id"])
+
+    assert pacing["paced"] is False
+    assert pacing["rates"] == []
+
+
+def test_waiting_counts_the_paced_and_the_held_not_the_head(api, account, settings):
+    # Given three messages to one webhook (no worker runs in this test: all stay queued)
+    channel = create_slack(api)
+    first, second, third = (
+        send(api, f"update {n}", **SLACK_SEND)["deliveries"][0]["id"] for n in range(3)
+    )
+    assert Delivery.objects.filter(pk__in=[first, second, third], destination="").count() == 0
+
+    # the head is claimable: the two behind it wait
+    assert pacing_of(api, channel["id"])["waiting"] == 2
+
+    # When the head waits for its token, it waits too
+    Delivery.objects.filter(pk=first).update(paced_until=timezone.now() + timedelta(minutes=5))
+    assert pacing_of(api, channel["id"])["waiting"] == 3
+
+    # and when it is sent, the next is the head (not waiting) and the last is held
+    Delivery.objects.filter(pk=first).update(status=Delivery.Status.SENT, paced_until=None)
+    assert pacing_of(api, channel["id"])["waiting"] == 1
+
+
+def test_waiting_is_scoped_to_the_account(api, make_account, make_api_client):
+    channel = create_slack(api)
+    other_api = make_api_client(make_account("Other"))
+    create_slack(other_api)
+    for n in range(3):
+        send(other_api, f"theirs {n}", **SLACK_SEND)
+
+    assert pacing_of(api, channel["id"])["waiting"] == 0
+
+
+def test_a_providers_pause_is_shown_until_it_ends(api, monkeypatch):
+    channel = create_slack(api)
+    paused = (timezone.now() + timedelta(seconds=30)).timestamp()
+    seen_keys = []
+
+    def peek(keys):
+        seen_keys.extend(keys)
+        return {key: {"paused_until": paused, "next_token_at": paused} for key in keys}
+
+    # The store is another module's subject (tests of channels_app.pacing.store): here only
+    # what the answer makes of its reading.
+    monkeypatch.setattr(store, "peek", peek)
+
+    pacing = pacing_of(api, channel["id"])
+    monkeypatch.setattr(store, "peek", lambda keys: {k: {"paused_until": 1.0} for k in keys})
+    assert pacing_of(api, channel["id"])["paused_until"] is None  # a pause long over
+
+    shown = datetime.fromisoformat(pacing["paused_until"].replace("Z", "+00:00"))
+    assert abs(shown.timestamp() - paused) < 0.01
+    assert len(seen_keys) == 1 and seen_keys[0].startswith("pace:slack:webhook:")
+    assert "hooks.slack.com" not in seen_keys[0]
+
+
+def test_the_list_shows_pacing_without_waiting(api):
+    create_slack(api)
+    listed = api.get("/api/v1/channels").json()
+
+    [channel] = listed
+    assert channel["pacing"]["rates"] == [{"scope": "webhook", "per_second": 1.0, "burst": 1}]
+    assert "waiting" not in channel["pacing"]
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_the_api_never_sets_the_operator_flag(api, method):
+    if method == "post":
+        response = api.post_json(
+            "/api/v1/channels",
+            {"kind": "slack", "config": {"webhook_url": SLACK_URL}, "unpaced": True},
+        )
+        assert response.status_code == 201, response.content
+        channel_id = response.json()["id"]
+    else:
+        channel_id = create_slack(api)["id"]
+        response = api.patch(
+            f"/api/v1/channels/{channel_id}",
+            {"unpaced": True, "pacing": {"paced": False}},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.content
+
+    # DRF leaves fields a serializer does not declare out of validated_data: ignored.
+    assert ChannelConfig.objects.get(pk=channel_id).unpaced is False
+    assert response.json()["pacing"]["paced"] is True
+    assert "unpaced" not in response.json()
+
+
+def test_staff_see_and_set_unpaced_in_the_admin(account, admin_user):
+    channel = ChannelConfig.objects.create(
+        account=account, kind="slack", config={"webhook_url": SLACK_URL}
+    )
+    client = Client()
+    client.force_login(admin_user)
+    url = f"/admin/channels_app/channelconfig/{channel.pk}/change/"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b'name="unpaced"' in page.content
+    assert SLACK_URL.encode() not in page.content
+
+    response = client.post(url, {"unpaced": "on"})
+
+    assert response.status_code == 302, response.content
+    channel.refresh_from_db()
+    assert channel.unpaced is True
+    assert channel.config == {"webhook_url": SLACK_URL}  # the secret config is untouched
+    listing = client.get("/admin/channels_app/channelconfig/?unpaced__exact=1")
+    assert channel.pk.encode() in listing.content
