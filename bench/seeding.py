@@ -73,6 +73,12 @@ def create_tenant(email: str, name: str) -> Tenant:
 
 
 def configure_channels(port: int, tenant: Tenant, sink_port: int) -> None:
+    """A Slack and a Discord channel at the sink, unpaced: the throughput phases send
+    thousands of messages to these ONE webhook each, which pacing would hold to 1 a second
+    (the "paced destination" phase measures pacing). `unpaced` is the operator's flag,
+    which the API does not take: set through the ORM, as the Django admin would."""
+    from channels_app.models import ChannelConfig
+
     sink = f"http://127.0.0.1:{sink_port}"
     for kind, url in (
         ("slack", f"{sink}/services/T000/B000/XXXX"),
@@ -80,6 +86,17 @@ def configure_channels(port: int, tenant: Tenant, sink_port: int) -> None:
     ):
         payload = {"kind": kind, "config": {"webhook_url": url}}
         expect(api(port, "POST", "/api/v1/channels", tenant.key, payload), 201, f"{kind} channel")
+    ChannelConfig.objects.filter(account_id=tenant.account_id).update(unpaced=True)
+
+
+def configure_paced_slack(port: int, tenant: Tenant, sink_port: int, per_second: float) -> None:
+    """A Slack channel at the sink whose webhook is paced at `per_second`."""
+    config = {
+        "webhook_url": f"http://127.0.0.1:{sink_port}/services/T000/B000/PACED",
+        "max_per_second": per_second,
+    }
+    payload = {"kind": "slack", "config": config}
+    expect(api(port, "POST", "/api/v1/channels", tenant.key, payload), 201, "paced slack")
 
 
 def create_inbound_endpoint(port: int, tenant: Tenant, secret: str) -> str:
