@@ -42,9 +42,21 @@ def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]
                 "test_form": TestSendForm(kind=kind),
                 "callback": status_callback(request, channel) if channel else None,
                 "pacing": pacing.get(channel.pk) if channel else None,
+                "rates": [
+                    f"{rate_label(rate['per_second'])} per {rate['scope']}"
+                    for rate in (pacing.get(channel.pk, {}).get("rates", []) if channel else [])
+                ],
             }
         )
     return cards
+
+
+def rate_label(per_second: float) -> str:
+    """A rate as providers publish it: "1/s", "0.5/s", "20/min" (Telegram's groups),
+    "10/min" (WhatsApp's one every 6 s)."""
+    if per_second >= 1 or round(per_second * 10, 6).is_integer():
+        return f"{per_second:g}/s"
+    return f"{round(per_second * 60, 1):g}/min"
 
 
 def status_callback(request: HttpRequest, channel: ChannelConfig) -> dict | None:
