@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from channels_app.models import ChannelConfig, Delivery
 from channels_app.pacing import store
-from tests.conftest import send
+from tests.conftest import send, wait_until
+from tests.fakes import Canned
+from tests.metrics_helpers import TOKEN, moved, scrape
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnop"
 SLACK_SEND = {"channels": ["slack"], "recipient": "ops"}
@@ -19,6 +21,16 @@ SLACK_SEND = {"channels": ["slack"], "recipient": "ops"}
 def create_slack(api, **config) -> dict:
     response = api.post_json(
         "/api/v1/channels", {"kind": "slack", "config": {"webhook_url": SLACK_URL, **config}}
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def create_slack_at(api, slack, **config) -> dict:
+    """A Slack channel whose webhook is the fake's (the worker tests send to it)."""
+    response = api.post_json(
+        "/api/v1/channels",
+        {"kind": "slack", "config": {"webhook_url": f"{slack.url}/services/T/B/X", **config}},
     )
     assert response.status_code == 201, response.content
     return response.json()
@@ -144,6 +156,21 @@ def test_the_list_shows_pacing_without_waiting(api):
     assert "waiting" not in channel["pacing"]
 
 
+def test_the_channel_page_shows_the_rate_and_the_waiting(api, owner_client):
+    channel = create_slack(api, max_per_second=0.5)
+    for n in range(3):  # no worker runs: the head is claimable, two wait behind it
+        send(api, f"update {n}", **SLACK_SEND)
+
+    page = owner_client.get("/channels/").content.decode()
+
+    assert "Paced: 0.5/s per webhook (your <code>max_per_second</code>)" in page
+    assert '<span class="pacing-waiting">2 waiting</span>' in page
+
+    ChannelConfig.objects.filter(pk=channel["id"]).update(unpaced=True)
+    page = owner_client.get("/channels/").content.decode()
+    assert "Not paced: deliveries leave as fast as workers send them." in page
+
+
 @pytest.mark.parametrize("method", ["post", "patch"])
 def test_the_api_never_sets_the_operator_flag(api, method):
     if method == "post":
@@ -189,3 +216,57 @@ def test_staff_see_and_set_unpaced_in_the_admin(account, admin_user):
     assert channel.config == {"webhook_url": SLACK_URL}  # the secret config is untouched
     listing = client.get("/admin/channels_app/channelconfig/?unpaced__exact=1")
     assert channel.pk.encode() in listing.content
+
+
+# --- through a real worker and the real token store ---------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.usefixtures("empty_queue")
+def test_a_paced_wait_is_counted_and_on_the_timeline(api, slack, settings, celery_worker):
+    # Given a Slack channel at 0.5 a second: the second message's token is 2.2 s away
+    settings.METRICS_TOKEN = TOKEN
+    create_slack_at(api, slack, max_per_second=0.5)
+    before = scrape()
+
+    # When two messages go to its webhook
+    first, second = (send(api, f"deploy {n}", **SLACK_SEND)["deliveries"][0]["id"] for n in (1, 2))
+
+    # Then both arrive, in order, and the second waited for its token once at least
+    wait_until(
+        lambda: Delivery.objects.filter(pk__in=[first, second], status="delivered").count() == 2,
+        timeout=60,
+    )
+    assert [r.json()["text"] for r in slack.requests] == ["deploy 1", "deploy 2"]
+    waited = Delivery.objects.get(pk=second).timeline.filter(detail__startswith="paced until")
+    assert waited.count() == 1
+    assert moved(before, scrape(), "oneping_paced_waits_total", channel="slack") >= 1
+    assert Delivery.objects.get(pk=second).attempts == 1  # a wait is no attempt
+
+
+@pytest.mark.worker
+@pytest.mark.usefixtures("empty_queue")
+def test_a_providers_429_pauses_the_channel_and_is_counted(api, slack, settings, celery_worker):
+    settings.METRICS_TOKEN = TOKEN
+    channel = create_slack_at(api, slack)
+    slack.answer(Canned(429, "rate_limited", headers={"Retry-After": "120"}))
+    before = scrape()
+
+    delivery_id = send(api, "deploy", **SLACK_SEND)["deliveries"][0]["id"]
+    wait_until(lambda: Delivery.objects.get(pk=delivery_id).status == "retrying", timeout=60)
+
+    assert moved(before, scrape(), "oneping_provider_rate_limited_total", channel="slack") == 1
+    paused = pacing_of(api, channel["id"])["paused_until"]
+    assert paused is not None
+    left = datetime.fromisoformat(paused.replace("Z", "+00:00")) - timezone.now()
+    assert timedelta(seconds=60) < left <= timedelta(seconds=120)
+
+
+@pytest.mark.parametrize(
+    ("per_second", "label"),
+    [(1.0, "1/s"), (30.0, "30/s"), (0.5, "0.5/s"), (20 / 60, "20/min"), (1 / 6, "10/min")],
+)
+def test_the_channel_page_writes_rates_as_providers_publish_them(per_second, label):
+    from channels_app.dashboard.channels import rate_label
+
+    assert rate_label(per_second) == label
