@@ -146,14 +146,15 @@ _OUTCOMES = [
     ("partially_failed", "delivered", "failed", 4),
     ("failed", "failed", "failed", 3),
 ]
+# Every NOT NULL column (Django's defaults are not the database's: COPY must name them).
 _MESSAGE_COLUMNS = (
     "id, account_id, recipient, subject, body, channels, fallback_channels, metadata, "
-    "callback_url, retry, is_test, status, created_at"
+    "channel_options, callback_url, retry, is_test, status, created_at"
 )
 _DELIVERY_COLUMNS = (
     "id, account_id, message_id, channel, address, target, fallback_order, status, attempts, "
-    "max_attempts, provider_message_id, last_error, next_attempt_at, enqueued_at, "
-    "lease_expires_at, created_at, updated_at"
+    "max_attempts, opens, clicks, destination, provider_message_id, last_error, "
+    "next_attempt_at, enqueued_at, lease_expires_at, created_at, updated_at"
 )
 
 
@@ -187,15 +188,15 @@ def seed_message_log(
                 status, slack, discord = rng.choices(_OUTCOMES, weights)[0][:3]
                 messages.write(
                     f"{message_id}\t{account_id}\tcustomer-{index % 5000}\tOrder update\t"
-                    f'Order #{index} has shipped\t["slack", "discord"]\t[]\t{{}}\t\t'
+                    f'Order #{index} has shipped\t["slack", "discord"]\t[]\t{{}}\t{{}}\t\t'
                     f"t\tf\t{status}\t{stamp}\n"
                 )
                 for channel, outcome in (("slack", slack), ("discord", discord)):
                     attempts, error = (1, "") if outcome == "delivered" else (6, "HTTP 500")
                     deliveries.write(
                         f"{ulid_id('dlv', millis, rng)}\t{account_id}\t{message_id}\t{channel}\t"
-                        f"channel webhook\t{empty_target}\t0\t{outcome}\t{attempts}\t6\t\t"
-                        f"{error}\t\\N\t{stamp}\t\\N\t{stamp}\t{stamp}\n"
+                        f"channel webhook\t{empty_target}\t0\t{outcome}\t{attempts}\t6\t0\t0\t"
+                        f"\t\t{error}\t\\N\t{stamp}\t\\N\t{stamp}\t{stamp}\n"
                     )
             with conn.cursor() as cursor:
                 with cursor.copy(
