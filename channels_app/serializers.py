@@ -3,12 +3,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_app import channels, contacts, pacing_shown
+from channels_app import channels, contacts
 from channels_app.channel_config import clean_channel_config
 from channels_app.contacts import clean_addresses, shown_addresses
 from channels_app.integrations import channel_kinds
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from channels_app.pacing import shown as pacing_shown
 from oneping.api.viewsets import ValidatesOnly
 from oneping.errors import ServiceError
 

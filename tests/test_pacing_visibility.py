@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from channels_app import pacing_shown
 from channels_app.models import ChannelConfig, Delivery
+from channels_app.pacing import shown as pacing_shown
 from channels_app.pacing import store
 from tests.conftest import send, wait_until
 from tests.fakes import Canned

@@ -11,11 +11,12 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from accounts.permissions import Role, account_view
-from channels_app import channels, pacing_shown
+from channels_app import channels
 from channels_app.dashboard.channel_forms import ChannelForm, TestSendForm, channel_forms
 from channels_app.integrations import get_integration
 from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import ChannelConfig, Delivery
+from channels_app.pacing import shown as pacing_shown
 from channels_app.serializers import ChannelConfigSerializer, ChannelTestSerializer
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError

@@ -1,5 +1,5 @@
 """What the API's channel answer and the channel page say about a channel's pacing
-(channels_app.pacing): its rates, how many deliveries wait, and whether a provider paused it.
+(this package): its rates, how many deliveries wait, and whether a provider paused it.
 
 Read-only, and cheap for a list: one query counts the waiting deliveries of every channel
 shown, and one store call reads every main bucket.
