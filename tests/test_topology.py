@@ -278,13 +278,19 @@ def test_the_procfile_topology_loses_nothing_when_a_sending_worker_dies(formatio
         api_requests_per_minute=100_000,
     )
     account, key = new_account(roomy)
+    # Unpaced (the operator's flag): hundreds of messages go to one webhook and one chat,
+    # and the subject is what a dying worker loses, not pacing (tests/test_pacing.py).
     ChannelConfig.objects.create(
-        account=account, kind="slack", config={"webhook_url": f"{slack.url}/services/T/B/X"}
+        account=account,
+        kind="slack",
+        config={"webhook_url": f"{slack.url}/services/T/B/X"},
+        unpaced=True,
     )
     ChannelConfig.objects.create(
         account=account,
         kind="telegram",
         config={"bot_token": TELEGRAM_TOKEN, "default_chat_id": "4242"},
+        unpaced=True,
     )
     # Set up through the two instances: endpoints validated by the overlay's URL rules.
     api_post(
@@ -313,7 +319,10 @@ def test_the_procfile_topology_loses_nothing_when_a_sending_worker_dies(formatio
     )
     free, free_key = new_account()
     ChannelConfig.objects.create(
-        account=free, kind="slack", config={"webhook_url": f"{slack.url}/services/T/B/Q"}
+        account=free,
+        kind="slack",
+        config={"webhook_url": f"{slack.url}/services/T/B/Q"},
+        unpaced=True,
     )
     limited_plan = Plan.objects.create(
         name="limited",
