@@ -49,7 +49,7 @@ TWILIO_PREFIX = "whatsapp:"
 # WhatsApp's own, so it holds through Twilio too.
 PAIR_RATE = 1 / 6
 # Each sender's throughput, messages a second: the Cloud API's default of 80 per business
-# number (https://developers.facebook.com/docs/whatsapp/cloud-api/overview#throughput);
+# number (https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput);
 # Twilio sets a WhatsApp sender's text throughput to 10 by default, 50 on request
 # (https://www.twilio.com/docs/whatsapp/best-practices-and-faqs, "What is the MPS limit").
 SENDER_RATES = {"meta": 80.0, "twilio": 10.0}
