@@ -104,6 +104,8 @@ def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> 
     for delivery, outcome in attempted:
         gate.after_attempt(delivery, outcome, now)
     changes = [_apply(delivery, outcome, now, claim.outbox) for delivery, outcome in attempted]
+    finished = [c.delivery for c in changes if c.status != Status.RETRYING]
+    gate.hand_off(finished, [c.delivery for c in changes if c.status == Status.RETRYING], now)
     bulk.update_rows([delivery for delivery, _ in mine], OUTCOME_FIELDS)
     # A wait is noted, not announced: the delivery's status did not change for anyone.
     TimelineEntry.objects.bulk_create([entry for entry in waits if entry is not None])
@@ -112,11 +114,6 @@ def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> 
     ended = {change.delivery.message_id for change in changes if change.status != Status.RETRYING}
     settle_messages([messages[pk] for pk in sorted(ended)])
     count_final([(change.delivery.channel, change.status) for change in changes])
-    gate.hand_off(
-        [c.delivery for c in changes if c.status != Status.RETRYING],
-        [c.delivery for c in changes if c.status == Status.RETRYING],
-        now,
-    )
 
 
 def count_final(changes: list[tuple[str, str]]) -> None:

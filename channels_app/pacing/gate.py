@@ -106,9 +106,18 @@ def apply_paced(delivery: Delivery, paced: Paced, now: datetime) -> TimelineEntr
     delivery.status = Status.QUEUED
     delivery.attempts = max(delivery.attempts - 1, 0)
     delivery.paced_until = until
-    # The sweep sees it as enqueued at its time: it is not lost before then.
-    delivery.enqueued_at = until
-    transaction.on_commit(lambda: enqueue([delivery.pk], countdown=paced.wait + COUNTDOWN_MARGIN))
+    if paced.wait <= settings.ONEPING_MAX_COUNTDOWN_SECONDS:
+        # The sweep sees it as enqueued at its time: not lost before then.
+        delivery.enqueued_at = until
+        countdown = paced.wait + COUNTDOWN_MARGIN
+        transaction.on_commit(lambda: enqueue([delivery.pk], countdown=countdown))
+    else:
+        # Too long for a countdown task (oneping.queueing): the sweep, which enqueues a
+        # queued row ONEPING_OUTBOX_SWEEP_AFTER_SECONDS after its enqueued_at, brings it
+        # back once its time has come.
+        delivery.enqueued_at = until - timedelta(
+            seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS
+        )
     if not first:
         return None
     return TimelineEntry(
@@ -151,6 +160,8 @@ def _pause_of(outcome: SendResult | TransportError) -> float | None:
 def hand_off(ended: list[Delivery], held: list[Delivery], now: datetime) -> None:
     """Enqueue the next delivery of each destination whose head just ended (at once) or
     started holding the others (when its hold runs out), once the caller commits."""
+    for delivery in ended:
+        delivery.holds_order_until = None  # saved with the outcome's other fields
     now_keys = {d.destination for d in ended if d.destination}
     if now_keys:
         transaction.on_commit(lambda: _enqueue_heads(now_keys))

@@ -211,6 +211,10 @@ class Outbox:
             stale=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
         )
         rows = self.model.objects.filter(lost & self.receiving)
+        if self.claim_filter is not None:
+            # Only rows a claim would take: not, say, deliveries behind their
+            # destination's head, whose tasks would find nothing to do.
+            rows = rows.filter(Q(status=self.claimed) | self.claim_filter(now))
         swept = leases.enqueue_swept(rows, self.enqueue, now, batch)
         if swept:
             logger.info("outbox sweep: enqueued %d %s", swept, self.name)
