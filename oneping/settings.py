@@ -480,6 +480,10 @@ ONEPING_INBOUND_RATE_PER_ENDPOINT = env_int("ONEPING_INBOUND_RATE_PER_ENDPOINT",
 ONEPING_INBOUND_BURST_PER_ENDPOINT = env_int("ONEPING_INBOUND_BURST_PER_ENDPOINT", 100)
 ONEPING_INBOUND_RATE_PER_ACCOUNT = env_int("ONEPING_INBOUND_RATE_PER_ACCOUNT", 200)
 ONEPING_INBOUND_BURST_PER_ACCOUNT = env_int("ONEPING_INBOUND_BURST_PER_ACCOUNT", 400)
+# POST /api/v1/inbound-endpoints/{id}/preview (and the dashboard's form) per account: each
+# runs the customer's templates in a forked child (webhooks/inbound/preview.py).
+ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT = env_int("ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT", 1)
+ONEPING_INBOUND_PREVIEW_BURST_PER_ACCOUNT = env_int("ONEPING_INBOUND_PREVIEW_BURST_PER_ACCOUNT", 10)
 # How many reverse proxies in front of the web processes append to X-Forwarded-For: the
 # client's address for inbound allowed_ips is the one the outermost of them saw
 # (webhooks.inbound.allowlist). 0: the socket's peer, and X-Forwarded-For is ignored.

@@ -5,11 +5,13 @@ trusted proxies; a request from elsewhere is 403 ip_not_allowed and nothing is s
 import html
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.conftest import wait_until
 from tests.inbound_helpers import as_json, create_inbound_endpoint, hmac_headers, inbound_path
 from tests.test_settings import start_django
+from webhooks.inbound import receiving
 from webhooks.models import InboundEndpoint, InboundEvent
 
 SECRET = "allow-secret"
@@ -76,11 +78,45 @@ def test_ipv6_and_ipv4_mapped_addresses_are_matched(endpoint):
 
 
 def test_the_address_is_checked_before_the_signature(endpoint):
-    # A bad signature from elsewhere is refused for its address: no HMAC, no failure counted.
+    # A bad signature from elsewhere is refused for its address, before any HMAC.
     response = post(endpoint, "198.51.100.7", HTTP_X_WEBHOOK_SIGNATURE="sha256=00")
 
     assert_refused(response, "198.51.100.7")
-    assert InboundEndpoint.objects.get().failed_verifications == 0
+    reason = InboundEndpoint.objects.get().last_failure_reason
+    assert "198.51.100.7" in reason
+    assert "allowed_ips" in reason
+
+
+def test_a_refused_address_is_counted_like_a_failed_verification(api, endpoint):
+    post(endpoint, "198.51.100.7")
+
+    shown = api.get(f"/api/v1/inbound-endpoints/{endpoint['id']}").json()
+    assert shown["failed_verifications"] == 1
+    assert shown["last_failure_reason"] == (
+        "Requests from 198.51.100.7 are not accepted by this inbound URL (allowed_ips)."
+    )
+    assert shown["last_failure_at"] is not None
+    assert not InboundEvent.objects.exists()
+
+
+def test_refusals_write_the_row_at_most_once_per_interval(endpoint, monkeypatch):
+    # A long interval, so the test does not depend on how fast it runs.
+    monkeypatch.setattr(receiving, "REFUSAL_WRITE_SECONDS", 3600)
+    cache.delete(f"inbound:ip-refusal-written:{endpoint['id']}")
+
+    for address in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
+        assert_refused(post(endpoint, address), address)
+
+    row = InboundEndpoint.objects.get()
+    assert row.failed_verifications == 1
+    assert "198.51.100.7" in row.last_failure_reason  # the first one, the one written
+
+    # The interval is over: the next refusal is written again.
+    cache.delete(f"inbound:ip-refusal-written:{endpoint['id']}")
+    assert_refused(post(endpoint, "203.0.113.9"), "203.0.113.9")
+    row.refresh_from_db()
+    assert row.failed_verifications == 2
+    assert "203.0.113.9" in row.last_failure_reason
 
 
 def test_refused_requests_count_against_the_rate_limit(endpoint, settings):

@@ -10,7 +10,7 @@ import pytest
 
 from accounts import api_keys
 from accounts.usage import usage_for
-from channels_app.models import Message
+from channels_app.models import ChannelConfig, Message
 from tests import inbound_signing
 from tests.conftest import ApiClient
 from tests.inbound_helpers import create_inbound_endpoint, fixture, shopify_headers, stripe_headers
@@ -336,3 +336,74 @@ def test_a_member_cannot_preview(api, account, channels, member_client):
         "Preview a delivery"
         not in member_client.get(f"/inbound/{endpoint['id']}/").content.decode()
     )
+
+
+PREVIEW_RATE = 0.01  # one more preview every 100 s: none within a test
+
+
+@pytest.fixture
+def preview_limit(settings):
+    settings.ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT = PREVIEW_RATE
+    settings.ONEPING_INBOUND_PREVIEW_BURST_PER_ACCOUNT = 2
+
+
+def test_previews_past_the_accounts_burst_get_429_rate_limited(
+    api, account, channels, make_account, preview_limit
+):
+    endpoint = shopify_endpoint(api)
+    other = shopify_endpoint(api, rules=ORDER_RULES[:1])
+    headers, body = shopify_delivery()
+
+    first = preview(api, endpoint, headers, body)
+    second = preview(api, other, headers, body)  # the account's limit: all its endpoints
+    refused = preview(api, endpoint, headers, body)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert refused.status_code == 429, refused.content
+    retry_after = int(refused["Retry-After"])
+    assert retry_after >= 1
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limited"
+    assert "Retry-After" in error["message"]
+    assert error["details"] == {
+        "limit": "account",
+        "rate": PREVIEW_RATE,
+        "burst": 2,
+        "retry_after": retry_after,
+    }
+    assert_nothing_stored_or_sent(account, endpoint)
+
+
+def test_another_accounts_previews_are_not_limited_by_this_one(
+    api, account, channels, make_account, preview_limit
+):
+    endpoint = shopify_endpoint(api)
+    headers, body = shopify_delivery()
+    for _ in range(2):
+        assert preview(api, endpoint, headers, body).status_code == 200
+    other_account = make_account("Other")
+    stranger = ApiClient(api_keys.issue_key(other_account, "tests")[1])
+    ChannelConfig.objects.bulk_create(
+        ChannelConfig(account=other_account, kind=c.kind, config=c.config)
+        for c in ChannelConfig.objects.filter(account=account)
+    )
+    theirs = shopify_endpoint(stranger)
+
+    assert preview(stranger, theirs, headers, body).status_code == 200
+
+
+def test_the_dashboard_form_says_the_preview_is_rate_limited(
+    api, account, channels, owner_client, preview_limit
+):
+    endpoint = shopify_endpoint(api)
+    headers, body = shopify_delivery()
+    form = {"headers": form_headers(headers), "body": body.decode()}
+    for _ in range(2):
+        assert owner_client.post(f"/inbound/{endpoint['id']}/preview/", form).status_code == 200
+
+    response = owner_client.post(f"/inbound/{endpoint['id']}/preview/", form)
+
+    assert response.status_code == 429
+    page = html.unescape(response.content.decode())
+    assert "Your account may run previews at most 0.01 requests a second" in page
+    assert "Thanks John" not in page

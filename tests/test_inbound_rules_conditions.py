@@ -9,8 +9,10 @@ import pytest
 from django.test import Client
 
 from channels_app.models import Message
+from tests.conftest import wait_until
 from tests.inbound_helpers import as_json, create_inbound_endpoint, inbound_path
 from tests.test_inbound_processing import process_all
+from webhooks.inbound import templates
 from webhooks.models import InboundEndpoint, InboundEvent
 
 
@@ -289,3 +291,48 @@ def test_rules_saved_without_ids_fire_by_their_position(api, channels, slack):
     assert texts(slack) == ["raw"]
     made = api.get(f"/api/v1/inbound-events/{event_id}").json()["messages"]
     assert [m["rule"] for m in made] == ["rules[0]"]
+
+
+# Each `in` scans a list of 99999 items, once per item: minutes of work in filters and
+# tests, which the sandbox allows and only the time budget stops.
+SLOW_WHEN = "range(99999) | select('in', range(99999) | list) | list | length > 0"
+SLOW_ERROR = (
+    f"template_timeout: rule 'slow': when: the template took longer than "
+    f"{templates.MAX_SECONDS:g} s"
+)
+
+
+def test_a_slow_condition_fails_the_event_on_the_budget_naming_the_rule(
+    api, channels, slack, settings, celery_worker
+):
+    # The parent's wall clock well past the child's own budget (templates.MAX_SECONDS): the
+    # child stops itself and says which rule it was evaluating. Were the budget checked
+    # only between filter calls, the parent would kill it first, naming no rule.
+    settings.ONEPING_TEMPLATE_TIMEOUT_SECONDS = 15
+    endpoint = create_inbound_endpoint(
+        api, verification="none", rules=[rule("*", "fine"), rule(id="slow", when=SLOW_WHEN)]
+    )
+    event_id = receive(endpoint, {"event": "x"})
+
+    wait_until(lambda: InboundEvent.objects.get(pk=event_id).status == "failed", timeout=60)
+
+    assert InboundEvent.objects.get(pk=event_id).error == SLOW_ERROR
+    assert Message.objects.count() == 0
+    assert slack.requests == []
+
+
+def test_the_preview_lists_a_slow_condition_in_errors(api, channels, settings):
+    settings.ONEPING_TEMPLATE_TIMEOUT_SECONDS = 15
+    endpoint = create_inbound_endpoint(
+        api, verification="none", rules=[rule(id="slow", when=SLOW_WHEN)]
+    )
+
+    response = api.post_json(
+        f"/api/v1/inbound-endpoints/{endpoint['id']}/preview",
+        {"headers": {"Content-Type": "application/json"}, "body": as_json({"event": "x"}).decode()},
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["errors"] == [SLOW_ERROR]
+    assert response.json()["messages"] == []
+    assert not InboundEvent.objects.exists()

@@ -85,3 +85,30 @@ def test_a_bad_hmac_description_is_shown_on_the_form(owner_client, account, chan
     assert response.status_code == 200
     assert "One of sha1, sha256, sha512." in html.unescape(response.content.decode())
     assert not InboundEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("", {"path": "status"}),  # left blank: the preset's
+        ('{"path": "commonLabels.severity"}', {"path": "commonLabels.severity"}),
+    ],
+)
+def test_a_preset_made_on_the_form_gets_its_event_type_from_unless_one_is_typed(
+    owner_client, account, channels, typed, kept
+):
+    created = owner_client.post(
+        "/inbound/new/",
+        {
+            "name": "alerts",
+            "preset": "alertmanager",
+            "secret": "tok",
+            "preset_channels": ["slack"],
+            "event_type_from": typed,
+        },
+    )
+
+    assert created.status_code == 302, created.content.decode()
+    endpoint = InboundEndpoint.objects.get(account=account)
+    assert (endpoint.verification, endpoint.event_type_from) == ("token", kept)
+    assert [rule["event"] for rule in endpoint.rules] == ["*"]

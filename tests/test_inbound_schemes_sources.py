@@ -11,6 +11,7 @@ from django.test import Client
 from tests import inbound_signing as sign
 from tests.conftest import wait_until
 from tests.inbound_helpers import create_inbound_endpoint, fixture, inbound_path
+from webhooks.inbound.schemes import preset
 from webhooks.models import InboundEvent
 
 pytestmark = pytest.mark.worker
@@ -87,7 +88,7 @@ SOURCES = {
         "grafana",
         "grafana_firing.json",
         lambda body: sign.grafana(SECRET, body),
-        "",
+        "firing",  # the preset's event_type_from: the body's status
         "[FIRING] [FIRING:1] DiskFull (db-1): Disk 95% full on db-1 (1 alert(s)) "
         "https://grafana.acme.test/",
     ),
@@ -95,14 +96,14 @@ SOURCES = {
         "alertmanager",
         "alertmanager.json",
         lambda body: sign.bearer(SECRET),
-        "",
+        "firing",
         "[FIRING] HighLatency: p99 latency above 2s on checkout (2 alert(s))",
     ),
     "google-forms": Source(
         "google-forms",
         "google_forms_response.json",
         lambda body: sign.bearer(SECRET),
-        "",
+        "Workshop sign-up",  # the form's title
         "New response to Workshop sign-up: Name: Ada Lovelace; Session: Morning",
     ),
     # Jotform posts its fields as multipart/form-data and cannot sign: the URL is the
@@ -111,7 +112,7 @@ SOURCES = {
         "jotform",
         "jotform_submission.multipart",
         lambda body: {},
-        "WEB",  # the form's `type` field, as "none" reads it
+        "Contact Us",  # the form's title (formTitle), not its `type` field ("WEB")
         "New submission to Contact Us: Name:Jane Roe, E-mail:jane@example.com, "
         "Message:Call me back",
         content_type=JOTFORM_MULTIPART,
@@ -131,6 +132,8 @@ def test_a_signed_delivery_becomes_a_slack_notification(
         preset_channels=["slack"],
         preset_recipient="team",
     )
+    # The preset's event_type_from is the endpoint's, shown where it can be changed.
+    assert endpoint["event_type_from"] == preset(case.preset)["settings"].get("event_type_from")
     body = fixture(case.fixture)
 
     response = Client().post(

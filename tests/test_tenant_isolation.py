@@ -104,6 +104,7 @@ ROUTES: dict[str, Callable[[Account, Objects], dict]] = {
         name: lambda a, o: {"endpoint_id": o.inbound_endpoint.pk}
         for name in (
             "dashboard-inbound-endpoint",
+            "dashboard-inbound-edit",
             "dashboard-inbound-toggle",
             "dashboard-inbound-delete",
             "dashboard-inbound-preview",

@@ -1,7 +1,13 @@
+import re
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 
+from accounts.limits import LimitReached, ensure_room
 from webhooks import endpoints, replay
 from webhooks.inbound import endpoints as inbound_endpoints
+from webhooks.inbound import validation
 from webhooks.models import (
     Event,
     InboundEndpoint,
@@ -76,14 +82,86 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
         return False
 
 
+class InboundEndpointAdminForm(forms.ModelForm):
+    """The admin's raw JSON goes through the API's checks (validation.clean_fields): a
+    typo in a rule, a network or the hmac description is an error on its field, not a
+    row the API would have refused."""
+
+    class Meta:
+        model = InboundEndpoint
+        # Not the secret or the URL token: shown once to the customer, never to staff.
+        fields = [
+            "account",
+            "name",
+            "verification",
+            "signature_header",
+            "hmac",
+            "token_prefix",
+            "rules",
+            "rule_mode",
+            "event_type_from",
+            "allowed_ips",
+            "enabled",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        adding = self.instance._state.adding
+        # As the API's PATCH: the fields changed here (all of them for a new endpoint).
+        given = {
+            name: cleaned[name]
+            for name in (cleaned if adding else self.changed_data)
+            if name in cleaned and name != "account"
+        }
+        account = cleaned.get("account") if adding else self.instance.account
+        if account is None:
+            return cleaned
+        try:
+            given = validation.clean_fields(given, None if adding else self.instance, account)
+            if adding:  # the service would refuse it; said here, where the form can show it
+                ensure_room(
+                    account,
+                    "inbound_endpoints",
+                    InboundEndpoint.objects.filter(account=account),
+                )
+        except validation.InvalidField as exc:
+            field = re.split(r"[.\[]", exc.path, maxsplit=1)[0]
+            text = exc.message if field == exc.path else f"{exc.path}: {exc.message}"
+            self.add_error(field if field in self.fields else None, text)
+        except LimitReached as exc:
+            self.add_error("account", exc.message)
+        else:
+            cleaned.update(given)
+            self.validated = given
+        return cleaned
+
+
 @admin.register(InboundEndpoint)
 class InboundEndpointAdmin(admin.ModelAdmin):
+    form = InboundEndpointAdminForm
     list_display = ["id", "name", "account", "verification", "enabled", "failed_verifications"]
     list_filter = ["verification", "enabled"]
     search_fields = ["id", "name", "account__slug"]
     exclude = ["secret", "token", "token_hash"]
     readonly_fields = ["id", "failed_verifications", "last_failure_reason", "last_failure_at"]
     actions = ["enable", "disable"]
+
+    def get_readonly_fields(self, request, obj: InboundEndpoint | None = None) -> list[str]:
+        # Its events, rules and channels belong to its account: an endpoint never moves.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "account"] if obj is not None else fields
+
+    def save_model(self, request, obj: InboundEndpoint, form, change: bool) -> None:
+        # Through the service, as the API and the dashboard save: an update writes only the
+        # changed fields (receiving may have moved the failure counter meanwhile).
+        if change:
+            inbound_endpoints.update(obj, **form.validated)
+            return
+        created = inbound_endpoints.create(form.cleaned_data["account"], **form.validated)
+        # The admin goes on with `obj` (its log entry, the redirect): it becomes the row.
+        vars(obj).update(vars(created))
 
     @admin.action(description="Enable selected inbound endpoints", permissions=["change"])
     def enable(self, request, queryset):

@@ -1,7 +1,7 @@
 """Pacing: every destination gets messages no faster than its provider allows, in order.
 
 Each integration declares the buckets a delivery takes a token from (Integration.pacing):
-Telegram's per bot and per chat, Slack's per webhook URL, a phone sender's in segments… A
+a chat app's per bot and per chat, a chat webhook's per URL, a phone sender's in segments… A
 bucket is a GCRA token bucket (capacity `burst`, `rate` tokens a second) in a store every
 worker shares (store.py: Redis, or the database on the embedded default).
 

@@ -30,7 +30,7 @@ from channels_app.queueing import enqueue
 
 Status = Delivery.Status
 
-# Slack to the moment the countdown fires: the task then finds the wait over.
+# Added to a countdown: when it fires, the task finds the wait over.
 COUNTDOWN_MARGIN = 0.01
 
 

@@ -7,6 +7,7 @@ the API refuses, in the same words, next to the right input.
 """
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,13 @@ from webhooks.events import EVENT_TYPES
 from webhooks.inbound import schemes
 from webhooks.models import InboundEndpoint, WebhookEndpoint
 from webhooks.serializers import RecoverSerializer
+
+# A scheme input's help text begins with the scheme it is for, on the create form.
+ONLY_FOR = re.compile(r"^Only for [^:]+: ")
+EDIT_HELP = {
+    "signature_header": "The request header the sender puts its signature in (its token, "
+    "for a token endpoint).",
+}
 
 
 class EndpointForm(ApiForm):
@@ -75,31 +83,33 @@ class ReplayForm(forms.Form):
     event_id = forms.CharField(label="Event id", max_length=40, help_text="e.g. evt_…")
 
 
-class InboundEndpointForm(ApiForm):
-    """The HTML face of InboundEndpointSerializer: it only parses (and says what each
-    input is for); the serializer validates, so the dashboard refuses what the API refuses,
-    in the same words. Lengths are the browser's maxlength, choices the select's options.
-    """
+def scheme_form_fields() -> dict[str, forms.Field]:
+    """Every scheme's dashboard inputs by setting name, fresh instances. Schemes share
+    settings (the token and HMAC schemes read HMAC-SHA256's signature_header): one input each."""
+    fields: dict[str, forms.Field] = {}
+    for scheme in schemes.SCHEMES.values():
+        for name, field in scheme.form_fields().items():
+            fields.setdefault(name, field)
+    return fields
+
+
+def parse_json_input(text: str) -> Any:
+    """A JSON input's value (None when blank); the serializer judges what it holds."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+
+
+class InboundRulesForm(ApiForm):
+    """The inputs an inbound endpoint keeps after it is made: its name, rules and where the
+    event type and the requests come from. The create form adds the verification, the
+    secret and the presets; the edit form the settings of the endpoint's scheme."""
 
     name = forms.CharField(strip=False, widget=forms.TextInput(attrs={"maxlength": 200}))
-    preset = GuidedChoiceField(
-        required=False, help_text="A preset fills in the verification and the rules."
-    )
-    verification = GuidedChoiceField(required=False)
-    secret = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 500}),
-    )
-    # Here the scheme's own inputs (Scheme.form_fields), e.g. HMAC-SHA256's header name.
-    preset_channels = GuidedMultipleChoiceField(
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="With a preset: the channels to notify (Slack when none is ticked).",
-    )
-    preset_recipient = forms.CharField(
-        required=False, strip=False, help_text="With a preset: who is notified."
-    )
     rules = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
@@ -122,10 +132,59 @@ class InboundEndpointForm(ApiForm):
         '{"template": "{{ headers[\'sentry-hook-resource\'] }}.{{ action }}"}.',
     )
     allowed_ips = forms.CharField(
+        label="Allowed IPs",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional: the networks the sender posts from, one a line (203.0.113.0/24); "
         "requests from elsewhere are refused. Empty: from anywhere.",
+    )
+
+    def clean_rules(self) -> Any:
+        rules = parse_json_input(self.cleaned_data["rules"])
+        return [] if rules is None else rules
+
+    def clean_event_type_from(self) -> Any:
+        return parse_json_input(self.cleaned_data["event_type_from"])
+
+    def clean_allowed_ips(self) -> list[str]:
+        return self.cleaned_data["allowed_ips"].split()
+
+    def rules_payload(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        payload = {
+            "event_type_from": data["event_type_from"],
+            "allowed_ips": data["allowed_ips"],
+        }
+        if data["name"]:
+            payload["name"] = data["name"]
+        if data["rule_mode"]:
+            payload["rule_mode"] = data["rule_mode"]
+        return payload
+
+
+class InboundEndpointForm(InboundRulesForm):
+    """The HTML face of InboundEndpointSerializer: it only parses (and says what each
+    input is for); the serializer validates, so the dashboard refuses what the API refuses,
+    in the same words. Lengths are the browser's maxlength, choices the select's options.
+    """
+
+    preset = GuidedChoiceField(
+        required=False, help_text="A preset fills in the verification and the rules."
+    )
+    verification = GuidedChoiceField(required=False)
+    secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 500}),
+    )
+    # Here the scheme's own inputs (Scheme.form_fields), e.g. HMAC-SHA256's header name.
+    preset_channels = GuidedMultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="With a preset: the channels to notify (Slack when none is ticked).",
+    )
+    preset_recipient = forms.CharField(
+        required=False, strip=False, help_text="With a preset: who is notified."
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -145,46 +204,25 @@ class InboundEndpointForm(ApiForm):
         self.fields["secret"].help_text = "The secret the sender signs with" + (
             f" (not needed for {without_secret})." if without_secret else "."
         )
-        self.scheme_fields: list[str] = []
-        for scheme in schemes.SCHEMES.values():
-            for name, field in scheme.form_fields().items():
-                if name not in self.fields:
-                    self.fields[name] = field
-                    self.scheme_fields.append(name)
-        order = [name for name in self.fields if name not in self.scheme_fields]
-        at = order.index("secret") + 1
-        self.order_fields([*order[:at], *self.scheme_fields, *order[at:]])
-
-    def clean_rules(self) -> Any:
-        text = self.cleaned_data["rules"].strip()
-        if not text:
-            return []
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
-
-    def clean_event_type_from(self) -> Any:
-        text = self.cleaned_data["event_type_from"].strip()
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
-
-    def clean_allowed_ips(self) -> list[str]:
-        return self.cleaned_data["allowed_ips"].split()
+        offered = scheme_form_fields()
+        self.scheme_fields = list(offered)
+        self.fields.update(offered)
+        self.order_fields(
+            [
+                "name",
+                "preset",
+                "verification",
+                "secret",
+                *self.scheme_fields,
+                "preset_channels",
+                "preset_recipient",
+                *InboundRulesForm.base_fields,
+            ]
+        )
 
     def payload(self) -> dict[str, Any]:
         data = self.cleaned_data
-        payload: dict[str, Any] = {
-            "secret": data["secret"],
-            "event_type_from": data["event_type_from"],
-            "allowed_ips": data["allowed_ips"],
-        }
-        if data["name"]:
-            payload["name"] = data["name"]
+        payload: dict[str, Any] = {"secret": data["secret"], **self.rules_payload()}
         if data["verification"]:
             payload["verification"] = data["verification"]
         for name in self.scheme_fields:
@@ -201,8 +239,6 @@ class InboundEndpointForm(ApiForm):
                 payload["preset_recipient"] = data["preset_recipient"].strip()
         else:
             payload["rules"] = data["rules"]
-        if data["rule_mode"]:
-            payload["rule_mode"] = data["rule_mode"]
         return payload
 
     def error_field(self, path: str) -> str | None:
@@ -214,6 +250,61 @@ class InboundEndpointForm(ApiForm):
             if path.endswith(".recipient"):
                 return "preset_recipient"
         return super().error_field(path)
+
+
+class InboundEndpointEditForm(InboundRulesForm):
+    """The endpoint page's Edit form: what the API's PATCH changes but the verification and
+    the secret. The rules are shown as the JSON the API keeps, ids included, so a rule left
+    as it was keeps its id (and the messages its events made stay tied to it)."""
+
+    def __init__(self, *args: Any, instance: InboundEndpoint, **kwargs: Any):
+        self.instance = instance
+        scheme = schemes.SCHEMES[instance.verification]
+        offered = scheme_form_fields()
+        # Only the endpoint's own scheme's settings: the verification is not changed here.
+        self.scheme_fields = [name for name in scheme.settings if name in offered]
+        rules = json.dumps(instance.rules, indent=2, ensure_ascii=False)
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": instance.name,
+                "rules": rules,
+                "rule_mode": instance.rule_mode,
+                "event_type_from": json.dumps(instance.event_type_from, ensure_ascii=False)
+                if instance.event_type_from
+                else "",
+                "allowed_ips": "\n".join(instance.allowed_ips),
+                **{name: getattr(instance, name) for name in self.scheme_fields},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        for name in self.scheme_fields:
+            self.fields[name] = offered[name]
+            # The scheme is fixed on this page: "Only for <scheme>:" would say nothing, or
+            # the wrong scheme for an input several schemes share.
+            text = EDIT_HELP.get(name) or ONLY_FOR.sub("", str(offered[name].help_text))
+            self.fields[name].help_text = text[:1].upper() + text[1:]
+        self.order_fields(["name", *self.scheme_fields])
+        self.fields["rules"].help_text = (
+            "The rules as JSON. Keep a rule's “id” to keep the rule (messages already made "
+            'stay tied to it); a rule without one gets a new id. A rule may have `"when"` '
+            '(a condition such as `total_price | float > 100`) and `"stop": true`.'
+        )
+        self.fields["rules"].widget.attrs["rows"] = min(40, max(10, rules.count("\n") + 2))
+
+    def payload(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        payload: dict[str, Any] = {"rules": data["rules"], **self.rules_payload()}
+        for name in self.scheme_fields:
+            value = data[name]
+            if isinstance(value, str):
+                # Trimmed, as when the endpoint was made; a blank one is sent, for the
+                # API to refuse or take (no token prefix), never silently kept.
+                value = value.strip()
+            elif value is None:
+                value = {}  # an emptied JSON input (HMAC's description): the defaults
+            payload[name] = value
+        return payload
 
 
 class InboundPreviewForm(ApiForm):

@@ -12,7 +12,11 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Role, account_view, has_role
 from oneping.pages import paginate
 from oneping.public_url import absolute_url
-from webhooks.dashboard.forms import InboundEndpointForm, InboundPreviewForm
+from webhooks.dashboard.forms import (
+    InboundEndpointEditForm,
+    InboundEndpointForm,
+    InboundPreviewForm,
+)
 from webhooks.inbound import endpoints, preview
 from webhooks.inbound.rules import WILDCARD
 from webhooks.inbound.schemes import SCHEMES, Scheme
@@ -56,6 +60,15 @@ def curl_example(endpoint: InboundEndpoint, url: str, secret: str) -> str:
     return "\n".join(lines)
 
 
+def scheme_settings(endpoint: InboundEndpoint, scheme: Scheme) -> list[tuple[str, str]]:
+    """The scheme's settings as the API names them, an object (HMAC's description) as JSON."""
+    shown = []
+    for name in scheme.settings:
+        value = getattr(endpoint, name)
+        shown.append((name, json.dumps(value) if isinstance(value, dict) else value))
+    return shown
+
+
 def pretty_body(event: InboundEvent) -> str:
     """The body as received; indented when it is JSON, so nested payloads are readable."""
     text = bytes(event.body).decode("utf-8", errors="replace")
@@ -93,6 +106,26 @@ def inbound_create(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/inbound_form.html", {"form": form}, status=form.status)
 
 
+@account_view(Role.ADMIN)
+def inbound_edit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """Change what the API's PATCH changes, but the verification and the secret: the same
+    serializer validates, the same service saves (and only the fields the form has)."""
+    endpoint = _endpoint(request, endpoint_id)
+    form = InboundEndpointEditForm(request.POST or None, instance=endpoint)
+    if request.method == "POST":
+        saved = form.submit(
+            InboundEndpointSerializer,
+            endpoint,
+            context={"request": request},
+            act=partial(endpoints.update, endpoint),
+        )
+        if saved is not None:
+            messages.success(request, f"Saved inbound endpoint {saved.name}.")
+            return redirect("dashboard-inbound-endpoint", saved.pk)
+    context = {"form": form, "endpoint": endpoint}
+    return render(request, "webhooks/inbound_form.html", context, status=form.status)
+
+
 @account_view()
 def inbound_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
@@ -112,7 +145,8 @@ def inbound_preview(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         act=partial(preview.preview, endpoint),
     )
     context = _detail_context(request, endpoint, preview_form=form, previewed=result)
-    status = 200 if result is not None else 400
+    # A service's refusal keeps its status (429 past the preview rate); field errors are 400.
+    status = 200 if result is not None else max(form.status, 400)
     return render(request, "webhooks/inbound_detail.html", context, status=status)
 
 
@@ -127,9 +161,11 @@ def _detail_context(
     show_secret = has_role(request.membership, Role.ADMIN)
     secret = endpoint.secret if show_secret else SECRET_PLACEHOLDER
     received = InboundEvent.objects.filter(endpoint=endpoint).defer("body", "headers", "traceback")
+    scheme = SCHEMES[endpoint.verification]
     return {
         "endpoint": endpoint,
-        "scheme": SCHEMES[endpoint.verification],
+        "scheme": scheme,
+        "scheme_settings": scheme_settings(endpoint, scheme),
         "url": url,
         "curl": curl_example(endpoint, url, secret),
         "show_secret": show_secret,

@@ -48,6 +48,11 @@ urlpatterns = [
     path("inbound/new/", inbound.inbound_create, name="dashboard-inbound-new"),
     path("inbound/<str:endpoint_id>/", inbound.inbound_detail, name="dashboard-inbound-endpoint"),
     path(
+        "inbound/<str:endpoint_id>/edit/",
+        inbound.inbound_edit,
+        name="dashboard-inbound-edit",
+    ),
+    path(
         "inbound/<str:endpoint_id>/preview/",
         inbound.inbound_preview,
         name="dashboard-inbound-preview",

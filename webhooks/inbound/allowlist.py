@@ -95,9 +95,9 @@ def refusal(allowed_ips: list[str], remote_addr: str | None, headers: Mapping[st
 
 
 def _networks(allowed_ips: list[str]) -> list[Network]:
-    # The API and the dashboard store only clean networks; a row edited by other means
-    # (the admin's raw JSON) must not turn every request into a 500: an entry that is not
-    # a network allows nothing.
+    # The API, the dashboard and the admin store only clean networks (validation.py); a row
+    # written by other means (a shell, a rule set from before the checks) must not turn
+    # every request into a 500: an entry that is not a network allows nothing.
     networks = []
     for entry in allowed_ips if isinstance(allowed_ips, list) else []:
         try:

@@ -70,6 +70,10 @@ class InboundEndpointViewSet(AccountScopedViewSet):
         responses={
             200: InboundPreviewSerializer,
             400: error_doc("`validation_error`: headers or body missing or too large."),
+            429: error_doc(
+                "`rate_limited`: the account's previews are over "
+                "`ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT` (details, Retry-After)."
+            ),
         },
     )
     # The `admin` scope (the default for a write, said here on purpose): the answer tells

@@ -10,11 +10,21 @@ apart: when the only failure is the timestamp check, the request is verified a s
 with the window lifted (schemes.base.tolerance_lifted); if the header and signature checks
 then pass it is `verified`, with `timestamp_ok` false. Conditions and templates are
 rendered by rules.fire, in the same forked child as real events (isolation.py).
+
+Each preview forks that child and runs the customer's templates for up to the template
+time budget, so previews have their own rate per account
+(ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT, bursts of …_BURST_PER_ACCOUNT): 429
+rate_limited, which the API answers in the error shape and the dashboard on its form.
+allowed_ips is not checked: the account's admin pastes the delivery, not the sender.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
+
+from oneping import ratelimit
+from oneping.errors import ServiceError
 from webhooks.inbound import event_types, rules
 from webhooks.inbound import payload as payloads
 from webhooks.inbound.receiving import kept_headers
@@ -31,7 +41,9 @@ MAX_HEADER_VALUE = 8192
 
 def preview(endpoint: InboundEndpoint, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     """{"verified", "failure", "reason", "timestamp_ok", "event_type", "immediate_answer",
-    "messages", "errors"} for this delivery at this endpoint (see the module docstring)."""
+    "messages", "errors"} for this delivery at this endpoint (see the module docstring);
+    ServiceError rate_limited (429) past the account's preview rate."""
+    _ensure_within_rate(endpoint)
     lowered = {name.strip().lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
     options = scheme.options(endpoint)
@@ -86,6 +98,24 @@ def preview(endpoint: InboundEndpoint, headers: Mapping[str, str], body: bytes) 
         for rule, request in fired
     ]
     return answer
+
+
+def _ensure_within_rate(endpoint: InboundEndpoint) -> None:
+    limit = ratelimit.Limit(
+        "account",
+        f"inbound-preview:account:{endpoint.account_id}",
+        settings.ONEPING_INBOUND_PREVIEW_RATE_PER_ACCOUNT,
+        settings.ONEPING_INBOUND_PREVIEW_BURST_PER_ACCOUNT,
+    )
+    refusal = ratelimit.first_exceeded([limit])
+    if refusal is not None:
+        raise ServiceError(
+            "rate_limited",
+            refusal.message("Your account may run previews"),
+            status=429,
+            details=refusal.details,
+            headers=refusal.headers,
+        )
 
 
 def _verification_failure(

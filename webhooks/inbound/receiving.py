@@ -6,7 +6,10 @@ come before the signature check: a flood costs a cache increment, not an HMAC an
 of the failure counter. The IP allowlist comes after the rate limit, so every request,
 allowed or not, counts against it and the limit bounds all the work a URL can be made to
 do (the allowlist reads the client-written X-Forwarded-For and up to 100 networks), and
-before the signature, so a request from elsewhere costs no HMAC and writes nothing.
+before the signature, so a request from elsewhere costs no HMAC. It is counted like a
+failed verification (the endpoint's counter and last reason), but written at most once a
+second per endpoint (_count_refusal), so a flood from elsewhere costs cache operations,
+not a row update each.
 """
 
 import hashlib
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +30,8 @@ from webhooks.inbound.schemes import SCHEMES, VerificationFailed
 from webhooks.models import InboundEndpoint, InboundEvent
 
 MAX_BODY_BYTES = 1024 * 1024
+# How often an endpoint's row is written for refused addresses (_count_refusal).
+REFUSAL_WRITE_SECONDS = 1
 # Not kept with the stored event (members, the API and the admin see stored headers):
 # credentials of the sender's own, not evidence. Signature headers stay: an HMAC over the
 # body says nothing without the secret. README "Inbound webhooks" lists these.
@@ -100,6 +106,7 @@ def receive(
         return limited
     refused = allowlist.refusal(endpoint.allowed_ips, remote_ip, headers)
     if refused:
+        _count_refusal(endpoint, refused)
         return _error(403, "ip_not_allowed", refused)
     lowered = {name.lower(): value for name, value in headers.items()}
     scheme = SCHEMES[endpoint.verification]
@@ -176,6 +183,19 @@ def _rate_limited(endpoint: InboundEndpoint) -> Answer | None:
         details=refusal.details,
         headers=refusal.headers,
     )
+
+
+def _count_refusal(endpoint: InboundEndpoint, reason: str) -> None:
+    """A request from outside allowed_ips, counted as a failure at most once a second per
+    endpoint. Unlike a bad signature, a refused address costs the sender nothing to vary
+    and the requests before it stay within the rate limit (50/s by default): a row
+    update for each would let anyone who knows the URL keep the database writing, and
+    contend with the counter's other writers. The owner still sees that it happens, from
+    which address and when; the 403s are counted one by one in
+    oneping_http_requests_total{route="inbound-webhook", status="403"}."""
+    # cache.add is atomic (Redis SET NX): one request a second per endpoint gets to write.
+    if cache.add(f"inbound:ip-refusal-written:{endpoint.pk}", 1, REFUSAL_WRITE_SECONDS):
+        _count_failure(endpoint, reason)
 
 
 def _count_failure(endpoint: InboundEndpoint, reason: str) -> None:

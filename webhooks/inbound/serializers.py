@@ -3,13 +3,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from channels_app.models import ChannelConfig
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from oneping.public_url import absolute_url
-from webhooks.inbound import allowlist, event_types, preview, schemes
+from webhooks.inbound import preview, schemes, validation
 from webhooks.inbound.receiving import MAX_BODY_BYTES
-from webhooks.inbound.rules import RuleError, clean_rules
 from webhooks.models import InboundEndpoint, InboundEvent, InboundEventMessage
 
 
@@ -97,67 +95,21 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
             chosen = schemes.preset(preset_key)
             attrs.setdefault("verification", chosen["verification"])
             for name, value in chosen["settings"].items():
-                attrs.setdefault(name, value)
+                # What the request leaves out or sends as null is the preset's: the
+                # dashboard's form sends a blank event_type_from as null. {} keeps the
+                # scheme's own event type.
+                if attrs.get(name) is None:
+                    attrs[name] = value
             attrs["rules"] = schemes.preset_rules(
                 preset_key, preset_channels or ["slack"], preset_recipient or "team"
             )
-        verification = attrs.get("verification") or getattr(self.instance, "verification", None)
-        if verification is None:
-            raise serializers.ValidationError({"verification": "This field is required."})
-        secret = attrs.get("secret", getattr(self.instance, "secret", ""))
-        scheme = schemes.SCHEMES[verification]
-        if scheme.needs_secret and not secret:
-            raise serializers.ValidationError(
-                {"secret": f"The {verification} verification needs the sender's secret."}
-            )
-        everything = self.instance is None or "verification" in attrs
-        attrs.update(self._scheme_settings(scheme, attrs, everything))
-        # A setting of another scheme (hmac on a github endpoint) is kept for a later
-        # switch, so it is checked now by the scheme it belongs to.
-        for other in schemes.SCHEMES.values():
-            if any(name in attrs and name not in scheme.settings for name in other.settings):
-                attrs.update(self._scheme_settings(other, attrs, everything=False))
+        # The checks the admin's form runs too (validation.py).
         try:
-            if "event_type_from" in attrs:
-                attrs["event_type_from"] = event_types.clean(attrs["event_type_from"])
-            if "allowed_ips" in attrs:
-                attrs["allowed_ips"] = allowlist.clean(attrs["allowed_ips"])
-        except (event_types.EventTypeFromError, allowlist.AllowedIpsError) as exc:
+            return validation.clean_fields(attrs, self.instance, self.context["request"].account)
+        except validation.InvalidField as exc:
             raise serializers.ValidationError(
-                {exc.path: [serializers.ErrorDetail(exc.message, code="invalid")]}
+                {exc.path: [serializers.ErrorDetail(exc.message, code=exc.code)]}
             ) from None
-        if "rules" in attrs or self.instance is None:
-            account = self.context["request"].account
-            configured = set(
-                ChannelConfig.objects.filter(account=account).values_list("kind", flat=True)
-            )
-            try:
-                attrs["rules"] = clean_rules(attrs.get("rules", []), configured)
-            except RuleError as exc:
-                raise serializers.ValidationError(
-                    {exc.path: [serializers.ErrorDetail(exc.message, code="invalid_rule")]}
-                ) from None
-        return attrs
-
-    def _scheme_settings(
-        self, scheme: schemes.Scheme, attrs: dict[str, Any], everything: bool
-    ) -> dict[str, Any]:
-        """The scheme's settings (given, or the endpoint's, or the defaults) as the scheme
-        cleans them: all of them when the endpoint takes this scheme now, else the given."""
-        current = {
-            name: attrs[name]
-            if name in attrs
-            else getattr(self.instance, name, InboundEndpoint._meta.get_field(name).get_default())
-            for name in scheme.settings
-        }
-        try:
-            cleaned = scheme.clean_settings(current)
-        except schemes.SettingsError as exc:
-            raise serializers.ValidationError(
-                {exc.field: [serializers.ErrorDetail(exc.message, code="invalid")]}
-            ) from None
-        kept = scheme.settings if everything else [n for n in scheme.settings if n in attrs]
-        return {name: cleaned[name] for name in kept if name in cleaned}
 
 
 class NewInboundEndpointSerializer(InboundEndpointSerializer):

@@ -153,6 +153,18 @@ class _Environment(ImmutableSandboxedEnvironment):
             return _check_size(operator.mod(left, right))
         return super().call_binop(context, operator_name, left, right)
 
+    # map('filter') and select/reject('test') call these once per item, from Jinja's code
+    # (untraced): without a check here, `range(99999) | select('in', big_list)` ran for
+    # minutes inside one filter call, and only the parent's wall clock stopped it, without
+    # naming the rule.
+    def call_filter(self, *args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        return super().call_filter(*args, **kwargs)
+
+    def call_test(self, *args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        return super().call_test(*args, **kwargs)
+
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         # Jinja swaps `'…'.format` for a sandboxed wrapper when the template reads it.
         if isinstance(getattr(value, "__self__", None), str):

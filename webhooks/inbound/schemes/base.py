@@ -135,10 +135,6 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
-def base64_hmac_sha256(key: bytes, message: bytes) -> str:
-    return base64.b64encode(hmac_sha256(key, message)).decode()
-
-
 # Set only by the preview (webhooks/inbound/preview.py) for its second verification: a
 # delivery pasted from the sender's log is always older than the window. A context
 # variable, not a setting: it holds for this thread's call only, never for receiving.
@@ -197,6 +193,33 @@ def mismatch() -> VerificationFailed:
     return VerificationFailed(
         "Signature mismatch: the body was changed, or the secret is not the one the sender uses."
     )
+
+
+def check_body_hmac(
+    headers: Mapping[str, str],
+    header: str,
+    secret: str,
+    body: bytes,
+    *,
+    prefix: str = "",
+    encoding: str = "hex",
+) -> None:
+    """The check of senders that put `prefix` + the HMAC-SHA256 of the raw body, keyed
+    with the secret, in one header (GitHub, Bitbucket, Shopify, WooCommerce, Typeform,
+    Sentry): the header is required, then its prefix (as the sender spells it), then the
+    digest. Hex digests are compared in either case, as the generic HMAC scheme does;
+    base64 is case-sensitive."""
+    given = require(headers, header)
+    if not given.startswith(prefix):
+        raise VerificationFailed(f"{header} must start with {prefix!r}.")
+    digest = hmac_sha256(secret.encode(), body)
+    signature = given[len(prefix) :]
+    if encoding == "hex":
+        expected, signature = digest.hex(), signature.lower()
+    else:
+        expected = base64.b64encode(digest).decode()
+    if not equal(expected, signature):
+        raise mismatch()
 
 
 # Shell pieces of the curl examples.

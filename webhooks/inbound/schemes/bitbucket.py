@@ -9,13 +9,9 @@ from webhooks.inbound.schemes.base import (
     CurlSigning,
     Preset,
     Scheme,
-    VerificationFailed,
+    check_body_hmac,
     curl_header,
-    equal,
     hex_hmac_of_body,
-    hmac_sha256,
-    mismatch,
-    require,
 )
 
 
@@ -28,6 +24,7 @@ class Bitbucket(Scheme):
             key="bitbucket",
             name="Bitbucket: pushes and pull requests",
             position=22,
+            settings=(("event_type_from", {"header": "X-Event-Key"}),),
             rules=(
                 {
                     "event": "repo:push",
@@ -47,12 +44,7 @@ class Bitbucket(Scheme):
     )
 
     def verify(self, body, headers, secret, **options) -> None:
-        given = require(headers, "X-Hub-Signature")
-        if not given.startswith("sha256="):
-            raise VerificationFailed("X-Hub-Signature must start with 'sha256='.")
-        expected = "sha256=" + hmac_sha256(secret.encode(), body).hex()
-        if not equal(expected, given):
-            raise mismatch()
+        check_body_hmac(headers, "X-Hub-Signature", secret, body, prefix="sha256=")
 
     def event_type(self, headers, payload) -> str:
         return headers.get("x-event-key", "")

@@ -67,6 +67,12 @@ class Hmac(Scheme):
             key="grafana",
             name="Grafana alerts (HMAC signature with timestamp)",
             position=41,
+            # Grafana's webhook contact point signs with HMAC-SHA256, hex, in the header
+            # X-Grafana-Alerting-Signature by default. Its timestamp header has no default
+            # name: the customer types one in Grafana (the docs' provisioning example, and
+            # this preset, use X-Grafana-Alerting-Signature-Timestamp), and then Grafana
+            # signs "{timestamp}:{body}". Without one it signs the body alone: such an
+            # endpoint needs hmac {"timestamp_header": "", "signed_content": "{body}"}.
             # https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/#hmac-signature
             settings=(
                 ("signature_header", "X-Grafana-Alerting-Signature"),
@@ -79,6 +85,8 @@ class Hmac(Scheme):
                         "signed_content": "{timestamp}:{body}",
                     },
                 ),
+                # "firing" or "resolved"; the rule stays "*" (its text says which).
+                ("event_type_from", {"path": "status"}),
             ),
             rules=(
                 {

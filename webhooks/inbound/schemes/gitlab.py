@@ -31,6 +31,7 @@ class GitLab(Scheme):
             key="gitlab",
             name="GitLab: pushes and merge requests",
             position=21,
+            settings=(("event_type_from", {"header": "X-Gitlab-Event"}),),
             rules=(
                 {
                     "event": "Push Hook",

@@ -30,6 +30,7 @@ class HmacSha256(Scheme):
             key="generic",
             name='Generic JSON: {"event", "message"}',
             position=50,
+            settings=(("event_type_from", {"path": "event"}),),
             rules=({"event": "*", "message": "{{ message }}"},),
         ),
     )

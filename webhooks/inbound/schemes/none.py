@@ -15,6 +15,8 @@ class NoVerification(Scheme):
             key="jotform",
             name="Jotform: new submissions",
             position=61,
+            # The form's title: one endpoint can serve several forms, a rule each.
+            settings=(("event_type_from", {"path": "formTitle"}),),
             rules=(
                 {
                     "event": "*",

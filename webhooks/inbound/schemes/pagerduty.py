@@ -27,6 +27,7 @@ class PagerDuty(Scheme):
             key="pagerduty",
             name="PagerDuty: incidents triggered and resolved",
             position=44,
+            settings=(("event_type_from", {"path": "event.event_type"}),),
             rules=(
                 {
                     "event": "incident.triggered",

@@ -1,17 +1,13 @@
 """Shopify: https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-5-verify-the-webhook"""
 
-import base64
 import json
 
 from webhooks.inbound.schemes.base import (
     CurlSigning,
     Preset,
     Scheme,
+    check_body_hmac,
     curl_header,
-    equal,
-    hmac_sha256,
-    mismatch,
-    require,
 )
 
 
@@ -24,6 +20,7 @@ class Shopify(Scheme):
             key="shopify-orders",
             name="Shopify: new orders",
             position=10,
+            settings=(("event_type_from", {"header": "X-Shopify-Topic"}),),
             rules=(
                 {
                     "event": "orders/create",
@@ -36,10 +33,7 @@ class Shopify(Scheme):
     )
 
     def verify(self, body, headers, secret, **options) -> None:
-        given = require(headers, "X-Shopify-Hmac-Sha256")
-        expected = base64.b64encode(hmac_sha256(secret.encode(), body)).decode()
-        if not equal(expected, given):
-            raise mismatch()
+        check_body_hmac(headers, "X-Shopify-Hmac-Sha256", secret, body, encoding="base64")
 
     def event_type(self, headers, payload) -> str:
         return headers.get("x-shopify-topic", "")

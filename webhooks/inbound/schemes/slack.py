@@ -30,6 +30,9 @@ class Slack(Scheme):
             key="slack-events",
             name="Slack: mentions of your app",
             position=43,
+            # The inner event's type (app_mention), not the envelope's (event_callback):
+            # https://api.slack.com/apis/events-api#callback-field
+            settings=(("event_type_from", {"path": "event.type"}),),
             rules=(
                 {
                     "event": "app_mention",

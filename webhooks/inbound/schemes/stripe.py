@@ -27,6 +27,8 @@ class Stripe(Scheme):
             key="stripe-payments",
             name="Stripe: payments succeeded and charges failed",
             position=30,
+            # The event object's type: https://docs.stripe.com/api/events/object
+            settings=(("event_type_from", {"path": "type"}),),
             rules=(
                 {
                     "event": "payment_intent.succeeded",

@@ -28,6 +28,9 @@ from webhooks.inbound.schemes.hmac_sha256 import DEFAULT_HEADER
 # A prefix is a word such as "Bearer" or "Token", maybe with a trailing space.
 PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,40} ?$")
 BEARER = (("signature_header", "Authorization"), ("token_prefix", "Bearer "))
+# "firing" or "resolved", the group's status; the rules stay "*" (their text says which).
+# https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+BY_STATUS = ("event_type_from", {"path": "status"})
 
 
 class Token(Scheme):
@@ -39,7 +42,7 @@ class Token(Scheme):
             key="alertmanager",
             name="Prometheus Alertmanager alerts (Bearer token)",
             position=40,
-            settings=BEARER,
+            settings=(*BEARER, BY_STATUS),
             rules=(
                 {
                     "event": "*",
@@ -54,7 +57,8 @@ class Token(Scheme):
             key="google-forms",
             name="Google Forms responses (Apps Script, Bearer token)",
             position=62,
-            settings=BEARER,
+            # The form's title: one endpoint can serve several forms, a rule each.
+            settings=(*BEARER, ("event_type_from", {"path": "form"})),
             # The body is what the README's Apps Script sends: the form's title and the
             # answers by question title (Forms has no webhooks of its own).
             rules=(

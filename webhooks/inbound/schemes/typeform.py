@@ -7,12 +7,8 @@ from webhooks.inbound.schemes.base import (
     CurlSigning,
     Preset,
     Scheme,
-    VerificationFailed,
-    base64_hmac_sha256,
+    check_body_hmac,
     curl_header,
-    equal,
-    mismatch,
-    require,
 )
 
 
@@ -25,6 +21,7 @@ class Typeform(Scheme):
             key="typeform",
             name="Typeform: new responses",
             position=60,
+            settings=(("event_type_from", {"path": "event_type"}),),
             rules=(
                 {
                     "event": "form_response",
@@ -38,11 +35,9 @@ class Typeform(Scheme):
     )
 
     def verify(self, body, headers, secret, **options) -> None:
-        given = require(headers, "Typeform-Signature")
-        if not given.startswith("sha256="):
-            raise VerificationFailed("Typeform-Signature must start with 'sha256='.")
-        if not equal("sha256=" + base64_hmac_sha256(secret.encode(), body), given):
-            raise mismatch()
+        check_body_hmac(
+            headers, "Typeform-Signature", secret, body, prefix="sha256=", encoding="base64"
+        )
 
     def event_type(self, headers, payload) -> str:
         if isinstance(payload, dict) and isinstance(payload.get("event_type"), str):

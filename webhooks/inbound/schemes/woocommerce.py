@@ -15,11 +15,8 @@ from webhooks.inbound.schemes.base import (
     CurlSigning,
     Preset,
     Scheme,
-    base64_hmac_sha256,
+    check_body_hmac,
     curl_header,
-    equal,
-    mismatch,
-    require,
 )
 
 PING = re.compile(rb"webhook_id=\d{1,20}")
@@ -38,6 +35,7 @@ class WooCommerce(Scheme):
             key="woocommerce-orders",
             name="WooCommerce: new orders",
             position=11,
+            settings=(("event_type_from", {"header": "X-WC-Webhook-Topic"}),),
             rules=(
                 {
                     "event": "order.created",
@@ -52,9 +50,7 @@ class WooCommerce(Scheme):
     def verify(self, body, headers, secret, **options) -> None:
         if is_ping(body, headers):
             return  # answered by immediate_answer, never stored
-        given = require(headers, "X-WC-Webhook-Signature")
-        if not equal(base64_hmac_sha256(secret.encode(), body), given):
-            raise mismatch()
+        check_body_hmac(headers, "X-WC-Webhook-Signature", secret, body, encoding="base64")
 
     def immediate_answer(self, headers, payload):
         # Only an unsigned ping gets here without a signature (verify, is_ping).
