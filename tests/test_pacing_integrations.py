@@ -10,7 +10,7 @@ from channels_app import pacing
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import Outgoing, TransportError
 from channels_app.models import ChannelConfig, Delivery
-from tests.conftest import TELEGRAM_TOKEN, send, serving
+from tests.conftest import TELEGRAM_TOKEN, send
 from tests.fakes import Canned, FakeDiscord
 from tests.fakes_phones import (
     ACCESS_TOKEN,
@@ -19,8 +19,6 @@ from tests.fakes_phones import (
     SMS_CONFIG,
     WHATSAPP_META_CONFIG,
     WHATSAPP_TWILIO_CONFIG,
-    FakeMeta,
-    FakeTwilio,
     form_of,
 )
 from tests.test_same_errors_channels import STORED_SMTP
@@ -419,38 +417,22 @@ def test_discords_429_waits_its_retry_after(discord_fake, settings):
 # --- Through a real worker: SMS in segments, WhatsApp per pair ----------------------------
 
 
-class ArrivalTimes:
-    """Mixed into a fake provider: when each request arrived."""
+def arrivals(fake) -> list[float]:
+    """When each request reaches the fake provider from now on (time.monotonic())."""
+    times: list[float] = []
+    respond = fake.respond
 
-    def __init__(self):
-        super().__init__()
-        self.arrivals: list[float] = []
+    def noted(received):
+        times.append(time.monotonic())
+        return respond(received)
 
-    def respond(self, received):
-        self.arrivals.append(time.monotonic())
-        return super().respond(received)
-
-
-class TimedTwilio(ArrivalTimes, FakeTwilio):
-    pass
-
-
-class TimedMeta(ArrivalTimes, FakeMeta):
-    pass
-
-
-@pytest.fixture
-def timed_twilio(settings):
-    yield from serving(TimedTwilio(), settings, "ONEPING_TWILIO_API_BASE")
-
-
-@pytest.fixture
-def timed_meta(settings):
-    yield from serving(TimedMeta(), settings, "ONEPING_WHATSAPP_API_BASE")
+    fake.respond = noted
+    return times
 
 
 @pytest.mark.usefixtures("celery_worker")
-def test_a_long_sms_holds_its_sender_for_each_of_its_segments(api, sms_channel, timed_twilio):
+def test_a_long_sms_holds_its_sender_for_each_of_its_segments(api, sms_channel, twilio):
+    arrived = arrivals(twilio)
     # Given a 3-segment text to one recipient, then a 1-segment one to another: two
     # destinations, one sender at its default of 1 segment a second.
     long_text = "x" * 400  # GSM-7, 153 a segment: 3 segments
@@ -458,28 +440,29 @@ def test_a_long_sms_holds_its_sender_for_each_of_its_segments(api, sms_channel, 
     assert Delivery.objects.get(pk=first["deliveries"][0]["id"]).segments == 3
     send(api, "short", channels=["sms"], recipient=OTHER_RECIPIENT)
 
-    timed_twilio.wait_for(2, timeout=30)
+    twilio.wait_for(2, timeout=30)
 
     # Then the second leaves only once the sender's queue has let the 3 segments go
     # (3 s at 1 a second, 10 % headroom on top); a message-counted bucket would have let
     # it go after about 1 s.
-    gap = timed_twilio.arrivals[1] - timed_twilio.arrivals[0]
+    gap = arrived[1] - arrived[0]
     assert gap >= 2.5, gap
-    assert [form_of(r)["To"] for r in timed_twilio.requests] == [RECIPIENT, OTHER_RECIPIENT]
+    assert [form_of(r)["To"] for r in twilio.requests] == [RECIPIENT, OTHER_RECIPIENT]
 
 
 @pytest.mark.usefixtures("celery_worker")
-def test_whatsapp_waits_per_pair_without_holding_the_sender(api, whatsapp_meta_channel, timed_meta):
+def test_whatsapp_waits_per_pair_without_holding_the_sender(api, whatsapp_meta_channel, meta):
+    arrived = arrivals(meta)
     # Given two messages to one user and then one to another user, from one business number.
     send(api, "first", channels=["whatsapp"], recipient=RECIPIENT)
     send(api, "second", channels=["whatsapp"], recipient=RECIPIENT)
     send(api, "other", channels=["whatsapp"], recipient=OTHER_RECIPIENT)
 
-    timed_meta.wait_for(3, timeout=40)
+    meta.wait_for(3, timeout=40)
 
     # Then the other user's goes while the pair waits out Meta's 6 s, and the second
     # message to the first user leaves only after them.
-    texts = [r.json()["text"]["body"] for r in timed_meta.requests]
+    texts = [r.json()["text"]["body"] for r in meta.requests]
     assert texts == ["first", "other", "second"]
-    first, _, second = timed_meta.arrivals
+    first, _, second = arrived
     assert second - first >= 5.0, second - first
