@@ -4,6 +4,7 @@ from channels_app import fates
 from channels_app.callbacks.processing import REPORTS
 from channels_app.callbacks.queueing import APPLY_REPORTS_TASK
 from channels_app.delivery import DELIVERIES
+from channels_app.pacing import store as pacing_store
 from channels_app.queueing import DELIVER_TASK
 
 
@@ -37,3 +38,10 @@ def sweep_reports() -> int:
 def settle_overdue() -> int:
     """Deliveries whose provider reported nothing within ONEPING_FALLBACK_WAIT_SECONDS."""
     return fates.settle_overdue()
+
+
+@shared_task(name="channels_app.forget_idle_pace_buckets")
+def forget_idle_pace_buckets() -> int:
+    """Rows of pacing buckets idle (full, unpaused) for an hour: a missing row is a full
+    bucket, so nothing changes but the table's size. Nothing to do on the Redis store."""
+    return pacing_store.forget_idle()

@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
     },
     "webhook-auto-disable": {"task": "webhooks.auto_disable", "schedule": 3600.0},
+    # The database pacing store's rows of long-idle buckets (one per chat or number).
+    "pacing-forget-idle": {"task": "channels_app.forget_idle_pace_buckets", "schedule": 3600.0},
 }
 # A request must not hang on a broker outage: the message is stored, the sweep sends it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -52,6 +52,7 @@ def test_leases_and_sweeps_default_to_minutes(tmp_path):
         "report-sweep": 60,
         "fate-wait": 60,
         "webhook-auto-disable": 3600.0,
+        "pacing-forget-idle": 3600.0,
     }
 
 

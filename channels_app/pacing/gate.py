@@ -137,9 +137,10 @@ def after_attempt(delivery: Delivery, outcome: SendResult | TransportError, now:
     delivery.hold_started = False
     if isinstance(outcome, TransportError) and not outcome.permanent:
         if delivery.destination and delivery.holds_order_until is None:
-            delivery.holds_order_until = now + timedelta(
-                seconds=settings.ONEPING_PACING_ORDER_WAIT_SECONDS
-            )
+            # At least as long as the provider asked to wait: a paused destination resumes
+            # with the delivery it refused.
+            hold = max(settings.ONEPING_PACING_ORDER_WAIT_SECONDS, (outcome.retry_after or 0) + 5)
+            delivery.holds_order_until = now + timedelta(seconds=hold)
             delivery.hold_started = True
     else:
         delivery.holds_order_until = None
