@@ -273,6 +273,18 @@ def whatsapp_meta_channel(account):
     return phone_channel(account, "whatsapp", "WHATSAPP_META_CONFIG")
 
 
+def unpaced(*channels):
+    """The channels with the operator's `unpaced` flag set: for tests whose subject is how
+    a provider's answer is sorted or retried, attempting a delivery again at once, which
+    pacing would hold until its destination's next token (channels_app.pacing)."""
+    from channels_app.models import ChannelConfig
+
+    ChannelConfig.objects.filter(pk__in=[c.pk for c in channels]).update(unpaced=True)
+    for channel in channels:
+        channel.unpaced = True
+    return channels[0] if len(channels) == 1 else channels
+
+
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
