@@ -30,6 +30,24 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _full_pace_buckets() -> None:
+    """Every test starts with full token buckets (channels_app.pacing). The database store's
+    rows roll back with each test; the Redis store's keys (the PostgreSQL + Redis profile)
+    outlive it, and tests share the fakes' credentials and numbers, so one test's wait
+    would hold the next one's deliveries."""
+    from django.core.cache import caches
+
+    from channels_app.pacing import store
+
+    if store.backend() != "redis":
+        return
+    client = caches["default"]._cache.get_client(None, write=True)
+    keys = list(client.scan_iter("pace:*"))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str | None = None, email: str | None = None) -> Account:
