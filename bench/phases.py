@@ -289,6 +289,45 @@ def inbound(run) -> None:
     run.flush_broker()
 
 
+def _set_aside_queued() -> None:
+    """The HTTP phases left their accepted deliveries queued (their tasks were flushed). A
+    worker under a backlog takes the oldest queued rows first, so it would send those
+    before the ones it is timed on: set them aside (a status no worker picks up)."""
+    from channels_app.models import Delivery
+
+    set_aside = Delivery.objects.filter(status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SKIPPED
+    )
+    if set_aside:
+        print(f"   set aside {set_aside:,} deliveries left queued by earlier phases", flush=True)
+
+
+def _queue(run, key: str, payload: dict, count: int) -> None:
+    """`count` messages accepted by /send, with no worker running."""
+    raw = run.request("POST", "/api/v1/send", key, payload)
+    created = loadgen.saturate(
+        HOST, run.web_port, lambda i: raw, connections=8, duration=120, max_requests=count
+    )
+    if created.ok(202) != count:
+        raise RuntimeError(f"queued {created.ok(202)} of {count}: {created.summary(202)}")
+
+
+def _work_until(run, finished: Callable[[], bool], seconds: float, name: str):
+    """Start one worker and poll until `finished()` (or `seconds` pass); stop it. Returns
+    the CPU meter of that time and when the worker was started (epoch seconds)."""
+    deadline = time.monotonic() + seconds
+    worker_started = time.time()
+    with run.meter() as meter:
+        run.stack.start("worker", celery_argv("oneping", run.celery_concurrency))
+        try:
+            with profiling.maybe_record(run, name, target="worker"):
+                while time.monotonic() < deadline and not finished():
+                    time.sleep(0.25)
+        finally:
+            run.stack.stop("worker")
+    return meter, worker_started
+
+
 def _drain(run, recipient: str, with_webhooks: bool) -> dict:
     """Queue N messages (no worker running), then start one worker and time the drain from
     the first delivery that reached a final status to the last (their updated_at)."""
@@ -298,23 +337,9 @@ def _drain(run, recipient: str, with_webhooks: bool) -> dict:
     from webhooks.models import WebhookDelivery
 
     run.flush_broker()
-    # The HTTP phases left their accepted deliveries queued (their tasks were flushed). A
-    # worker under a backlog takes the oldest queued rows first, so it would send those
-    # before the N it is timed on: set them aside (a status no worker picks up).
-    set_aside = Delivery.objects.filter(status=Delivery.Status.QUEUED).update(
-        status=Delivery.Status.SKIPPED
-    )
-    if set_aside:
-        print(f"   set aside {set_aside:,} deliveries left queued by earlier phases", flush=True)
+    _set_aside_queued()
     count = run.scale.drain_messages
-    raw = run.request(
-        "POST", "/api/v1/send", run.tenant.key, {**SEND_PAYLOAD, "recipient": recipient}
-    )
-    created = loadgen.saturate(
-        HOST, run.web_port, lambda i: raw, connections=8, duration=120, max_requests=count
-    )
-    if created.ok(202) != count:
-        raise RuntimeError(f"queued {created.ok(202)} of {count}: {created.summary(202)}")
+    _queue(run, run.tenant.key, {**SEND_PAYLOAD, "recipient": recipient}, count)
     deliveries = Delivery.objects.filter(
         account_id=run.tenant.account_id, message__recipient=recipient
     )
@@ -322,20 +347,13 @@ def _drain(run, recipient: str, with_webhooks: bool) -> dict:
         account_id=run.tenant.account_id, event__message__recipient=recipient
     )
     expected = deliveries.count()
-    deadline = time.monotonic() + 30 + expected / 5
-    worker_started = time.time()
-    with run.meter() as meter:
-        run.stack.start("worker", celery_argv("oneping", run.celery_concurrency))
-        try:
-            with profiling.maybe_record(run, f"drain-{recipient}", target="worker"):
-                while time.monotonic() < deadline:
-                    done = deliveries.filter(status__in=Delivery.FINAL).count()
-                    hooks = webhooks.filter(status__in=["succeeded", "failed"]).count()
-                    if done >= expected and (not with_webhooks or hooks >= expected):
-                        break
-                    time.sleep(0.25)
-        finally:
-            run.stack.stop("worker")
+
+    def finished() -> bool:
+        done = deliveries.filter(status__in=Delivery.FINAL).count()
+        hooks = webhooks.filter(status__in=["succeeded", "failed"]).count()
+        return done >= expected and (not with_webhooks or hooks >= expected)
+
+    meter, worker_started = _work_until(run, finished, 30 + expected / 5, f"drain-{recipient}")
 
     def rate(queryset, final_statuses) -> dict:
         final = queryset.filter(status__in=final_statuses)
@@ -373,6 +391,59 @@ def drain_webhooks(run) -> None:
     measured = _drain(run, "drain-webhooks", with_webhooks=True)
     run.results["drain"]["with_webhooks"] = measured["deliveries"]
     run.results["drain"]["webhooks"] = measured["webhooks"]
+
+
+# --- pacing: one destination at its configured rate ------------------------------------------
+
+PACED_MESSAGES = 20
+PACED_PER_SECOND = 5.0
+
+
+def paced_destination(run) -> None:
+    """N messages to ONE Slack webhook whose channel says max_per_second 5 (a tenant of
+    its own, paced: the other tenants' channels are unpaced), queued with no worker
+    running, then one worker: the rate they reach the sink at, against the configured rate
+    and the ONEPING_PACING_HEADROOM under it. Measures the pacing, not throughput."""
+    from django.conf import settings
+
+    from channels_app.models import Delivery, TimelineEntry
+
+    run.flush_broker()
+    _set_aside_queued()
+    tenant = seeding.create_tenant("paced@bench.invalid", "Bench paced")
+    seeding.configure_paced_slack(run.web_port, tenant, run.sink_port, PACED_PER_SECOND)
+    count = PACED_MESSAGES
+    payload = {"message": "Deploy finished", "channels": ["slack"], "recipient": "paced"}
+    _queue(run, tenant.key, payload, count)
+    deliveries = Delivery.objects.filter(account_id=tenant.account_id)
+    final = deliveries.filter(status__in=Delivery.FINAL)
+    headroom = settings.ONEPING_PACING_HEADROOM
+    target = PACED_PER_SECOND * headroom
+    # Twice the time the rate needs, and some: a slow machine must not fail the phase.
+    meter, _ = _work_until(run, lambda: final.count() >= count, 30 + 2 * count / target, "paced")
+    # When each reached Slack's stand-in: its final status is written right after the answer.
+    times = sorted(final.values_list("updated_at", flat=True))
+    seconds = (times[-1] - times[0]).total_seconds() if len(times) > 1 else 0
+    per_s = (len(times) - 1) / seconds if seconds else None
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    run.results["paced"] = {
+        "count": len(times),
+        "expected": count,
+        "failed": final.filter(status="failed").count(),
+        "configured_per_s": PACED_PER_SECOND,
+        "headroom": headroom,
+        "target_per_s": round(target, 2),
+        "per_s": round(per_s, 2) if per_s else None,
+        "seconds": round(seconds, 2),
+        "shortest_gap_s": round(min(gaps), 3) if gaps else None,
+        "paced_waits": TimelineEntry.objects.filter(
+            delivery__in=deliveries, detail__startswith="paced until"
+        ).count(),
+        **meter.split(),
+    }
+    print(f"   {per_s and round(per_s, 2)} deliveries/s (max_per_second {PACED_PER_SECOND:g})")
+    if len(times) < count:
+        raise RuntimeError(f"only {len(times)} of {count} paced deliveries ended in time")
 
 
 # --- ratios from alternating slices ----------------------------------------------------------

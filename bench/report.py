@@ -52,6 +52,10 @@ TARGETS = [
     ("deliveries/s ÷ Celery no-op/s", "ge", 0.5, [("drain", "deliveries", "per_s")],
      ("limits", "celery_noop", "per_s")),
     ("message log p95 (ms)", "lt", 100.0, list(LOG_PAGES), None),
+    # Pacing holds one destination under the rate its channel allows, whatever the worker
+    # could do: never at it (ONEPING_PACING_HEADROOM keeps it 10 % under).
+    ("paced deliveries/s ÷ max_per_second", "lt", 1.0, [("paced", "per_s")],
+     ("paced", "configured_per_s")),
 ]  # fmt: skip
 
 
@@ -148,6 +152,8 @@ FIGURES = [
     ("drain: {count} deliveries, webhooks on", ("drain", "with_webhooks"), "per_s",
      "deliveries/s"),
     ("drain: {count} outgoing webhooks", ("drain", "webhooks"), "per_s", "webhooks/s"),
+    ("paced: {count} to one webhook, max {configured_per_s}/s (paced at {target_per_s}/s)",
+     ("paced",), "per_s", "deliveries/s"),
     ("log: first page", ("log", "first_page"), "latency", ""),
     ("log: ?status=failed", ("log", "filtered"), "latency", ""),
     ("log: first page, {newer_rows} newer rows of another account",
@@ -160,7 +166,7 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
     for label, path, key, unit in FIGURES:
         run = _get(results, *path)
         fields = {"accounts": "—", "target_rate": "—", "count": "—", "newer_rows": "—",
-                  "state": "—"}  # fmt: skip
+                  "state": "—", "configured_per_s": "—", "target_per_s": "—"}  # fmt: skip
         if isinstance(run, dict):
             fields.update({k: _fmt(v) for k, v in run.items() if k in fields and v is not None})
             if "entries" in run:  # results of runs before the "state" field

@@ -77,6 +77,7 @@ PHASES = [
     ("drain: deliveries", phases.drain_plain),
     ("paired ratios", phases.paired),
     ("drain: deliveries + webhooks", phases.drain_webhooks),
+    ("paced destination", phases.paced_destination),
     ("message log", phases.message_log),
 ]
 
@@ -151,6 +152,7 @@ class Run:
             "send": {},
             "inbound": {},
             "drain": {},
+            "paced": {},
             "paired": {},
             "log": {},
             "throttle": {},

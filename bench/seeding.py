@@ -73,6 +73,12 @@ def create_tenant(email: str, name: str) -> Tenant:
 
 
 def configure_channels(port: int, tenant: Tenant, sink_port: int) -> None:
+    """A Slack and a Discord channel at the sink, unpaced: the throughput phases send
+    thousands of messages to these ONE webhook each, which pacing would hold to 1 a second
+    (the "paced destination" phase measures pacing). `unpaced` is the operator's flag,
+    which the API does not take: set through the ORM, as the Django admin would."""
+    from channels_app.models import ChannelConfig
+
     sink = f"http://127.0.0.1:{sink_port}"
     for kind, url in (
         ("slack", f"{sink}/services/T000/B000/XXXX"),
@@ -80,6 +86,17 @@ def configure_channels(port: int, tenant: Tenant, sink_port: int) -> None:
     ):
         payload = {"kind": kind, "config": {"webhook_url": url}}
         expect(api(port, "POST", "/api/v1/channels", tenant.key, payload), 201, f"{kind} channel")
+    ChannelConfig.objects.filter(account_id=tenant.account_id).update(unpaced=True)
+
+
+def configure_paced_slack(port: int, tenant: Tenant, sink_port: int, per_second: float) -> None:
+    """A Slack channel at the sink whose webhook is paced at `per_second`."""
+    config = {
+        "webhook_url": f"http://127.0.0.1:{sink_port}/services/T000/B000/PACED",
+        "max_per_second": per_second,
+    }
+    payload = {"kind": "slack", "config": config}
+    expect(api(port, "POST", "/api/v1/channels", tenant.key, payload), 201, "paced slack")
 
 
 def create_inbound_endpoint(port: int, tenant: Tenant, secret: str) -> str:
@@ -129,14 +146,15 @@ _OUTCOMES = [
     ("partially_failed", "delivered", "failed", 4),
     ("failed", "failed", "failed", 3),
 ]
+# Every NOT NULL column (Django's defaults are not the database's: COPY must name them).
 _MESSAGE_COLUMNS = (
     "id, account_id, recipient, subject, body, channels, fallback_channels, metadata, "
-    "callback_url, retry, is_test, status, created_at"
+    "channel_options, callback_url, retry, is_test, status, created_at"
 )
 _DELIVERY_COLUMNS = (
     "id, account_id, message_id, channel, address, target, fallback_order, status, attempts, "
-    "max_attempts, provider_message_id, last_error, next_attempt_at, enqueued_at, "
-    "lease_expires_at, created_at, updated_at"
+    "max_attempts, opens, clicks, destination, provider_message_id, last_error, "
+    "next_attempt_at, enqueued_at, lease_expires_at, created_at, updated_at"
 )
 
 
@@ -170,15 +188,15 @@ def seed_message_log(
                 status, slack, discord = rng.choices(_OUTCOMES, weights)[0][:3]
                 messages.write(
                     f"{message_id}\t{account_id}\tcustomer-{index % 5000}\tOrder update\t"
-                    f'Order #{index} has shipped\t["slack", "discord"]\t[]\t{{}}\t\t'
+                    f'Order #{index} has shipped\t["slack", "discord"]\t[]\t{{}}\t{{}}\t\t'
                     f"t\tf\t{status}\t{stamp}\n"
                 )
                 for channel, outcome in (("slack", slack), ("discord", discord)):
                     attempts, error = (1, "") if outcome == "delivered" else (6, "HTTP 500")
                     deliveries.write(
                         f"{ulid_id('dlv', millis, rng)}\t{account_id}\t{message_id}\t{channel}\t"
-                        f"channel webhook\t{empty_target}\t0\t{outcome}\t{attempts}\t6\t\t"
-                        f"{error}\t\\N\t{stamp}\t\\N\t{stamp}\t{stamp}\n"
+                        f"channel webhook\t{empty_target}\t0\t{outcome}\t{attempts}\t6\t0\t0\t"
+                        f"\t\t{error}\t\\N\t{stamp}\t\\N\t{stamp}\t{stamp}\n"
                     )
             with conn.cursor() as cursor:
                 with cursor.copy(

@@ -70,7 +70,7 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
 
     from accounts import api_keys, services
     from channels_app import delivery as delivery_service
-    from channels_app.models import Delivery
+    from channels_app.models import ChannelConfig, Delivery
     from webhooks import sending as webhook_sending
     from webhooks.models import WebhookDelivery
 
@@ -97,6 +97,9 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
         ("discord", f"{sink}/api/webhooks/1/bench-token"),
     ):
         post("/api/v1/channels", {"kind": kind, "config": {"webhook_url": url}})
+    # The batch operation claims 32 deliveries to these ONE webhook each: paced, only the
+    # head would be claimed. Unpaced (the operator's flag), as the benchmark's (seeding.py).
+    ChannelConfig.objects.filter(account=account).update(unpaced=True)
     inbound_secret = secrets.token_hex(16)
     inbound = post(
         "/api/v1/inbound-endpoints",

@@ -17,10 +17,12 @@ from oneping.errors import ServiceError
 
 @admin.register(ChannelConfig)
 class ChannelConfigAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "kind", "created_at", "updated_at"]
-    list_filter = ["kind"]
+    list_display = ["id", "account", "kind", "unpaced", "created_at", "updated_at"]
+    list_filter = ["kind", "unpaced"]
     search_fields = ["id", "account__name", "account__slug"]
-    # The config holds secrets: the admin shows that it exists, not what it says.
+    # The config holds secrets: the admin shows that it exists, not what it says. The
+    # one editable field is the operator's `unpaced` (channels_app.pacing): the API never
+    # accepts it, as it lifts the provider's published rates.
     exclude = ["config"]
     readonly_fields = ["id", "account", "kind", "created_at", "updated_at"]
 

@@ -9,6 +9,7 @@ from channels_app.contacts import clean_addresses, shown_addresses
 from channels_app.integrations import channel_kinds
 from channels_app.integrations.base import ConfigError
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
+from channels_app.pacing import shown as pacing_shown
 from oneping.api.viewsets import ValidatesOnly
 from oneping.errors import ServiceError
 
@@ -17,6 +18,48 @@ def _rule_error(exc: ConfigError, nested: bool = True) -> serializers.Validation
     """A rule's ConfigError as this serializer's field error (nested under the field's key)."""
     detail = serializers.ErrorDetail(exc.message, code=exc.code)
     return serializers.ValidationError({exc.field: [detail]} if nested else [detail])
+
+
+class PacingRateSerializer(serializers.Serializer):
+    scope = serializers.CharField(
+        help_text='What the rate counts: "webhook", "chat", "bot", "sender", "pair", "channel".'
+    )
+    per_second = serializers.FloatField(help_text="Messages (or SMS segments) a second.")
+    burst = serializers.IntegerField(help_text="How many may leave back to back.")
+
+
+class PacingSerializer(serializers.Serializer):
+    paced = serializers.BooleanField(
+        help_text="False when the kind has no published rate to keep, or an operator "
+        "turned pacing off for this channel."
+    )
+    max_per_second = serializers.FloatField(
+        allow_null=True, help_text="The config's `max_per_second`, or null: the provider's rate."
+    )
+    rates = PacingRateSerializer(
+        many=True,
+        help_text="The rates a delivery to the channel's main destination waits for, most "
+        "specific first (ONEPING_PACING_HEADROOM under each).",
+    )
+    waiting = serializers.IntegerField(
+        required=False,
+        help_text="Queued deliveries waiting for a token or behind an older delivery of "
+        "their destination. Only in a single channel's answer, not in the list.",
+    )
+    paused_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The provider answered 429: nothing goes to the main destination until then.",
+    )
+
+
+class ChannelListSerializer(serializers.ListSerializer):
+    """The list reads every channel's pacing at once (one store call), without `waiting`
+    (a count per channel)."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        channels_shown = list(data.all() if hasattr(data, "all") else data)
+        self.child.pacing_states = pacing_shown.pacing_states(channels_shown, with_waiting=False)
+        return super().to_representation(channels_shown)
 
 
 # Validates a channel as the API and the dashboard receive it; their views hand what it
@@ -35,6 +78,11 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
         "(Postmark's carries this channel's basic-auth credentials). A secret: shown in the "
         "create answer and to `admin`-scoped keys; null for other keys and other channels."
     )
+    pacing = serializers.SerializerMethodField(
+        help_text="How fast deliveries leave for the channel's main destination (its default "
+        "chat, its webhook, its sender…), and how many wait. Read-only: set "
+        "`config.max_per_second` to change the rate."
+    )
 
     class Meta:
         model = ChannelConfig
@@ -44,10 +92,12 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
             "config",
             "status_callback_url",
             "tracking_webhook_url",
+            "pacing",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+        list_serializer_class = ChannelListSerializer
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +131,12 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
         if not channels.may_see_secrets(request):
             return None
         return channels.tracking_webhook_url(instance, request)
+
+    @extend_schema_field(PacingSerializer)
+    def get_pacing(self, instance: ChannelConfig) -> dict[str, Any]:
+        states = getattr(self, "pacing_states", None) or {}
+        state = states.get(instance.pk) or pacing_shown.pacing_states([instance])[instance.pk]
+        return PacingSerializer(state).data
 
     def to_representation(self, instance: ChannelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)

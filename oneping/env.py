@@ -48,6 +48,20 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
 
 
+def env_float(name: str, default: float, *, low: float, high: float) -> float:
+    """A number between `low` and `high` (a rate, a fraction)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not low <= value <= high:  # also refuses nan
+        raise ImproperlyConfigured(f"{name}={raw!r}: use a number from {low} to {high}.")
+    return value
+
+
 def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
     """Django's SECURE_PROXY_SSL_HEADER as `HEADER,value` (e.g. HTTP_X_FORWARDED_PROTO,https:
     the request.META key and the value meaning https); a true word means exactly that pair,

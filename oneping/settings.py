@@ -13,7 +13,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from oneping import serving
-from oneping.env import env_bool, env_int, env_list, env_proxy_ssl_header, env_str
+from oneping.env import env_bool, env_float, env_int, env_list, env_proxy_ssl_header, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -435,12 +435,14 @@ ONEPING_OUTBOX_SWEEP_AFTER_SECONDS = _seconds("ONEPING_OUTBOX_SWEEP_AFTER_SECOND
 ONEPING_PACING_STORE = env_str("ONEPING_PACING_STORE", "")
 # Buckets are filled this much slower than the provider's published rate, so the jitter
 # between taking a token and the request reaching the provider cannot make a burst.
-ONEPING_PACING_HEADROOM = 0.9
+ONEPING_PACING_HEADROOM = env_float("ONEPING_PACING_HEADROOM", 0.9, low=0.5, high=1.0)
 # How long a retrying delivery holds the later deliveries of its destination (order kept)
 # before they go on without it (the reorder is recorded on their timelines).
 ONEPING_PACING_ORDER_WAIT_SECONDS = _seconds("ONEPING_PACING_ORDER_WAIT_SECONDS", 60)
 # Email's default rate per channel (messages a second); a channel's max_per_second wins.
-ONEPING_PACING_EMAIL_PER_SECOND = 10.0
+ONEPING_PACING_EMAIL_PER_SECOND = env_float(
+    "ONEPING_PACING_EMAIL_PER_SECOND", 10.0, low=0.1, high=1000.0
+)
 
 # Channel tests are free but capped per channel and UTC day (429 test_limit_exceeded).
 ONEPING_TEST_SENDS_PER_DAY = env_int("ONEPING_TEST_SENDS_PER_DAY", 20)

@@ -16,6 +16,7 @@ from channels_app.dashboard.channel_forms import ChannelForm, TestSendForm, chan
 from channels_app.integrations import get_integration
 from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import ChannelConfig, Delivery
+from channels_app.pacing import shown as pacing_shown
 from channels_app.serializers import ChannelConfigSerializer, ChannelTestSerializer
 from oneping.api.errors import describe_validation_error
 from oneping.errors import ServiceError
@@ -24,6 +25,9 @@ from oneping.errors import ServiceError
 def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]:
     """One card per kind: its saved config (masked), its form, its test form."""
     configured = {c.kind: c for c in ChannelConfig.objects.filter(account=request.account)}
+    # As the API's channel answer shows it (ChannelConfigSerializer.pacing): one query
+    # for every card's waiting deliveries.
+    pacing = pacing_shown.pacing_states(list(configured.values()))
     cards = []
     for kind, form_class in channel_forms().items():
         channel = configured.get(kind)
@@ -38,9 +42,22 @@ def _cards(request: HttpRequest, bound: ChannelForm | None = None) -> list[dict]
                 "form": form or form_class(existing=channel.config if channel else None),
                 "test_form": TestSendForm(kind=kind),
                 "callback": status_callback(request, channel) if channel else None,
+                "pacing": pacing.get(channel.pk) if channel else None,
+                "rates": [
+                    f"{rate_label(rate['per_second'])} per {rate['scope']}"
+                    for rate in (pacing.get(channel.pk, {}).get("rates", []) if channel else [])
+                ],
             }
         )
     return cards
+
+
+def rate_label(per_second: float) -> str:
+    """A rate as providers publish it: "1/s", "0.5/s", "20/min" (Telegram's groups),
+    "10/min" (WhatsApp's one every 6 s)."""
+    if per_second >= 1 or round(per_second * 10, 6).is_integer():
+        return f"{per_second:g}/s"
+    return f"{round(per_second * 60, 1):g}/min"
 
 
 def status_callback(request: HttpRequest, channel: ChannelConfig) -> dict | None:

@@ -14,6 +14,7 @@ take, the tokens the claimed ones take, and what a wait or a provider's 429 writ
   for the time it gave (`pause_after`); the refused delivery, retrying, stays the head.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -159,25 +160,30 @@ def _pause_of(outcome: SendResult | TransportError) -> float | None:
 
 
 def hand_off(ended: list[Delivery], held: list[Delivery], now: datetime) -> None:
-    """Enqueue the next delivery of each destination whose head just ended (at once) or
-    started holding the others (when its hold runs out), once the caller commits."""
+    """Enqueue the next delivery of each destination whose head just ended (for when its
+    first bucket has a token again) or started holding the others (for when its hold runs
+    out), once the caller commits."""
     for delivery in ended:
         delivery.holds_order_until = None  # saved with the outcome's other fields
-    now_keys = {d.destination for d in ended if d.destination}
-    if now_keys:
-        transaction.on_commit(lambda: _enqueue_heads(now_keys))
+    next_up = {
+        d.destination: (getattr(d, "pace_keys", None) or [None])[0] for d in ended if d.destination
+    }
+    if next_up:
+        transaction.on_commit(lambda: _enqueue_heads(next_up))
     for delivery in held:
         if getattr(delivery, "hold_started", False):
             wait = (delivery.holds_order_until - now).total_seconds() + COUNTDOWN_MARGIN
-            keys = {delivery.destination}
+            keys = {delivery.destination: None}
             transaction.on_commit(lambda keys=keys, wait=wait: _enqueue_heads(keys, wait))
 
 
-def _enqueue_heads(destinations: set[str], countdown: float | None = None) -> None:
+def _enqueue_heads(destinations: dict[str, str | None], countdown: float | None = None) -> None:
     """The oldest queued delivery of each destination, unless it waits for a token (its
-    own countdown task is on the way)."""
+    own countdown task is on the way). Without a `countdown`, each is enqueued for when its
+    destination's bucket (the key given) has a token: a task sent at once would find none
+    and cost a round trip to the queue and back before the real wait."""
     firsts = (
-        Delivery.objects.filter(destination__in=destinations, status=Status.QUEUED)
+        Delivery.objects.filter(destination__in=list(destinations), status=Status.QUEUED)
         .values("destination")
         .annotate(first=Min("pk"))
         .values_list("first", flat=True)
@@ -186,7 +192,18 @@ def _enqueue_heads(destinations: set[str], countdown: float | None = None) -> No
     ready = list(
         Delivery.objects.filter(pk__in=list(firsts))
         .filter(Q(paced_until__isnull=True) | Q(paced_until__lte=now))
-        .values_list("pk", flat=True)
+        .values_list("pk", "destination")
     )
-    if ready:
-        enqueue(ready, countdown=countdown)
+    if not ready:
+        return
+    if countdown is not None:
+        enqueue([pk for pk, _ in ready], countdown=countdown)
+        return
+    keys = [destinations[dest] for _, dest in ready if destinations.get(dest)]
+    states = store.peek(keys) if keys else {}
+    clock = time.time()
+    for pk, dest in ready:
+        state = states.get(destinations.get(dest) or "")
+        wait = state["next_token_at"] - clock if state else 0.0
+        # Capped: a pause ends by the delivery's own paced wait, not by this task.
+        enqueue([pk], countdown=min(wait, 5.0) + COUNTDOWN_MARGIN if wait > 0 else None)
