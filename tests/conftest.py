@@ -30,6 +30,24 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _full_pace_buckets() -> None:
+    """Every test starts with full token buckets (channels_app.pacing). The database store's
+    rows roll back with each test; the Redis store's keys (the PostgreSQL + Redis profile)
+    outlive it, and tests share the fakes' credentials and numbers, so one test's wait
+    would hold the next one's deliveries."""
+    from django.core.cache import caches
+
+    from channels_app.pacing import store
+
+    if store.backend() != "redis":
+        return
+    client = caches["default"]._cache.get_client(None, write=True)
+    keys = list(client.scan_iter("pace:*"))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def make_account(db) -> Callable[..., Account]:
     def make(name: str | None = None, email: str | None = None) -> Account:
@@ -271,6 +289,18 @@ def whatsapp_twilio_channel(account):
 def whatsapp_meta_channel(account):
     """WhatsApp through Meta's Cloud API configured for `account` (add the `meta` fake)."""
     return phone_channel(account, "whatsapp", "WHATSAPP_META_CONFIG")
+
+
+def unpaced(*channels):
+    """The channels with the operator's `unpaced` flag set: for tests whose subject is how
+    a provider's answer is sorted or retried, attempting a delivery again at once, which
+    pacing would hold until its destination's next token (channels_app.pacing)."""
+    from channels_app.models import ChannelConfig
+
+    ChannelConfig.objects.filter(pk__in=[c.pk for c in channels]).update(unpaced=True)
+    for channel in channels:
+        channel.unpaced = True
+    return channels[0] if len(channels) == 1 else channels
 
 
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"

@@ -14,6 +14,16 @@ from channels_app.models import Delivery, Message
 from tests.conftest import TELEGRAM_TOKEN, send, unpaced
 from tests.fakes import Canned, FakeDiscord, FakeTelegram
 
+# These tests attempt a delivery again at once (made due now) to see how each answer is
+# sorted and retried; their channels are unpaced (the operator's flag), since pacing would
+# hold that attempt for its destination's next token (tests/test_pacing*.py cover pacing).
+
+
+@pytest.fixture
+def channels(channels):
+    unpaced(*channels.values())
+    return channels
+
 
 @pytest.fixture
 def channels(channels):

@@ -19,7 +19,7 @@ from channels_app.models import (
     Suppression,
 )
 from tests.callback_helpers import post_twilio, sent_delivery, twilio_status
-from tests.conftest import TELEGRAM_TOKEN, send, wait_until
+from tests.conftest import TELEGRAM_TOKEN, send, unpaced, wait_until
 from tests.fakes_phones import AUTH_TOKEN, TO, FakeMeta, FakeTwilio
 from tests.fixtures_email_tracking import (
     POSTMARK_MESSAGE_ID,
@@ -27,6 +27,17 @@ from tests.fixtures_email_tracking import (
     payload_about,
     post_postmark,
 )
+
+# These tests attempt deliveries through one channel back to back (a suppressed one, then
+# another, or a retry at once); their channels are unpaced (the operator's flag), since
+# pacing would hold the next for its bucket's next token (tests/test_pacing*.py cover it).
+
+
+@pytest.fixture
+def channels(channels):
+    unpaced(*channels.values())
+    return channels
+
 
 # Postmark's hard bounce (tests/fixtures/email_tracking/postmark/bounce_hard.json): its
 # Description, then its Details.

@@ -10,6 +10,8 @@ from django import forms
 
 from channels_app.integrations import channel_kinds, get_integration
 from channels_app.integrations.base import Integration
+from channels_app.integrations.rate_field import rate_from_form
+from channels_app.pacing import RATE_FIELD
 from oneping.apiforms import ApiForm
 from oneping.crypto import mask
 
@@ -33,7 +35,9 @@ class ChannelForm(ApiForm):
                 self.fields[name].help_text = f"Saved ({mask(self.existing[name])}). {KEEP}"
 
     def payload(self) -> dict[str, Any]:
-        config = self.integration.config_from_form(self.cleaned_data)
+        # Every kind's form has the rate (its form_fields): a number, as the API takes it.
+        data = {**self.cleaned_data, RATE_FIELD: rate_from_form(self.cleaned_data.get(RATE_FIELD))}
+        config = self.integration.config_from_form(data)
         for name in self.integration.secret_fields:  # empty secret field: keep the saved value
             if not config.get(name):
                 config.pop(name, None)

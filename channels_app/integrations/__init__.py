@@ -21,6 +21,10 @@ base.Integration and declares
     classify that sorts the provider's answers into permanent and transient, linking the
     provider's doc; clean_options and options_schema when /send's channel_options has an
     entry for it;
+  - its pacing: pacing (the buckets a delivery takes tokens from, at the rates the
+    provider publishes, linked) and pacing_cost where the provider counts segments; its
+    clean_config takes max_per_second (pacing.clean_rate) and its form_fields the
+    rate's field (rate_field.py);
 then one line in REGISTRY below, and its fake provider and tests in tests/. No migration:
 the model fields' choices call kind_choices(). Code two kinds share lives next to them
 (webhook_url.py). tests/test_layout.py checks that the rest of the code barely names it.

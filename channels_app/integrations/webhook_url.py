@@ -1,12 +1,14 @@
 """Shared rules of the integrations that post to a customer's webhook URL (Slack, Discord)."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from django import forms
 
 from channels_app import pacing
 from channels_app.integrations.base import ConfigError, Integration, TransportError, network_error
+from channels_app.integrations.rate_field import rate_form_field
+from channels_app.pacing import Bucket
 from oneping.crypto import mask
 from oneping.http import post_json
 from oneping.urlguard import UrlNotAllowed, check_url
@@ -34,10 +36,14 @@ def only_webhook_url(config: dict[str, Any]) -> dict[str, Any]:
     return pacing.clean_rate(config, {"webhook_url": clean_webhook_url(config.get("webhook_url"))})
 
 
-def webhook_fields(label: str, contact_help: str) -> tuple[dict[str, forms.Field], forms.Field]:
-    """The channel form's URL field (a secret: never shown again) and the contact's field."""
+def webhook_fields(
+    label: str, contact_help: str, default_rate: str
+) -> tuple[dict[str, forms.Field], forms.Field]:
+    """The channel form's URL field (a secret: never shown again) and its rate, and the
+    contact's field."""
     form_fields: dict[str, forms.Field] = {
-        "webhook_url": forms.CharField(label=label, widget=forms.PasswordInput)
+        "webhook_url": forms.CharField(label=label, widget=forms.PasswordInput),
+        pacing.RATE_FIELD: rate_form_field(default_rate),
     }
     contact_field = forms.CharField(required=False, widget=forms.URLInput, help_text=contact_help)
     return form_fields, contact_field
@@ -66,6 +72,15 @@ class WebhookUrlIntegration(Integration):
     test_recipient_hint = (
         "Optional: a contact's identifier, to post to the contact's webhook instead."
     )
+    # Messages a second one webhook URL takes, as its provider publishes it (each kind
+    # links the page); the config's max_per_second wins.
+    default_rate: ClassVar[float]
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """One bucket per webhook URL (a contact's, else the channel's): the URL is the
+        secret, so only who holds it shares its bucket (Bucket.key keeps only its hash)."""
+        url = target or config.get("webhook_url", "")
+        return [Bucket("webhook", url, pacing.rate_of(config, self.default_rate))]
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return only_webhook_url(config)

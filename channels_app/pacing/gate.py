@@ -65,6 +65,8 @@ def take_tokens(deliveries: list[Delivery]) -> None:
         config = delivery.channel_config
         if not delivery.destination or config is None or delivery.channel_unpaced:
             continue
+        if getattr(delivery, "suppression", None) is not None:
+            continue  # never sent (it fails at once): it must not spend the next one's token
         integration = get_integration(delivery.channel)
         buckets = integration.pacing(config, delivery.target)
         if not buckets:

@@ -5,7 +5,9 @@ the config; each one's rules and transport are in email/providers.py's registry.
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 
+from channels_app import pacing
 from channels_app.integrations.base import (
     ConfigError,
     Integration,
@@ -21,6 +23,8 @@ from channels_app.integrations.email.providers import (
     provider_name,
 )
 from channels_app.integrations.email.validation import is_email
+from channels_app.integrations.rate_field import rate_form_field
+from channels_app.pacing import Bucket
 from oneping.apiforms import GuidedChoiceField
 
 __all__ = ["EmailIntegration", "is_email"]
@@ -111,6 +115,10 @@ class EmailIntegration(Integration):
             "domain, in its own settings.",
         ),
         "track_clicks": forms.BooleanField(label="Track clicks", required=False),
+        pacing.RATE_FIELD: rate_form_field(
+            f"{settings.ONEPING_PACING_EMAIL_PER_SECOND:g} a second, the operator's setting.",
+            **{"data-provider": "smtp postmark mailgun resend"},
+        ),
     }
     contact_field = forms.EmailField(required=False)
     unresolved_hint = (
@@ -137,17 +145,37 @@ class EmailIntegration(Integration):
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         provider = get_provider(config)
         allowed = {"provider", *TRACKING_FIELDS, *provider.fields}
+        if provider.name != "platform":
+            allowed.add(pacing.RATE_FIELD)
         unknown = sorted(set(config) - allowed)
+        if unknown == [pacing.RATE_FIELD]:
+            # Its one bucket is every account's (pacing): one account's rate would be all's.
+            raise ConfigError(
+                pacing.RATE_FIELD,
+                "oneping's own mail is paced for every account together, at the operator's "
+                "rate: max_per_second is for your own SMTP server or email provider.",
+            )
         if unknown:
             raise ConfigError(
                 unknown[0],
                 f"Unknown field: the {provider.name} provider takes {', '.join(sorted(allowed))}.",
             )
-        return {
+        cleaned = {
             "provider": provider.name,
             **provider.clean(config),
             **clean_tracking(config, provider),
         }
+        return pacing.clean_rate(config, cleaned)
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """One bucket per sending account (the SMTP login, the provider's key), at
+        ONEPING_PACING_EMAIL_PER_SECOND unless the channel says; the platform's mail is
+        one bucket for all accounts, at the setting. SMTP servers and email providers
+        publish per-account limits, if any, in their plans: the setting is the operator's
+        guess, max_per_second the customer's knowledge. Each recipient address is its own
+        destination: its messages leave in order."""
+        rate = pacing.rate_of(config, settings.ONEPING_PACING_EMAIL_PER_SECOND)
+        return [Bucket("channel", get_provider(config).sending_account(config), rate)]
 
     def summary(self, shown: dict[str, Any]) -> dict[str, Any]:
         # The platform's mail has nothing to list ("Uses oneping's own mail settings");
@@ -183,14 +211,19 @@ class EmailIntegration(Integration):
         """The chosen provider's fields only (the form holds every provider's); without a
         provider (an older form), a host means SMTP, else the platform's mail."""
         name = data.get("provider") or ("smtp" if data.get("host") else "platform")
-        tracking = {flag: bool(data.get(flag)) for flag in TRACKING_FIELDS}
+        # What every provider takes; the rate's input is hidden for the platform's mail,
+        # which takes none.
+        common: dict[str, Any] = {flag: bool(data.get(flag)) for flag in TRACKING_FIELDS}
+        rate = data.get(pacing.RATE_FIELD)
+        if name != "platform" and rate not in (None, ""):
+            common[pacing.RATE_FIELD] = rate
         if name == "smtp":
-            return {**self._smtp_from_form(data), **tracking}
+            return {**self._smtp_from_form(data), **common}
         if name not in REGISTRY:
             return {"provider": name}  # refused by clean_config, naming the field
         fields = get_provider({"provider": name}).fields
         chosen = {field: data[field] for field in fields if data.get(field) not in (None, "")}
-        return {"provider": name, **chosen, **tracking}
+        return {"provider": name, **chosen, **common}
 
     def _smtp_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
         config = {

@@ -41,6 +41,9 @@ class EmailProvider:
     # The config fields it takes besides `provider` and the tracking flags.
     fields: ClassVar[tuple[str, ...]] = ()
     secrets: ClassVar[tuple[str, ...]] = ()
+    # The fields naming the account it sends as (the SMTP server and login, an API key):
+    # channels sending as the same account share its pacing bucket (sending_account).
+    account_fields: ClassVar[tuple[str, ...]] = ()
     # Whether it reports each email's fate (delivered, bounced, opened…) to the channel's
     # tracking webhook URL (/hooks/providers/<name>/<callback token>/): the delivery then
     # stays "sent" with its fallbacks on standby until it does (Integration.reports_fate_for).
@@ -57,6 +60,11 @@ class EmailProvider:
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError
+
+    def sending_account(self, config: dict[str, Any]) -> str:
+        """The pacing bucket's ident (kept only hashed): the provider and its account
+        fields, secrets included, so only who holds the credentials shares the bucket."""
+        return "\0".join([self.name, *(str(config.get(f, "")) for f in self.account_fields)])
 
 
 def provider_name(config: dict[str, Any]) -> str:

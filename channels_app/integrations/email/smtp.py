@@ -36,6 +36,7 @@ class SmtpProvider(EmailProvider):
     title = "SMTP server"
     fields = ("host", "port", "username", "password", "use_tls", "use_ssl", "from_email")
     secrets = ("password",)
+    account_fields = ("host", "port", "username", "password")
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:
         host = config.get("host")

@@ -27,6 +27,7 @@ class MailgunProvider(AnymailProvider):
     backend = "anymail.backends.mailgun.EmailBackend"
     fields = ("api_key", "sender_domain", "region", "webhook_signing_key", "from_email")
     secrets = ("api_key", "webhook_signing_key")
+    account_fields = ("api_key", "region")
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:
         region = config.get("region", "us")

@@ -19,6 +19,7 @@ class PostmarkProvider(AnymailProvider):
     backend = "anymail.backends.postmark.EmailBackend"
     fields = ("server_token", "from_email")
     secrets = ("server_token",)
+    account_fields = ("server_token",)
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:
         return {

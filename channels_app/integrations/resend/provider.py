@@ -22,6 +22,7 @@ class ResendProvider(AnymailProvider):
     backend = "anymail.backends.resend.EmailBackend"
     fields = ("api_key", "webhook_secret", "from_email")
     secrets = ("api_key", "webhook_secret")
+    account_fields = ("api_key",)
     # Resend's API takes no tracking option per email: open and click tracking are settings
     # of the sending domain (https://resend.com/docs/dashboard/domains/tracking), and
     # anymail's Resend backend refuses track_opens / track_clicks as unsupported

@@ -4,7 +4,6 @@ from typing import Any
 
 import requests
 
-from channels_app import pacing
 from channels_app.integrations.base import (
     Outgoing,
     SendResult,
@@ -16,7 +15,6 @@ from channels_app.integrations.webhook_url import (
     post_webhook,
     webhook_fields,
 )
-from channels_app.pacing import Bucket
 from oneping.http import parse_retry_after
 
 
@@ -28,17 +26,15 @@ class SlackIntegration(WebhookUrlIntegration):
         "the URL (`https://hooks.slack.com/services/…`)."
     )
     form_fields, contact_field = webhook_fields(
-        "Incoming webhook URL", "A Slack incoming webhook URL for this contact."
+        "Incoming webhook URL",
+        "A Slack incoming webhook URL for this contact.",
+        "Slack's 1 a second per webhook.",
     )
     # https://api.slack.com/methods/chat.postMessage#truncating ("truncates … over 40,000")
     message_limit = 40000
     # "1 per second" per incoming webhook, short bursts allowed:
     # https://api.slack.com/apis/rate-limits#incoming-webhooks — we allow none.
     default_rate = 1.0
-
-    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
-        url = target or config.get("webhook_url", "")
-        return [Bucket("webhook", url, pacing.rate_of(config, self.default_rate))]
 
     def send(self, config: dict[str, Any], outgoing: Outgoing) -> SendResult:
         url = outgoing.target or config["webhook_url"]

@@ -5,8 +5,10 @@ from typing import Any, ClassVar
 
 from django import forms
 
+from channels_app import pacing
 from channels_app.integrations.base import ConfigError, Integration, Outgoing, SendResult
 from channels_app.integrations.phone import PhoneAddresses, sms_length
+from channels_app.integrations.rate_field import rate_form_field
 from channels_app.integrations.twilio import client
 from channels_app.integrations.twilio.config import (
     MESSAGING_SERVICE_SID_RE,
@@ -14,17 +16,34 @@ from channels_app.integrations.twilio.config import (
     clean_credentials,
     clean_sender,
     credential_fields,
+    sender_ident,
     sid,
 )
+from channels_app.pacing import Bucket
 from oneping.apiforms import GuidedChoiceField
 from oneping.errors import ServiceError
 
-FIELDS = {"provider", "account_sid", "auth_token", "from", "messaging_service_sid"}
+FIELDS = {
+    "provider",
+    "account_sid",
+    "auth_token",
+    "from",
+    "messaging_service_sid",
+    pacing.RATE_FIELD,
+}
 PROVIDERS = ("twilio",)
 # Twilio takes a Body of up to 1,600 characters and advises against more than 10 segments
 # (https://www.twilio.com/docs/glossary/what-sms-character-limit): each is billed, and
 # carriers may drop long concatenated messages.
 MAX_SEGMENTS = 10
+# Twilio releases each sender's queue at a rate in message segments a second
+# (https://help.twilio.com/articles/115002943027, "Understanding Twilio Rate Limits and
+# Message Queues"): 1 for a US or Canadian long code, 3 for a toll-free number, 100 for a
+# short code, 10 toward other countries; a Messaging Service's is its senders' (or its
+# A2P 10DLC campaign's). Nothing in the config tells them apart, so the default is the
+# slowest, a long code's; a channel whose sender is faster says so in max_per_second.
+# Sending faster only fills Twilio's queue, whose overflow fails later (30001).
+SEGMENTS_PER_SECOND = 1.0
 
 
 class SmsIntegration(PhoneAddresses, Integration):
@@ -46,6 +65,10 @@ class SmsIntegration(PhoneAddresses, Integration):
             label="Messaging Service SID",
             required=False,
             help_text="MG…; instead of a From number.",
+        ),
+        pacing.RATE_FIELD: rate_form_field(
+            "1 segment a second, a long code's; raise it for a toll-free number (3) or a "
+            "short code."
         ),
     }
     unresolved_hint = (
@@ -84,7 +107,18 @@ class SmsIntegration(PhoneAddresses, Integration):
             )
         else:
             cleaned["from"] = clean_sender(sender)
-        return cleaned
+        return pacing.clean_rate(config, cleaned)
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """The sender, in segments a second (pacing_cost): a From number or a Messaging
+        Service, whichever the channel sends from."""
+        sender = config.get("messaging_service_sid") or config.get("from", "")
+        rate = pacing.rate_of(config, SEGMENTS_PER_SECOND)
+        return [Bucket("sender", sender_ident(config, sender), rate)]
+
+    def pacing_cost(self, segments: int | None) -> float:
+        # Twilio's rate counts segments: a 3-segment text takes 3 s of a long code's queue.
+        return float(segments or 1)
 
     def check_text(self, text: str, config: dict[str, Any]) -> int | None:
         length = sms_length(text)

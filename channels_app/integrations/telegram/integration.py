@@ -7,6 +7,7 @@ import requests
 from django import forms
 from django.conf import settings
 
+from channels_app import pacing
 from channels_app.integrations.base import (
     ConfigError,
     Integration,
@@ -17,12 +18,30 @@ from channels_app.integrations.base import (
     json_object,
     network_error,
 )
+from channels_app.integrations.rate_field import rate_form_field
+from channels_app.pacing import Bucket
 from oneping.http import post_json
 
 # "123456789:AAH…" — the bot id, a colon, then the secret (https://core.telegram.org/bots/api#authorizing-your-bot).
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 # A numeric chat id (negative for groups and channels) or a public @channelusername.
 CHAT_ID_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+FIELDS = ("bot_token", "default_chat_id", pacing.RATE_FIELD)
+
+# https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this: about
+# one message a second in one chat, at most 20 a minute in one group, and about 30 a
+# second in all for a bot's bulk notifications. Channels are paced as groups (what
+# @BotSupport tells bot authors; the FAQ names groups only).
+PRIVATE_CHAT_RATE = 1.0
+GROUP_CHAT_RATE = 20 / 60
+BOT_RATE = 30.0
+
+
+def is_group_chat(chat_id: str) -> bool:
+    """Groups, supergroups and channels have negative ids (-100… for supergroups and
+    channels, https://core.telegram.org/bots/api#chat); an @username names a public
+    channel or supergroup. A user's private chat has the user's positive id."""
+    return chat_id.startswith(("-", "@"))
 
 
 class TelegramIntegration(Integration):
@@ -40,6 +59,9 @@ class TelegramIntegration(Integration):
         "default_chat_id": forms.CharField(
             label="Default chat id", required=False, help_text="Used when a send names no chat."
         ),
+        pacing.RATE_FIELD: rate_form_field(
+            "Telegram's 1 a second per chat, 20 a minute per group or channel."
+        ),
     }
     contact_field = forms.CharField(required=False, help_text="A numeric chat id or @channel.")
     unresolved_hint = (
@@ -56,10 +78,10 @@ class TelegramIntegration(Integration):
     secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {"bot_token": ()}
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(config) - {"bot_token", "default_chat_id"}
+        unknown = set(config) - set(FIELDS)
         if unknown:
             raise ConfigError(
-                sorted(unknown)[0], "Unknown field: the config takes bot_token, default_chat_id."
+                sorted(unknown)[0], f"Unknown field: the config takes {', '.join(FIELDS)}."
             )
         token = config.get("bot_token")
         if not isinstance(token, str) or not TOKEN_RE.match(token.strip()):
@@ -72,7 +94,19 @@ class TelegramIntegration(Integration):
         chat_id = config.get("default_chat_id")
         if chat_id not in (None, ""):
             cleaned["default_chat_id"] = self.clean_contact_address(str(chat_id))
-        return cleaned
+        return pacing.clean_rate(config, cleaned)
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """The chat (the config's max_per_second, else its kind's rate), then the bot. A
+        chat's bucket is the bot's, too: another bot writing to the same chat has its own
+        limit, and only who holds the token shares them (Bucket.key hashes it)."""
+        token = config.get("bot_token", "")
+        chat = target or config.get("default_chat_id", "")
+        default = GROUP_CHAT_RATE if is_group_chat(chat) else PRIVATE_CHAT_RATE
+        return [
+            Bucket("chat", f"{token}\0{chat}", pacing.rate_of(config, default)),
+            Bucket("bot", token, BOT_RATE),
+        ]
 
     def clean_contact_address(self, value: Any) -> str:
         address = str(value).strip() if isinstance(value, str | int) else ""

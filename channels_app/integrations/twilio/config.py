@@ -63,6 +63,14 @@ def clean_sender(value: Any, field: str = "from") -> str:
         ) from None
 
 
+def sender_ident(config: dict[str, Any], sender: str) -> str:
+    """What a Twilio sender's pacing bucket counts (channels_app.pacing.Bucket.ident, kept
+    only hashed): the sender (a number or a Messaging Service) with the credentials that
+    send through it. A sender's number is public: another account naming it with other
+    credentials must not use up its tokens, nor share its pauses."""
+    return "\0".join((config.get("account_sid", ""), config.get("auth_token", ""), sender))
+
+
 def credential_fields(required: bool, label: str = "") -> dict[str, forms.Field]:
     """The channel form's fields for the account (the token a secret, never shown again);
     `required` only marks them for people (the config's rules decide)."""

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from django import forms
 
+from channels_app import pacing
 from channels_app.integrations.base import (
     ConfigError,
     Integration,
@@ -19,14 +20,17 @@ from channels_app.integrations.base import (
     text_too_long,
 )
 from channels_app.integrations.phone import PhoneAddresses
+from channels_app.integrations.rate_field import rate_form_field
 from channels_app.integrations.twilio import client as twilio
 from channels_app.integrations.twilio import content
 from channels_app.integrations.twilio.config import (
     clean_credentials,
     clean_sender,
     credential_fields,
+    sender_ident,
 )
 from channels_app.integrations.whatsapp import meta
+from channels_app.pacing import Bucket
 from oneping.apiforms import GuidedChoiceField
 
 TWILIO_FIELDS = ("account_sid", "auth_token", "from")
@@ -39,6 +43,16 @@ TEXT_LIMITS = {"twilio": 1600, "meta": 4096}
 # Twilio names WhatsApp addresses with this prefix in To and From
 # (https://www.twilio.com/docs/whatsapp/api#using-phone-numbers-with-whatsapp).
 TWILIO_PREFIX = "whatsapp:"
+# A business number may send one message every 6 seconds to the same WhatsApp user (bursts
+# are borrowed from later), Meta's pair rate limit, error 131056 beyond it:
+# https://developers.facebook.com/docs/whatsapp/cloud-api/overview#pair-rate-limits. It is
+# WhatsApp's own, so it holds through Twilio too.
+PAIR_RATE = 1 / 6
+# Each sender's throughput, messages a second: the Cloud API's default of 80 per business
+# number (https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput);
+# Twilio sets a WhatsApp sender's text throughput to 10 by default, 50 on request
+# (https://www.twilio.com/docs/whatsapp/best-practices-and-faqs, "What is the MPS limit").
+SENDER_RATES = {"meta": 80.0, "twilio": 10.0}
 
 
 class WhatsAppIntegration(PhoneAddresses, Integration):
@@ -82,6 +96,10 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
             required=False,
             widget=forms.PasswordInput(render_value=False),
         ),
+        pacing.RATE_FIELD: rate_form_field(
+            "the sender's default throughput (Meta 80 a second, Twilio 10); a recipient "
+            "gets one message every 6 seconds at most, whatever this says."
+        ),
     }
     unresolved_hint = (
         "send a phone number with its country code (like +14155550100) as recipient, or add "
@@ -114,7 +132,7 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
             raise ConfigError(
                 "provider", 'Set provider to "twilio" or "meta" (WhatsApp Cloud API).'
             )
-        allowed = ("provider", *FIELDS[provider])
+        allowed = ("provider", *FIELDS[provider], pacing.RATE_FIELD)
         unknown = sorted(set(config) - set(allowed))
         if unknown:
             raise ConfigError(
@@ -123,11 +141,25 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
                 f"{', '.join(sorted(allowed))}.",
             )
         if provider == "meta":
-            return {"provider": provider, **meta.clean_config(config)}
+            return pacing.clean_rate(config, {"provider": provider, **meta.clean_config(config)})
         sender = config.get("from")
         if isinstance(sender, str) and sender.startswith(TWILIO_PREFIX):
             sender = sender.removeprefix(TWILIO_PREFIX)
-        return {"provider": provider, **clean_credentials(config), "from": clean_sender(sender)}
+        cleaned = {"provider": provider, **clean_credentials(config), "from": clean_sender(sender)}
+        return pacing.clean_rate(config, cleaned)
+
+    def pacing(self, config: dict[str, Any], target: str) -> list[Bucket]:
+        """The (sender, recipient) pair at Meta's pair rate, then the sender at its
+        throughput (the config's max_per_second wins there: the pair's is WhatsApp's)."""
+        if config.get("provider") == "meta":
+            sender = meta.sender_ident(config)
+        else:
+            sender = sender_ident(config, config.get("from", ""))
+        rate = pacing.rate_of(config, SENDER_RATES.get(config.get("provider"), 10.0))
+        return [
+            Bucket("pair", f"{sender}\0{target}", PAIR_RATE),
+            Bucket("sender", sender, rate),
+        ]
 
     def secrets_in_use(self, config: dict[str, Any]) -> tuple[str, ...]:
         return SECRETS.get(config.get("provider"), self.secret_fields)
@@ -135,7 +167,7 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
     def config_from_form(self, data: dict[str, Any]) -> dict[str, Any]:
         """Only the chosen provider's fields: the form shows both providers' at once."""
         provider = data.get("provider")
-        kept = ("provider", *FIELDS.get(provider, ()))
+        kept = ("provider", *FIELDS.get(provider, ()), pacing.RATE_FIELD)
         return {key: data[key] for key in kept if data.get(key) not in (None, "")}
 
     def check_text(self, text: str, config: dict[str, Any]) -> int | None:

@@ -117,6 +117,13 @@ def clean_template(template: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "language": language, "variables": variables}
 
 
+def sender_ident(config: dict[str, Any]) -> str:
+    """What the business number's pacing buckets count (kept only hashed): the number with
+    the token that sends from it, so another account naming the same phone number ID with
+    another token does not use up its tokens."""
+    return f"{config.get('phone_number_id', '')}\0{config.get('access_token', '')}"
+
+
 def message_body(outgoing: Outgoing) -> dict[str, Any]:
     """A session (free-form) text, or the template the options name."""
     body: dict[str, Any] = {
