@@ -336,18 +336,6 @@ def channels(account, telegram, slack, discord, smtp):
     }
 
 
-def unpaced(configs: dict) -> dict:
-    """Mark channel configs unpaced (ChannelConfig.unpaced, the operator's flag) and return
-    them. For tests whose subject is not pacing but that send several messages to one
-    destination, or attempt one delivery again at once, faster than its rate: paced (#19),
-    the later ones would wait for the destination's token, or its head. Pacing itself:
-    tests/test_pacing.py."""
-    for config in configs.values():
-        config.unpaced = True
-        config.save(update_fields=["unpaced"])
-    return configs
-
-
 @pytest.fixture
 def slack_channel(account, slack):
     """Only Slack configured for `account`, pointing at the fake."""

@@ -19,7 +19,8 @@ from webhooks.models import WebhookAttempt, WebhookDelivery
 def channels(channels):
     # The subject is one task claiming a batch of many waiting rows; paced, only the head
     # of the one Slack webhook's deliveries could be claimed (tests/conftest.py unpaced).
-    return unpaced(channels)
+    unpaced(*channels.values())
+    return channels
 
 
 def texts(provider) -> Counter:

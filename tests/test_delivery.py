@@ -25,13 +25,6 @@ def channels(channels):
     return channels
 
 
-@pytest.fixture
-def channels(channels):
-    # Attempts one after another at once (retries, rate limits), not pacing: tests/conftest.py
-    # unpaced(); tests/test_pacing.py runs these flows paced.
-    return unpaced(channels)
-
-
 def attempt(delivery_id: str) -> Delivery:
     delivery_service.attempt(delivery_id)
     return Delivery.objects.get(pk=delivery_id)
