@@ -133,10 +133,12 @@ def test_a_discord_webhook_follows_the_bucket_its_answers_announce(
     # Given a Discord webhook announcing a bucket of 5 requests per 2 s in its
     # X-RateLimit-* headers, and refusing a sixth within the window
     discord.announce(5, 2.0)
+    # …and a channel allowed 10 a second: faster than the bucket, so only following the
+    # announced windows (a pause when one is used up) keeps it from a 429
     ChannelConfig.objects.create(
         account=account,
         kind="discord",
-        config={"webhook_url": f"{discord.url}/api/webhooks/1/abc"},
+        config={"webhook_url": f"{discord.url}/api/webhooks/1/abc", "max_per_second": 10},
     )
 
     # When 12 messages are accepted for it
