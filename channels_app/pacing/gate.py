@@ -142,7 +142,9 @@ def after_attempt(delivery: Delivery, outcome: SendResult | TransportError, now:
         if delivery.destination and delivery.holds_order_until is None:
             # At least as long as the provider asked to wait: a paused destination resumes
             # with the delivery it refused.
-            hold = max(settings.ONEPING_PACING_ORDER_WAIT_SECONDS, (outcome.retry_after or 0) + 5)
+            hold = settings.ONEPING_PACING_ORDER_WAIT_SECONDS
+            if outcome.retry_after:
+                hold = max(hold, outcome.retry_after + 5)
             delivery.holds_order_until = now + timedelta(seconds=hold)
             delivery.hold_started = True
     else:
