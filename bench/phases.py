@@ -393,6 +393,69 @@ def drain_webhooks(run) -> None:
     run.results["drain"]["webhooks"] = measured["webhooks"]
 
 
+def drain_distinct(run) -> None:
+    """The drain again, with pacing on: N deliveries, each to a webhook of its own (a
+    tenant whose Slack channel is paced; each recipient a contact with its own webhook URL
+    at the sink), so no delivery waits for a token and the figure shows what pacing costs
+    when it holds nothing back (a token taken and a head checked per delivery), beside the
+    unpaced drain above."""
+    from django.db.models import Max, Min
+
+    from channels_app.models import Contact, Delivery
+
+    run.flush_broker()
+    _set_aside_queued()
+    tenant = seeding.create_tenant("distinct@bench.invalid", "Bench distinct")
+    seeding.configure_paced_slack(run.web_port, tenant, run.sink_port, 1.0)
+    count = 2 * run.scale.drain_messages  # as many deliveries as the unpaced drain's
+    sink = f"http://127.0.0.1:{run.sink_port}/services"
+    Contact.objects.bulk_create(
+        Contact(
+            account_id=tenant.account_id,
+            identifier=f"d{n}",
+            addresses={"slack": f"{sink}/T{n}/B000/DISTINCT"},
+        )
+        for n in range(count)
+    )
+    raws = [
+        run.request(
+            "POST",
+            "/api/v1/send",
+            tenant.key,
+            {"message": "Order #42 has shipped", "channels": ["slack"], "recipient": f"d{n}"},
+        )
+        for n in range(count)
+    ]
+    created = loadgen.saturate(
+        HOST,
+        run.web_port,
+        lambda i: raws[i % count],
+        connections=8,
+        duration=120,
+        max_requests=count,
+    )
+    if created.ok(202) != count:
+        raise RuntimeError(f"queued {created.ok(202)} of {count}: {created.summary(202)}")
+    deliveries = Delivery.objects.filter(account_id=tenant.account_id)
+    final = deliveries.filter(status__in=Delivery.FINAL)
+    meter, _ = _work_until(run, lambda: final.count() >= count, 30 + count / 5, "distinct")
+    span = final.aggregate(first=Min("updated_at"), last=Max("updated_at"))
+    n = final.count()
+    seconds = (span["last"] - span["first"]).total_seconds() if n > 1 else 0
+    run.results["drain"]["distinct_paced"] = {
+        "count": n,
+        "expected": count,
+        "destinations": deliveries.values("destination").distinct().count(),
+        "failed": final.filter(status="failed").count(),
+        "seconds": round(seconds, 2),
+        "per_s": round((n - 1) / seconds, 1) if seconds else None,
+        **meter.split(),
+    }
+    print(f"   {run.results['drain']['distinct_paced']['per_s']} deliveries/s", flush=True)
+    if n < count:
+        raise RuntimeError(f"only {n} of {count} deliveries to distinct destinations ended")
+
+
 # --- pacing: one destination at its configured rate ------------------------------------------
 
 PACED_MESSAGES = 20

@@ -152,6 +152,8 @@ FIGURES = [
     ("drain: {count} deliveries, webhooks on", ("drain", "with_webhooks"), "per_s",
      "deliveries/s"),
     ("drain: {count} outgoing webhooks", ("drain", "webhooks"), "per_s", "webhooks/s"),
+    ("drain: {count} to {destinations} paced destinations", ("drain", "distinct_paced"), "per_s",
+     "deliveries/s"),
     ("paced: {count} to one webhook, max {configured_per_s}/s (paced at {target_per_s}/s)",
      ("paced",), "per_s", "deliveries/s"),
     ("log: first page", ("log", "first_page"), "latency", ""),

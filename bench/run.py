@@ -77,6 +77,7 @@ PHASES = [
     ("drain: deliveries", phases.drain_plain),
     ("paired ratios", phases.paired),
     ("drain: deliveries + webhooks", phases.drain_webhooks),
+    ("drain: distinct paced destinations", phases.drain_distinct),
     ("paced destination", phases.paced_destination),
     ("message log", phases.message_log),
 ]
