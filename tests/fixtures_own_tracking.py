@@ -104,6 +104,9 @@ def send_tracked_now(smtp) -> Callable[..., tuple[Delivery, Received]]:
 
     def send_it(api, recipient: str = "jane@example.com", message: str = BODY):
         before = len(smtp.messages)
+        # Attempted at once, one after the other: unpaced, or the second would wait for
+        # the channel's next token (the subject here is tracking, not pacing).
+        ChannelConfig.objects.filter(kind="email").update(unpaced=True)
         accepted = send(api, message, channels=["email"], recipient=recipient)
         delivery_id = accepted["deliveries"][0]["id"]
         delivery_service.attempt(delivery_id)

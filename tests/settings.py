@@ -47,6 +47,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Compressed so retries happen within a test; tests that check the schedule set their own.
 ONEPING_DELIVERY_RETRY_SCHEDULE = [0.2, 0.2, 0.2]
+# Email's pacing (10 a second in production) is a tenth of a second between two sends: a
+# test attempting two emails back to back would pass or wait depending on the machine's
+# speed. Tests of email's pacing set the rate they test (tests/test_pacing_integrations.py).
+ONEPING_PACING_EMAIL_PER_SECOND = 1000.0
 ONEPING_HTTP_CONNECT_TIMEOUT = 2.0
 ONEPING_HTTP_READ_TIMEOUT = 2.0
 ONEPING_SMTP_TIMEOUT = 5.0
