@@ -168,7 +168,8 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
     for label, path, key, unit in FIGURES:
         run = _get(results, *path)
         fields = {"accounts": "—", "target_rate": "—", "count": "—", "newer_rows": "—",
-                  "state": "—", "configured_per_s": "—", "target_per_s": "—"}  # fmt: skip
+                  "state": "—", "configured_per_s": "—", "target_per_s": "—",
+                  "destinations": "—"}  # fmt: skip
         if isinstance(run, dict):
             fields.update({k: _fmt(v) for k, v in run.items() if k in fields and v is not None})
             if "entries" in run:  # results of runs before the "state" field
