@@ -1,11 +1,15 @@
-"""Which account a logged-in dashboard user is working in (kept in the session)."""
+"""Which account a logged-in dashboard user is working in (kept in the session), and in
+which environment: with test mode on, the account's test environment
+(accounts.environments), whose pages show test data only."""
 
 from django.http import HttpRequest
 
+from accounts import environments
 from accounts.models import Account
 from oneping import logs
 
 SESSION_KEY = "account_id"
+TEST_MODE_KEY = "test_mode"
 
 
 def current_account(request: HttpRequest) -> Account | None:
@@ -19,9 +23,20 @@ def current_account(request: HttpRequest) -> Account | None:
         account = accounts.order_by("pk").first()
         if account is not None:
             request.session[SESSION_KEY] = account.pk
+    if account is not None and request.session.get(TEST_MODE_KEY):
+        account = environments.test_environment(account)
     if account is not None:
         logs.bind(account_id=account.pk)
     return account
+
+
+def set_test_mode(request: HttpRequest, on: bool) -> None:
+    """Switch the dashboard between the live account and its test environment."""
+    request.session[TEST_MODE_KEY] = bool(on)
+
+
+def in_test_mode(request: HttpRequest) -> bool:
+    return bool(request.session.get(TEST_MODE_KEY))
 
 
 def switch_account(request: HttpRequest, account_id: str) -> Account | None:

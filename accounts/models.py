@@ -75,9 +75,32 @@ class Account(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="accounts"
     )
+    # Test mode (accounts.environments): every account has, once first used, a sibling row
+    # holding its test environment — the objects made with op_test_ keys or with the
+    # dashboard's test mode switched on. Being a row of its own, it inherits every scoping
+    # rule, unique constraint and index unchanged. `live_account` is set on that sibling
+    # only; people are members of the live row.
+    livemode = models.BooleanField(default=True, editable=False)
+    live_account = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.CASCADE,
+        related_name="test_environment",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(livemode=True, live_account__isnull=True)
+                | models.Q(livemode=False, live_account__isnull=False),
+                name="test_environment_has_a_live_account",
+            )
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name if self.livemode else f"{self.name} (test mode)"
 
 
 class Membership(models.Model):

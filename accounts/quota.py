@@ -10,7 +10,7 @@ from datetime import date, datetime
 from django.db import connection
 
 from accounts.models import Account, MonthlyUsage
-from accounts.usage import Usage, billing_period, usage_for
+from accounts.usage import Usage, limit_for, period_for, usage_for
 from oneping import instruments
 from oneping.errors import ServiceError
 
@@ -31,10 +31,30 @@ class QuotaExceeded(ServiceError):
         )
 
 
+class TestModeLimitExceeded(ServiceError):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, usage: Usage):
+        super().__init__(
+            "test_mode_limit_exceeded",
+            f"This account's test mode has sent its {usage.limit} messages today; test-mode "
+            "messages do not count against the monthly quota but are capped per day, and "
+            f"the count resets at {usage.period_end:%Y-%m-%d %H:%M} UTC.",
+            status=429,
+            details={
+                "limit": usage.limit,
+                "used": usage.used,
+                "resets_at": usage.period_end.isoformat().replace("+00:00", "Z"),
+            },
+            headers={"X-Quota-Limit": str(usage.limit), "X-Quota-Remaining": "0"},
+        )
+
+
 def consume(account: Account, now: datetime | None = None) -> Usage:
-    """Count one message against the quota, or raise QuotaExceeded. Call inside atomic()."""
-    start, end = billing_period(now)
-    limit = account.plan.monthly_quota
+    """Count one message against the quota (a test environment's: its daily cap), or
+    raise QuotaExceeded (TestModeLimitExceeded). Call inside atomic()."""
+    start, end = period_for(account, now)
+    limit = limit_for(account)
     used = _count_one(account, start.date(), limit)
     if used is None:
         # At the limit, or the month's first messages: make sure the row exists (a
@@ -48,6 +68,8 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
             )
         used = _count_one(account, start.date(), limit)
     if used is None:
+        if not account.livemode:
+            raise TestModeLimitExceeded(usage_for(account, now))
         instruments.QUOTA_REJECTIONS.inc()
         raise QuotaExceeded(usage_for(account, now))
     return Usage(period_start=start, period_end=end, used=used, limit=limit)

@@ -1,9 +1,36 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import environments
+from accounts.environments import MODES
 from accounts.models import Account, ApiKey, Plan
 from accounts.scopes import ALL_SCOPES, normalize
 from accounts.usage import usage_for
+
+
+class LivemodeField(serializers.BooleanField):
+    """`livemode` on every API object (Stripe's convention): false for the objects of an
+    account's test environment (accounts.environments). Every object an API request shows
+    belongs to the caller's environment, so the request says it without a query."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "false for an object of the test environment (made with an op_test_ key or in "
+            "the dashboard's test mode), true otherwise.",
+        )
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, instance) -> bool:
+        if isinstance(instance, Account):
+            return instance.livemode
+        # An attempt has no account of its own: its event's.
+        account_id = getattr(instance, "account_id", None) or instance.event.account_id
+        request = self.context.get("request")
+        account = getattr(request, "account", None) if request is not None else None
+        if account is not None and account.pk == account_id:
+            return bool(account.livemode)
+        return environments.is_live(account_id)
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -21,12 +48,24 @@ class UsageSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
+    """The account; with a test key, the same account (its id, name and slug) seen from its
+    test environment: livemode false, and usage against the test mode's daily cap."""
+
+    livemode = LivemodeField()
     plan = PlanSerializer()
     usage = serializers.SerializerMethodField()
 
     class Meta:
         model = Account
-        fields = ["id", "name", "slug", "created_at", "plan", "usage"]
+        fields = ["id", "livemode", "name", "slug", "created_at", "plan", "usage"]
+
+    def to_representation(self, account: Account) -> dict:
+        data = super().to_representation(account)
+        if not account.livemode:
+            live = environments.live_account(account)
+            data.update(id=live.pk, name=live.name, slug=live.slug)
+            data["created_at"] = serializers.DateTimeField().to_representation(live.created_at)
+        return data
 
     @extend_schema_field(UsageSerializer)
     def get_usage(self, account: Account) -> dict:
@@ -34,7 +73,16 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     revoked = serializers.SerializerMethodField()
+    mode = serializers.ChoiceField(
+        choices=MODES,
+        required=False,
+        write_only=True,
+        help_text="`live` (an op_live_ key) or `test` (an op_test_ key, acting in the "
+        "account's test environment). Defaults to the creating key's own mode; a test key "
+        "cannot create live keys.",
+    )
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_SCOPES),
         allow_empty=False,
@@ -60,6 +108,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         model = ApiKey
         fields = [
             "id",
+            "livemode",
             "name",
             "prefix",
             "scopes",
@@ -69,6 +118,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "last_used_at",
             "revoked",
             "revoked_at",
+            "mode",
         ]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at"]
 

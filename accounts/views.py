@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import api_keys
+from accounts import api_keys, environments
 from accounts.models import ApiKey, User
 from accounts.scopes import ALL_SCOPES
 from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
@@ -47,8 +47,9 @@ class ApiKeyViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         creator = request.auth if isinstance(request.auth, ApiKey) else None
+        mode = serializer.validated_data.get("mode", environments.mode_of(request.account))
         api_key, raw_key = api_keys.issue_key(
-            request.account,
+            environments.environment(request.account, mode),
             serializer.validated_data["name"],
             # By default, as much as the creating key may grant: all of its own scopes.
             serializer.validated_data.get("scopes", creator.scopes if creator else ALL_SCOPES),

@@ -149,7 +149,7 @@ _OUTCOMES = [
 # Every NOT NULL column (Django's defaults are not the database's: COPY must name them).
 _MESSAGE_COLUMNS = (
     "id, account_id, recipient, subject, body, channels, fallback_channels, metadata, "
-    "channel_options, callback_url, retry, is_test, status, created_at"
+    "channel_options, callback_url, retry, is_channel_test, status, created_at"
 )
 _DELIVERY_COLUMNS = (
     "id, account_id, message_id, channel, address, target, fallback_order, status, attempts, "

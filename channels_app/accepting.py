@@ -52,7 +52,7 @@ def fingerprint(payload: Any) -> str:
 
 
 def plan_routes(
-    account: Account, data: dict[str, Any], *, is_test: bool = False
+    account: Account, data: dict[str, Any], *, is_channel_test: bool = False
 ) -> list[addresses.Route]:
     """Check every channel is configured, the text fits, an address exists, and the
     platform's own mail may be used (channels_app.platform_mail)."""
@@ -75,7 +75,7 @@ def plan_routes(
         route = addresses.resolve(channel, data["recipient"], contact, config)
         destination = pacing.destination_of(config, route.target)
         routes.append(replace(route, segments=segments, options=options, destination=destination))
-    platform_mail.check_routes(account, routes, configs, is_test=is_test)
+    platform_mail.check_routes(account, routes, configs, is_channel_test=is_channel_test)
     return routes
 
 
@@ -146,7 +146,7 @@ def accept_message(
     *,
     idempotency_key: str | None = None,
     count_quota: bool = True,
-    is_test: bool = False,
+    is_channel_test: bool = False,
 ) -> Accepted:
     """Validate and store a message with its deliveries; enqueue them once committed.
 
@@ -156,7 +156,7 @@ def accept_message(
     serializer = SendRequestSerializer(data=payload)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    routes = plan_routes(account, data, is_test=is_test)
+    routes = plan_routes(account, data, is_channel_test=is_channel_test)
 
     with transaction.atomic():
         claim = None
@@ -164,7 +164,7 @@ def accept_message(
             claim, replay = _claim_idempotency_key(account, idempotency_key, fingerprint(payload))
             if replay is not None:
                 return Accepted(body=replay, replayed=True)
-        message, deliveries = _store(account, data, routes, is_test=is_test)
+        message, deliveries = _store(account, data, routes, is_channel_test=is_channel_test)
         logs.bind(message_id=message.pk)
         # Counted last: the month's usage row is locked from here to the commit, and every
         # concurrent send of the account waits for that lock (docs/benchmarks.md).
@@ -204,7 +204,7 @@ def _claim_idempotency_key(
 
 
 def _store(
-    account: Account, data: dict[str, Any], routes: list[addresses.Route], *, is_test: bool
+    account: Account, data: dict[str, Any], routes: list[addresses.Route], *, is_channel_test: bool
 ) -> tuple[Message, list[Delivery]]:
     message = Message.objects.create(
         account=account,
@@ -217,7 +217,7 @@ def _store(
         channel_options={route.channel: route.options for route in routes if route.options},
         callback_url=data.get("callback_url", ""),
         retry=data["retry"],
-        is_test=is_test,
+        is_channel_test=is_channel_test,
     )
     primaries = len(data["channels"])
     deliveries = [
@@ -242,15 +242,23 @@ def _store(
 
 
 def accepted_body(message: Message, deliveries: list[Delivery], usage: Usage) -> dict[str, Any]:
+    livemode = message.account.livemode
     return {
         "id": message.id,
+        "livemode": livemode,
         "status": message.status,
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "recipient": message.recipient,
         "channels": message.channels,
         "fallback_channels": message.fallback_channels,
         "deliveries": [
-            {"id": d.id, "channel": d.channel, "status": d.status, "fallback": d.is_fallback}
+            {
+                "id": d.id,
+                "livemode": livemode,
+                "channel": d.channel,
+                "status": d.status,
+                "fallback": d.is_fallback,
+            }
             for d in deliveries
         ],
         "usage": {"used": usage.used, "limit": usage.limit, "remaining": usage.remaining},

@@ -59,8 +59,8 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "recipient", "status", "is_test", "created_at"]
-    list_filter = ["status", "is_test"]
+    list_display = ["id", "account", "recipient", "status", "is_channel_test", "created_at"]
+    list_filter = ["status", "is_channel_test"]
     search_fields = ["id", "recipient", "account__slug"]
     readonly_fields = [f.name for f in Message._meta.fields]
     inlines = [DeliveryInline]

@@ -140,7 +140,7 @@ def tests_sent_today(account: Account, kind: str) -> int:
     # Counted by kind, not by config row: deleting and re-creating the channel must not
     # reset the count. message_log_created (account, created_at) narrows the scan to today.
     return Message.objects.filter(
-        account=account, created_at__gte=start, is_test=True, deliveries__channel=kind
+        account=account, created_at__gte=start, is_channel_test=True, deliveries__channel=kind
     ).count()
 
 
@@ -162,4 +162,4 @@ def send_test(account: Account, channel: ChannelConfig, recipient: str = "") -> 
         limit = limit_for(account, "test_sends_per_day")
         if tests_sent_today(account, channel.kind) >= limit:
             raise TestLimitExceeded(channel, limit, day_window()[1])
-        return accept_message(account, payload, count_quota=False, is_test=True)
+        return accept_message(account, payload, count_quota=False, is_channel_test=True)

@@ -105,7 +105,9 @@ class Message(models.Model):
     channel_options = models.JSONField(default=dict, blank=True)
     callback_url = models.URLField(max_length=2048, blank=True)
     retry = models.BooleanField(default=True)
-    is_test = models.BooleanField(default=False)
+    # A channel's "Send a test" message (channels_app.channels.send_test): free, capped per
+    # channel and day. Not to be confused with test mode (accounts.environments).
+    is_channel_test = models.BooleanField(default=False)
     # Derived from the deliveries (see delivery.refresh_message_status) and stored so the
     # log can filter on it without scanning every delivery.
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)

@@ -22,7 +22,11 @@ def uses_platform_mail(config: ChannelConfig) -> bool:
 
 
 def check_routes(
-    account: Account, routes: list[Route], configs: dict[str, ChannelConfig], *, is_test: bool
+    account: Account,
+    routes: list[Route],
+    configs: dict[str, ChannelConfig],
+    *,
+    is_channel_test: bool,
 ) -> None:
     """Refuse a message that would use the platform's mail where the rules above forbid."""
     platform = [route for route in routes if uses_platform_mail(configs[route.channel])]
@@ -38,7 +42,7 @@ def check_routes(
             status=403,
             details={"channel": "email"},
         )
-    if is_test:
+    if is_channel_test:
         for route in platform:
             if not verification.is_verified_member_address(account, route.target):
                 raise ServiceError(

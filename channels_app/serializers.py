@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import LivemodeField
 from channels_app import channels, contacts
 from channels_app.channel_config import clean_channel_config
 from channels_app.contacts import clean_addresses, shown_addresses
@@ -66,6 +67,7 @@ class ChannelListSerializer(serializers.ListSerializer):
 # validated to channels_app.channels. (A docstring would be the OpenAPI component's
 # description.)
 class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
+    livemode = LivemodeField()
     kind = serializers.ChoiceField(choices=())  # the registry's: set per instance, below
     config = serializers.DictField(required=False, default=dict)
     status_callback_url = serializers.SerializerMethodField(
@@ -88,6 +90,7 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
         model = ChannelConfig
         fields = [
             "id",
+            "livemode",
             "kind",
             "config",
             "status_callback_url",
@@ -147,11 +150,12 @@ class ChannelConfigSerializer(ValidatesOnly, serializers.ModelSerializer):
 # Validates a contact as the API and the dashboard receive it; their views hand what it
 # validated to channels_app.contacts.
 class ContactSerializer(ValidatesOnly, serializers.ModelSerializer):
+    livemode = LivemodeField()
     addresses = serializers.DictField(required=False, default=dict)
 
     class Meta:
         model = Contact
-        fields = ["id", "identifier", "name", "addresses", "created_at", "updated_at"]
+        fields = ["id", "livemode", "identifier", "name", "addresses", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_identifier(self, value: str) -> str:
@@ -181,14 +185,16 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
 
 
 class DeliverySummarySerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     fallback = serializers.BooleanField(source="is_fallback", read_only=True)
 
     class Meta:
         model = Delivery
-        fields = ["id", "channel", "status", "fallback"]
+        fields = ["id", "livemode", "channel", "status", "fallback"]
 
 
 class DeliverySerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     fallback = serializers.BooleanField(source="is_fallback", read_only=True)
     timeline = TimelineEntrySerializer(source="steps", many=True, read_only=True)
 
@@ -196,6 +202,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         model = Delivery
         fields = [
             "id",
+            "livemode",
             "message_id",
             "channel",
             "address",
@@ -215,6 +222,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 
 class MessageListSerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     message = serializers.CharField(source="body")
     deliveries = DeliverySummarySerializer(many=True, read_only=True)
 
@@ -222,6 +230,7 @@ class MessageListSerializer(serializers.ModelSerializer):
         model = Message
         fields = [
             "id",
+            "livemode",
             "status",
             "created_at",
             "recipient",
@@ -230,7 +239,7 @@ class MessageListSerializer(serializers.ModelSerializer):
             "channels",
             "fallback_channels",
             "metadata",
-            "is_test",
+            "is_channel_test",
             "deliveries",
         ]
 

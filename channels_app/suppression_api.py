@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers
 from rest_framework.viewsets import GenericViewSet
 
+from accounts.serializers import LivemodeField
 from channels_app import suppressions
 from channels_app.filters import CHANNEL_CHOICES
 from channels_app.models import Suppression
@@ -16,6 +17,7 @@ from oneping.api.viewsets import AccountScopedMixin
 
 
 class SuppressionSerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     delivery_id = serializers.CharField(
         read_only=True,
         allow_null=True,
@@ -24,7 +26,16 @@ class SuppressionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Suppression
-        fields = ["id", "channel", "address", "reason", "description", "delivery_id", "created_at"]
+        fields = [
+            "id",
+            "livemode",
+            "channel",
+            "address",
+            "reason",
+            "description",
+            "delivery_id",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -447,6 +447,16 @@ ONEPING_PACING_EMAIL_PER_SECOND = env_float(
 # Channel tests are free but capped per channel and UTC day (429 test_limit_exceeded).
 ONEPING_TEST_SENDS_PER_DAY = env_int("ONEPING_TEST_SENDS_PER_DAY", 20)
 
+# --- Test mode (accounts.environments) ----------------------------------------------
+# Test-mode messages skip the monthly quota but are capped per account and UTC day (429
+# test_mode_limit_exceeded), so the simulator cannot be used to load the workers.
+ONEPING_TEST_MODE_MESSAGES_PER_DAY = env_int("ONEPING_TEST_MODE_MESSAGES_PER_DAY", 1000)
+# How long after a simulated send its provider-side events (delivered, bounced, opened,
+# read…) arrive, as a real provider's callbacks would a moment later.
+ONEPING_SIMULATOR_REPORT_DELAY_SECONDS = env_float(
+    "ONEPING_SIMULATOR_REPORT_DELAY_SECONDS", 2.0, low=0.0, high=600.0
+)
+
 # --- Per-account caps (accounts.limits.limit_for; 400 limit_reached) --------------------
 ONEPING_MAX_WEBHOOK_ENDPOINTS = env_int("ONEPING_MAX_WEBHOOK_ENDPOINTS", 20)
 ONEPING_MAX_INBOUND_ENDPOINTS = env_int("ONEPING_MAX_INBOUND_ENDPOINTS", 20)

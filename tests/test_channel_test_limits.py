@@ -69,7 +69,7 @@ def test_the_21st_test_of_a_channel_in_a_day_is_refused_with_retry_after(
     assert error["details"]["resets_at"] == resets_at.isoformat().replace("+00:00", "Z")
     retry_after = int(refused["Retry-After"])
     assert 0 < retry_after <= (resets_at - datetime.now(UTC)).total_seconds() + 1
-    assert Message.objects.filter(is_test=True).count() == 20
+    assert Message.objects.filter(is_channel_test=True).count() == 20
     # Still free: none of them counted against the monthly quota.
     assert api.get("/api/v1/account").json()["usage"]["used"] == 0
 
@@ -99,7 +99,7 @@ def test_yesterdays_tests_do_not_count(api, slack_channel, settings):
     assert api.post_json(test_url(slack_channel)).status_code == 429
 
     yesterday = datetime.now(UTC) - timedelta(days=1)
-    Message.objects.filter(is_test=True).update(created_at=yesterday)
+    Message.objects.filter(is_channel_test=True).update(created_at=yesterday)
 
     assert api.post_json(test_url(slack_channel)).status_code == 202
 
@@ -118,7 +118,7 @@ def test_the_dashboard_shares_the_apis_count_and_says_why(
     [notice] = [str(m) for m in get_messages(refused.wsgi_request)]
     assert notice.startswith("Test not sent: This slack channel has sent its 2 test messages")
     assert "resets at" in notice
-    assert Message.objects.filter(is_test=True).count() == 2
+    assert Message.objects.filter(is_channel_test=True).count() == 2
     assert api.post_json(test_url(slack_channel)).status_code == 429
 
 
@@ -347,4 +347,4 @@ def test_concurrent_tests_never_pass_the_daily_cap(transactional_db, slack, sett
         answers = list(pool.map(test_once, range(12)))
 
     assert sorted(answers) == [202] * 3 + [429] * 9
-    assert Message.objects.filter(account=account, is_test=True).count() == 3
+    assert Message.objects.filter(account=account, is_channel_test=True).count() == 3

@@ -74,7 +74,7 @@ def test_configure_slack_and_see_the_test_result_with_the_providers_answer(owner
     assert "Delivered" in done
     assert "HTTP 200: ok" in done
     assert "hx-trigger" not in done
-    assert Message.objects.get().is_test
+    assert Message.objects.get().is_channel_test
 
 
 def test_channel_form_errors_are_shown_next_to_the_field(owner_client):
@@ -128,7 +128,7 @@ def test_members_can_send_tests_but_not_configure(member_client, account, slack)
     )
     assert member_client.post("/channels/slack/delete/").status_code == 403
     assert member_client.post("/channels/slack/test/", {}).status_code == 302
-    assert Message.objects.filter(is_test=True).count() == 1
+    assert Message.objects.filter(is_channel_test=True).count() == 1
 
 
 def test_message_log_filters_and_detail(owner_client, api, channels, slack):

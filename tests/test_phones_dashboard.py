@@ -83,7 +83,7 @@ def test_the_test_button_sends_to_a_phone_number(owner_client, account):
     assert response.status_code == 302
     assert response["Location"].endswith(f"/{delivery.pk}/")
     assert (delivery.channel, delivery.target) == ("whatsapp", "+14155550199")
-    assert delivery.message.is_test
+    assert delivery.message.is_channel_test
 
 
 def test_the_contact_form_has_phone_fields_that_normalise(owner_client, account):

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import environments
 from accounts.models import Account
 from channels_app.models import Delivery, Message
 from oneping.ids import new_id
@@ -159,7 +160,15 @@ def create_events(planned: list[PlannedEvent]) -> list[Event]:
     for plan in planned:
         event_id = new_id("evt")
         body = json.dumps(
-            {"id": event_id, "event": plan.type, "timestamp": iso(now), "data": plan.data},
+            {
+                "id": event_id,
+                "event": plan.type,
+                "timestamp": iso(now),
+                # false for the test environment's events (accounts.environments), which
+                # test-mode endpoints receive over HTTP, signed as usual.
+                "livemode": environments.is_live(plan.account_id),
+                "data": plan.data,
+            },
             separators=(",", ":"),
         )
         event = Event(

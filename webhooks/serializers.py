@@ -5,12 +5,14 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import LivemodeField
 from oneping.api.viewsets import ValidatesOnly
 from webhooks import endpoints
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
+    livemode = LivemodeField()
     url = serializers.CharField(max_length=2048)
     event_types = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 
@@ -18,6 +20,7 @@ class WebhookEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         model = WebhookEndpoint
         fields = [
             "id",
+            "livemode",
             "url",
             "description",
             "event_types",
@@ -68,17 +71,27 @@ class QueuedCountSerializer(serializers.Serializer):
 
 
 class WebhookDeliverySummarySerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     receiver = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "endpoint_id", "receiver", "status", "attempts", "last_status_code"]
+        fields = [
+            "id",
+            "livemode",
+            "endpoint_id",
+            "receiver",
+            "status",
+            "attempts",
+            "last_status_code",
+        ]
 
     def get_receiver(self, delivery: WebhookDelivery) -> str:
         return "endpoint" if delivery.endpoint_id else "callback_url"
 
 
 class EventSerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     payload = serializers.SerializerMethodField()
     webhook_deliveries = WebhookDeliverySummarySerializer(many=True, read_only=True)
 
@@ -86,6 +99,7 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = [
             "id",
+            "livemode",
             "type",
             "message_id",
             "delivery_id",
@@ -101,12 +115,14 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class WebhookAttemptSerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     event_type = serializers.CharField(source="event.type", read_only=True)
 
     class Meta:
         model = WebhookAttempt
         fields = [
             "id",
+            "livemode",
             "at",
             "event_id",
             "event_type",

@@ -200,7 +200,7 @@ def onboarding(account: Account) -> list[dict]:
         {
             "title": "Send a test message",
             "url": "/channels/",
-            "done": Message.objects.filter(account=account, is_test=True).exists(),
+            "done": Message.objects.filter(account=account, is_channel_test=True).exists(),
         },
         {
             "title": "See it delivered in the log",

@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import LivemodeField
 from oneping.api.viewsets import ValidatesOnly
 from oneping.crypto import mask
 from oneping.public_url import absolute_url
@@ -18,6 +19,7 @@ def messages_of(event: InboundEvent) -> list[InboundEventMessage]:
 
 # Validates; webhooks.inbound.endpoints acts (ValidatesOnly).
 class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
+    livemode = LivemodeField()
     secret = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=500
     )
@@ -43,6 +45,7 @@ class InboundEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
         model = InboundEndpoint
         fields = [
             "id",
+            "livemode",
             "name",
             "url",
             "verification",
@@ -119,6 +122,7 @@ class NewInboundEndpointSerializer(InboundEndpointSerializer):
 
 
 class InboundEventSerializer(serializers.ModelSerializer):
+    livemode = LivemodeField()
     endpoint_id = serializers.CharField(read_only=True)
     message_id = serializers.CharField(read_only=True, allow_null=True)
 
@@ -126,6 +130,7 @@ class InboundEventSerializer(serializers.ModelSerializer):
         model = InboundEvent
         fields = [
             "id",
+            "livemode",
             "endpoint_id",
             "event_type",
             "status",
