@@ -81,3 +81,12 @@ def is_live(account_id: str) -> bool:
             _LIVEMODE_CACHE.clear()
         _LIVEMODE_CACHE[account_id] = known
     return known
+
+
+def follow_plan(sender, instance: Account, **kwargs) -> None:
+    """post_save of an Account: its test environment moves to the live account's plan (the
+    API rate limit a test key gets is the plan's). Connected in AccountsConfig.ready."""
+    if instance.livemode:
+        Account.objects.filter(live_account=instance).exclude(plan_id=instance.plan_id).update(
+            plan_id=instance.plan_id
+        )
