@@ -165,3 +165,11 @@ def lookup(family: str, recipient: str) -> Magic | None:
         if magic.family == family and magic.recipient == recipient:
             return magic
     return None
+
+
+def kinds_of(family: str) -> list[str]:
+    """The channel kinds whose deliveries answer to `family`'s magic recipients, in the
+    registry's order (what the README's and the dashboard's tables list per row)."""
+    from channels_app.integrations import channel_kinds, get_integration
+
+    return [kind for kind in channel_kinds() if get_integration(kind).simulated_as == family]
