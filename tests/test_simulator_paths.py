@@ -157,3 +157,19 @@ def test_simulator_callback_url_does_not_exist(account, anonymous_api, db):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 404
+
+
+def test_the_readme_variants_of_magic_recipients(account, celery_worker):
+    # The README: a +tag is ignored, any area code matches, a soft bounce is on the timeline.
+    api = op_test_client(account)
+    tagged = send(api, "a", channels=["email"], recipient="Bounced+run42@sim.oneping.test")
+    other_area = send(api, "b", channels=["sms"], recipient="+1 212 555 0101")
+    soft = send(api, "c", channels=["email"], recipient="soft-bounce@sim.oneping.test")
+    no_retry = send(api, "d", channels=["slack"], recipient="retry", retry=False)
+
+    settled(delivery_ids(tagged)[0], "bounced")
+    failed = settled(delivery_ids(other_area)[0], "failed")
+    assert "not a valid mobile number" in failed.last_error
+    delivered = settled(delivery_ids(soft)[0], "delivered")
+    assert any("Simulator reported deferred" in step.detail for step in delivered.steps)
+    assert settled(delivery_ids(no_retry)[0], "failed", "delivered").status == "failed"
