@@ -30,7 +30,7 @@ class Magic:
     # How the simulator plays it (simulator/transport.py): the attempts that fail
     # transiently first (counted by the delivery's attempts), with a 429's retry_after when
     # set; a permanent refusal's words; then what the provider reports after accepting the
-    # message, in order (simulator/reports.py names them), the first one `reports_after`
+    # message, in order (simulator/callbacks.py names them), the first one `reports_after`
     # seconds after the send (None: ONEPING_SIMULATOR_REPORT_DELAY_SECONDS).
     transient: int = 0
     retry_after: float | None = None
