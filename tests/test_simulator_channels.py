@@ -84,6 +84,8 @@ def test_every_unconfigured_kind_is_listed_and_shown(account, db):
     for channel in listed.json():
         shown = api.get(f"/api/v1/channels/{channel['id']}")
         assert shown.status_code == 200, shown.content
+        # Paced by the simulator's own bucket, not the kind's provider rates.
+        assert [rate["scope"] for rate in shown.json()["pacing"]["rates"]] == ["simulated"]
 
 
 @pytest.mark.parametrize(
