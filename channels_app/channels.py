@@ -34,7 +34,22 @@ DEFAULT_RECIPIENT = "test"
 
 
 def create_channel(account: Account, kind: str, config: dict[str, Any]) -> ChannelConfig:
-    """Configure `kind` for the account: one channel per kind (409 when it has one)."""
+    """Configure `kind` for the account: one channel per kind (409 when it has one). In a
+    test environment, a channel a send made on the fly (ChannelConfig.simulated) is
+    adopted: it takes the config, so the README's walkthrough runs unchanged with a test
+    key; its deliveries still go to the simulator."""
+    if not account.livemode:
+        with transaction.atomic():
+            adopted = (
+                ChannelConfig.objects.select_for_update()
+                .filter(account=account, kind=kind, simulated=True)
+                .first()
+            )
+            if adopted is not None:
+                adopted.config = config
+                adopted.simulated = False
+                adopted.save(update_fields=["config", "simulated", "updated_at"])
+                return adopted
     if ChannelConfig.objects.filter(account=account, kind=kind).exists():
         raise already_configured(kind)
     try:
@@ -46,7 +61,8 @@ def create_channel(account: Account, kind: str, config: dict[str, Any]) -> Chann
 
 def update_channel(channel: ChannelConfig, config: dict[str, Any]) -> ChannelConfig:
     channel.config = config
-    channel.save(update_fields=["config", "updated_at"])
+    channel.simulated = False  # configured now: the customer's own
+    channel.save(update_fields=["config", "simulated", "updated_at"])
     return channel
 
 

@@ -10,7 +10,7 @@ paying each of those per message. With no backlog a task finds only its own rows
 """
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 
 from channels_app import outbound, retry, suppressions
 from channels_app.models import ChannelConfig, Delivery, Message
@@ -26,8 +26,9 @@ Status = Delivery.Status
 
 
 def claim_query():
-    """Deliveries with their message and their channel's config and callback token, in
-    one SELECT."""
+    """Deliveries with their message, their channel's config and callback token, and
+    whether their account is live (a test environment's go to the simulator), in one
+    SELECT."""
     channel = ChannelConfig.objects.filter(
         account_id=OuterRef("account_id"), kind=OuterRef("channel")
     )
@@ -35,6 +36,7 @@ def claim_query():
         channel_config=Subquery(channel.values("config")[:1]),
         channel_callback_token=Subquery(channel.values("callback_token")[:1]),
         channel_unpaced=Subquery(channel.values("unpaced")[:1]),
+        account_livemode=F("account__livemode"),
     )
 
 

@@ -42,6 +42,13 @@ class ChannelConfig(models.Model):
         default=False,
         help_text="Send without pacing or per-destination order (operators only).",
     )
+    # A test environment's channel made on the fly by a send (channels_app.accepting),
+    # config {}: every kind is available in test mode unconfigured. Creating the channel
+    # with a test key adopts the row instead of answering 409 (channels_app.channels).
+    simulated = models.BooleanField(
+        default=False,
+        help_text="Made by a test-mode send, not configured by the customer.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -137,7 +137,10 @@ def _apply(delivery: Delivery, outcome: Outcome, now: datetime, outbox: Outbox) 
     if isinstance(outcome, SendResult):
         integration = get_integration(delivery.channel)
         delivery.status = integration.success_status
-        if integration.reports_fate_for(getattr(delivery, "channel_config", None) or {}):
+        reported = outcome.fate_reported
+        if reported is None:
+            reported = integration.reports_fate_for(getattr(delivery, "channel_config", None) or {})
+        if reported:
             # Its provider reports delivered, read or failed later: the message's fallbacks
             # wait for that report, or this long (channels_app.fates).
             delivery.fate_due_at = now + timedelta(seconds=settings.ONEPING_FALLBACK_WAIT_SECONDS)

@@ -4,6 +4,8 @@ from channels_app import fates
 from channels_app.callbacks.processing import REPORTS
 from channels_app.callbacks.queueing import APPLY_REPORTS_TASK
 from channels_app.delivery import DELIVERIES
+from channels_app.integrations.simulator import reports as simulator_reports
+from channels_app.integrations.simulator.transport import SIMULATE_REPORTS_TASK
 from channels_app.pacing import store as pacing_store
 from channels_app.queueing import DELIVER_TASK
 
@@ -45,3 +47,10 @@ def forget_idle_pace_buckets() -> int:
     """Rows of pacing buckets idle (full, unpaused) for an hour: a missing row is a full
     bucket, so nothing changes but the table's size. Nothing to do on the Redis store."""
     return pacing_store.forget_idle()
+
+
+@shared_task(name=SIMULATE_REPORTS_TASK)
+def simulate_reports(ids: list[str], provider_message_id: str, steps: list[str]) -> None:
+    """Test mode: what the provider would report about the deliveries' send, stored as
+    its callback would be (channels_app.integrations.simulator.reports)."""
+    simulator_reports.report(ids, provider_message_id, steps)

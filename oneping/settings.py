@@ -347,6 +347,8 @@ CELERY_TASK_ROUTES = {
     "webhooks.send_webhook": {"queue": "webhooks"},
     "webhooks.process_inbound": {"queue": "inbound"},
     "channels_app.apply_reports": {"queue": "inbound"},
+    # Test mode's provider reports: stored as a provider's callback would be.
+    "channels_app.simulate_reports": {"queue": "inbound"},
 }
 
 

@@ -13,6 +13,7 @@ PAGER_PATH = "tests.fake_kind.PagerIntegration"
 class PagerIntegration(Integration):
     kind = "pager"
     title = "Pager"
+    simulated_as = "chat"
     setup_help = "Ask your pager company for the account's `pin`."
     secret_fields = ("pin",)
     secret_destinations: ClassVar[dict[str, tuple[str, ...]]] = {"pin": ()}

@@ -25,6 +25,8 @@ base.Integration and declares
     provider publishes, linked) and pacing_cost where the provider counts segments; its
     clean_config takes max_per_second (pacing.clean_rate) and its form_fields the
     rate's field (rate_field.py);
+  - its test mode: simulated_as, the address family its magic recipients come from
+    (simulator/magic.py: EMAIL, PHONE or CHAT); the simulator needs nothing else;
 then one line in REGISTRY below, and its fake provider and tests in tests/. No migration:
 the model fields' choices call kind_choices(). Code two kinds share lives next to them
 (webhook_url.py). tests/test_layout.py checks that the rest of the code barely names it.

@@ -114,6 +114,10 @@ class SendResult:
     # window used up, as Discord's X-RateLimit-Remaining: 0 with -Reset-After does): its
     # first pacing bucket pauses that long (channels_app.pacing).
     pause_for: float | None = None
+    # Whether a report on the delivery's fate is on its way (the simulator's say, for every
+    # kind: it schedules its reports itself); None: as the kind's provider does
+    # (Integration.reports_fate_for).
+    fate_reported: bool | None = None
 
 
 class Integration:
@@ -158,6 +162,9 @@ class Integration:
     # A chat webhook answers "delivered" when it accepts the message; email's tracking
     # adds opened and clicked, a chat app's read receipts "read".
     fate_steps: ClassVar[tuple[str, ...]] = ("sent", "delivered")
+    # The simulator's address family for this kind in test mode (simulator/magic.py's
+    # EMAIL, PHONE or CHAT): which magic recipients its deliveries answer to.
+    simulated_as: ClassVar[str]
     # Whether its providers say an address must not be written to again (a hard bounce, a
     # spam complaint, a STOP reply): its deliveries are checked against the account's
     # suppression list before sending (channels_app.suppressions).

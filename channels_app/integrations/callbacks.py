@@ -24,6 +24,8 @@ REGISTRY: dict[str, str] = {
     "postmark": "channels_app.integrations.postmark.callbacks.PostmarkTracking",
     "mailgun": "channels_app.integrations.mailgun.callbacks.MailgunTracking",
     "resend": "channels_app.integrations.resend.callbacks.ResendTracking",
+    # Test mode's provider (its reports are stored by a task, never received over HTTP).
+    "simulator": "channels_app.integrations.simulator.callbacks.SimulatorCallbacks",
 }
 
 # What a report may say (ProviderReport.Reported's values; channels_app.reports ranks them).

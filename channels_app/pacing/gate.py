@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import SendResult, TransportError
+from channels_app.integrations.simulator import transport as simulator
 from channels_app.models import Delivery, TimelineEntry
 from channels_app.pacing import store
 from channels_app.queueing import enqueue
@@ -68,7 +69,10 @@ def take_tokens(deliveries: list[Delivery]) -> None:
         if getattr(delivery, "suppression", None) is not None:
             continue  # never sent (it fails at once): it must not spend the next one's token
         integration = get_integration(delivery.channel)
-        buckets = integration.pacing(config, delivery.target)
+        if simulator.simulated(delivery):
+            buckets = simulator.pacing(delivery.account_id, delivery.channel, delivery.target)
+        else:
+            buckets = integration.pacing(config, delivery.target)
         if not buckets:
             continue
         keyed = [(bucket.key(delivery.channel), bucket.rate, bucket.burst) for bucket in buckets]

@@ -12,19 +12,24 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts import environments
 from channels_app import pacing
 from channels_app.integrations import get_integration
+from channels_app.integrations.simulator import transport as simulator
 from channels_app.models import ChannelConfig, Delivery
 from channels_app.pacing import gate, store
 
 
 def buckets_of(channel: ChannelConfig) -> list[pacing.Bucket]:
     """The buckets of the channel's main destination (its default address, or its own
-    webhook): [] when its kind declares none or an operator made it unpaced."""
+    webhook): [] when its kind declares none or an operator made it unpaced. A test
+    environment's channel is paced by the simulator's buckets instead."""
     if channel.unpaced:
         return []
     integration = get_integration(channel.kind)
     target = integration.default_address(channel.config) or ""
+    if not environments.is_live(channel.account_id):
+        return simulator.pacing(channel.account_id, channel.kind, target)
     return integration.pacing(channel.config, target)
 
 

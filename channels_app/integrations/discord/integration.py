@@ -13,6 +13,7 @@ from channels_app.integrations.base import (
     excerpt,
     json_object,
 )
+from channels_app.integrations.simulator.magic import CHAT
 from channels_app.integrations.webhook_url import (
     WebhookUrlIntegration,
     post_webhook,
@@ -35,6 +36,7 @@ def with_wait(url: str) -> str:
 class DiscordIntegration(WebhookUrlIntegration):
     kind = "discord"
     title = "Discord"
+    simulated_as = CHAT
     setup_help = (
         "In Discord: *Channel settings → Integrations → Webhooks → New webhook → Copy "
         "webhook URL* (`https://discord.com/api/webhooks/…`)."

@@ -24,6 +24,7 @@ from channels_app.integrations.email.providers import (
 )
 from channels_app.integrations.email.validation import is_email
 from channels_app.integrations.rate_field import rate_form_field
+from channels_app.integrations.simulator.magic import EMAIL
 from channels_app.pacing import Bucket
 from oneping.apiforms import GuidedChoiceField
 
@@ -38,6 +39,7 @@ def _for(providers: str, widget: type[forms.Widget], **attrs: Any) -> forms.Widg
 class EmailIntegration(Integration):
     kind = "email"
     title = "Email"
+    simulated_as = EMAIL
     setup_help = (
         "Choose how email leaves. *oneping's mail* needs nothing more. *SMTP server*: your "
         "server's host (e.g. `smtp.example.com`, port 587 with STARTTLS). *Postmark*: a "

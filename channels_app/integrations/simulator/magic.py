@@ -27,6 +27,16 @@ class Magic:
     statuses: tuple[str, ...]
     # For phones: statuses when the kind reports read receipts (WhatsApp), if different.
     statuses_with_read: tuple[str, ...] | None = None
+    # How the simulator plays it (simulator/transport.py): the attempts that fail
+    # transiently first (counted by the delivery's attempts), with a 429's retry_after when
+    # set; a permanent refusal's words; then what the provider reports after accepting the
+    # message, in order (simulator/callbacks.py names them), the first one `reports_after`
+    # seconds after the send (None: ONEPING_SIMULATOR_REPORT_DELAY_SECONDS).
+    transient: int = 0
+    retry_after: float | None = None
+    refusal: str = ""
+    reports: tuple[str, ...] = ("delivered",)
+    reports_after: float | None = None
 
     @property
     def example(self) -> str:
@@ -45,45 +55,106 @@ TABLE: tuple[Magic, ...] = (
         "hard bounce; the address joins the test environment's suppression list, so the "
         "next send to it fails at once",
         ("sent", "bounced"),
+        reports=("bounced",),
     ),
-    Magic(EMAIL, "soft-bounce", "deferred, then delivered", ("sent", "delivered")),
     Magic(
-        EMAIL, "complained", "delivered, then a spam complaint", ("sent", "delivered", "complained")
+        EMAIL,
+        "soft-bounce",
+        "deferred, then delivered",
+        ("sent", "delivered"),
+        reports=("deferred", "delivered"),
     ),
-    Magic(EMAIL, "opened", "delivered, then opened", ("sent", "delivered", "opened")),
+    Magic(
+        EMAIL,
+        "complained",
+        "delivered, then a spam complaint; the address joins the test environment's "
+        "suppression list",
+        ("sent", "delivered", "complained"),
+        reports=("delivered", "complained"),
+    ),
+    Magic(
+        EMAIL,
+        "opened",
+        "delivered, then opened",
+        ("sent", "delivered", "opened"),
+        reports=("delivered", "opened"),
+    ),
     Magic(
         EMAIL,
         "clicked",
         "delivered, opened, then clicked",
         ("sent", "delivered", "opened", "clicked"),
+        reports=("delivered", "opened", "clicked"),
     ),
-    Magic(EMAIL, "failed", "refused at once (permanent failure)", ("failed",)),
+    Magic(
+        EMAIL,
+        "failed",
+        "refused at once (permanent failure)",
+        ("failed",),
+        refusal="550 5.7.1 the receiving server refused the message",
+    ),
     Magic(
         EMAIL,
         "retry",
         "two transient failures, then delivered",
         ("retrying", "retrying", "sent", "delivered"),
+        transient=2,
     ),
-    Magic(EMAIL, "slow", "delivered after 5 seconds", ("sent", "delivered")),
+    Magic(EMAIL, "slow", "delivered after 5 seconds", ("sent", "delivered"), reports_after=5.0),
     Magic(PHONE, "0100", "delivered", ("sent", "delivered")),
-    Magic(PHONE, "0101", "failed: invalid number", ("failed",)),
+    Magic(
+        PHONE,
+        "0101",
+        "failed: invalid number",
+        ("failed",),
+        refusal="the number is not a valid mobile number",
+    ),
     Magic(
         PHONE,
         "0102",
         "delivered, then read (WhatsApp); delivered (SMS)",
         ("sent", "delivered"),
         statuses_with_read=("sent", "delivered", "read"),
+        reports=("delivered", "read"),
     ),
-    Magic(PHONE, "0103", "a transient failure, then delivered", ("retrying", "sent", "delivered")),
-    Magic(PHONE, "0104", "sent, then reported undelivered", ("sent", "failed")),
-    Magic(CHAT, "delivered", "delivered", ("delivered",)),
-    Magic(CHAT, "failed", "refused (permanent failure)", ("failed",)),
-    Magic(CHAT, "retry", "a transient failure, then delivered", ("retrying", "delivered")),
+    Magic(
+        PHONE,
+        "0103",
+        "a transient failure, then delivered",
+        ("retrying", "sent", "delivered"),
+        transient=1,
+    ),
+    Magic(
+        PHONE,
+        "0104",
+        "sent, then reported undelivered",
+        ("sent", "failed"),
+        reports=("undelivered",),
+    ),
+    Magic(CHAT, "delivered", "delivered", ("delivered",), reports=()),
+    Magic(
+        CHAT,
+        "failed",
+        "refused (permanent failure)",
+        ("failed",),
+        refusal="the chat refused the message",
+    ),
+    Magic(
+        CHAT,
+        "retry",
+        "a transient failure, then delivered",
+        ("retrying", "delivered"),
+        transient=1,
+        reports=(),
+    ),
     Magic(
         CHAT,
         "rate-limited",
         "a 429 asking to wait 1 second (one attempt), then delivered",
         ("retrying", "delivered"),
+        transient=1,
+        retry_after=1.0,
+        reports=(),
     ),
 )
 
@@ -94,3 +165,11 @@ def lookup(family: str, recipient: str) -> Magic | None:
         if magic.family == family and magic.recipient == recipient:
             return magic
     return None
+
+
+def kinds_of(family: str) -> list[str]:
+    """The channel kinds whose deliveries answer to `family`'s magic recipients, in the
+    registry's order (what the README's and the dashboard's tables list per row)."""
+    from channels_app.integrations import channel_kinds, get_integration
+
+    return [kind for kind in channel_kinds() if get_integration(kind).simulated_as == family]

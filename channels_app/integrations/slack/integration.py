@@ -10,6 +10,7 @@ from channels_app.integrations.base import (
     TransportError,
     excerpt,
 )
+from channels_app.integrations.simulator.magic import CHAT
 from channels_app.integrations.webhook_url import (
     WebhookUrlIntegration,
     post_webhook,
@@ -21,6 +22,7 @@ from oneping.http import parse_retry_after
 class SlackIntegration(WebhookUrlIntegration):
     kind = "slack"
     title = "Slack"
+    simulated_as = CHAT
     setup_help = (
         "In Slack: *Apps → Incoming Webhooks → Add to Slack*, pick a channel and copy "
         "the URL (`https://hooks.slack.com/services/…`)."

@@ -9,6 +9,7 @@ from channels_app import pacing
 from channels_app.integrations.base import ConfigError, Integration, Outgoing, SendResult
 from channels_app.integrations.phone import PhoneAddresses, sms_length
 from channels_app.integrations.rate_field import rate_form_field
+from channels_app.integrations.simulator.magic import PHONE
 from channels_app.integrations.twilio import client
 from channels_app.integrations.twilio.config import (
     MESSAGING_SERVICE_SID_RE,
@@ -49,6 +50,7 @@ SEGMENTS_PER_SECOND = 1.0
 class SmsIntegration(PhoneAddresses, Integration):
     kind = "sms"
     title = "SMS"
+    simulated_as = PHONE
     setup_help = (
         f"{SETUP_HELP}; or give a *Messaging Service SID* (`MG…`, under *Messaging → "
         "Services*) instead, to let the service pick the sender."

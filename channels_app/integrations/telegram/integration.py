@@ -19,6 +19,7 @@ from channels_app.integrations.base import (
     network_error,
 )
 from channels_app.integrations.rate_field import rate_form_field
+from channels_app.integrations.simulator.magic import CHAT
 from channels_app.pacing import Bucket
 from oneping.http import post_json
 
@@ -47,6 +48,7 @@ def is_group_chat(chat_id: str) -> bool:
 class TelegramIntegration(Integration):
     kind = "telegram"
     title = "Telegram"
+    simulated_as = CHAT
     setup_help = (
         "Talk to [@BotFather](https://t.me/BotFather), send `/newbot` and copy the token. "
         "Add the bot to your group or channel; its chat id is in `getUpdates` (groups and "

@@ -21,6 +21,7 @@ from channels_app.integrations.base import (
 )
 from channels_app.integrations.phone import PhoneAddresses
 from channels_app.integrations.rate_field import rate_form_field
+from channels_app.integrations.simulator.magic import PHONE
 from channels_app.integrations.twilio import client as twilio
 from channels_app.integrations.twilio import content
 from channels_app.integrations.twilio.config import (
@@ -43,6 +44,9 @@ TEXT_LIMITS = {"twilio": 1600, "meta": 4096}
 # Twilio names WhatsApp addresses with this prefix in To and From
 # (https://www.twilio.com/docs/whatsapp/api#using-phone-numbers-with-whatsapp).
 TWILIO_PREFIX = "whatsapp:"
+# A test environment's unconfigured channel (config {}: ChannelConfig.simulated) names no
+# provider: its text and templates are checked as Twilio's, the stricter text limit.
+UNCONFIGURED_PROVIDER = "twilio"
 # A business number may send one message every 6 seconds to the same WhatsApp user (bursts
 # are borrowed from later), Meta's pair rate limit, error 131056 beyond it:
 # https://developers.facebook.com/docs/whatsapp/cloud-api/overview#pair-rate-limits. It is
@@ -58,6 +62,7 @@ SENDER_RATES = {"meta": 80.0, "twilio": 10.0}
 class WhatsAppIntegration(PhoneAddresses, Integration):
     kind = "whatsapp"
     title = "WhatsApp"
+    simulated_as = PHONE
     setup_help = (
         "*Twilio:* the [Twilio Console](https://console.twilio.com/)'s *Account Info* panel "
         "shows the *Account SID* (`AC…`) and the *Auth Token*; the number to send from is "
@@ -171,7 +176,7 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
         return {key: data[key] for key in kept if data.get(key) not in (None, "")}
 
     def check_text(self, text: str, config: dict[str, Any]) -> int | None:
-        limit = TEXT_LIMITS[config["provider"]]
+        limit = TEXT_LIMITS[config.get("provider", UNCONFIGURED_PROVIDER)]
         if len(text) > limit:
             raise text_too_long(self.kind, len(text), limit)
         return None
@@ -185,7 +190,7 @@ class WhatsAppIntegration(PhoneAddresses, Integration):
             return {}
         if not isinstance(template, dict):
             raise ConfigError("template", "Give the template as an object.")
-        if config["provider"] == "meta":
+        if config.get("provider", UNCONFIGURED_PROVIDER) == "meta":
             return {"template": meta.clean_template(template)}
         return {"template": content.clean_template(template)}
 
