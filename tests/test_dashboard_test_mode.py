@@ -364,6 +364,19 @@ def test_the_magic_recipients_page_shows_the_simulators_table(member_client, in_
     assert "Every channel works without configuration" in page
 
 
+def test_the_magic_recipients_page_names_the_kinds_each_family_serves(member_client, monkeypatch):
+    from channels_app.integrations import get_integration
+
+    # Each kind declares its family (Integration.simulated_as); the page reads it.
+    email = get_integration("email")
+    monkeypatch.setattr(email, "simulated_as", magic.EMAIL, raising=False)
+
+    page = member_client.get(reverse("dashboard-magic-recipients")).content.decode()
+
+    section = page.split('id="magic-email"')[1].split("</section>")[0]
+    assert f"For {email.title}" in section
+
+
 # --- The admin -------------------------------------------------------------------------------
 
 
