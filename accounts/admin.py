@@ -1,5 +1,8 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts import api_keys, invitations
 from accounts.models import Account, ApiKey, Invitation, Membership, MonthlyUsage, Plan, User
@@ -30,14 +33,73 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class LivemodeFilter(admin.SimpleListFilter):
+    """Live accounts unless asked: each account's test environment (accounts.environments)
+    is a row of its own, and listing both would show every customer twice."""
+
+    title = "mode"
+    parameter_name = "livemode"
+    LIVE, TEST, ALL = "live", "test", "all"
+
+    def lookups(self, request, model_admin):
+        return [(self.LIVE, "Live accounts"), (self.TEST, "Test environments"), (self.ALL, "All")]
+
+    def choices(self, changelist):
+        # No "All" of Django's own: no parameter means live accounts, so that is selected.
+        for value, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or self.LIVE) == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or self.LIVE
+        if value == self.ALL:
+            return queryset
+        return queryset.filter(livemode=value == self.LIVE)
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "plan", "created_at"]
-    list_filter = ["plan"]
+    list_display = ["name", "slug", "plan", "livemode", "created_at"]
+    list_filter = [LivemodeFilter, "plan"]
     list_editable = ["plan"]
     search_fields = ["name", "slug", "id"]
-    readonly_fields = ["id", "created_at"]
+    readonly_fields = ["id", "livemode", "environment", "created_at"]
     inlines = [MembershipInline]
+
+    @admin.display(description="Environment")
+    def environment(self, account: Account) -> str:
+        """The link between an account and its test environment, both ways."""
+        if account.pk is None:
+            return "—"
+        if not account.livemode:
+            return _change_link(account.live_account, "Live account: ")
+        test = Account.objects.filter(live_account=account).first()
+        if test is None:
+            return "No test environment yet (made on first use of test mode)."
+        return _change_link(test, "Test environment: ")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A test environment mirrors its live account: edit that one.
+        if obj is not None and not obj.livemode:
+            return [*self.readonly_fields, "name", "slug", "plan"]
+        return self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        # People are members of the live account only.
+        if obj is not None and not obj.livemode:
+            return []
+        return super().get_inlines(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # livemode and live_account are not editable: an account made here is live, and
+        # its test environment is made by accounts.environments on first use, never by
+        # hand. A plan change carries over to the test environment, which follows it.
+        super().save_model(request, obj, form, change)
+        if obj.livemode:
+            Account.objects.filter(live_account=obj).exclude(plan=obj.plan).update(plan=obj.plan)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
@@ -65,6 +127,11 @@ class AccountAdmin(admin.ModelAdmin):
             self.message_user(request, f"Revoked API keys: {names}.", messages.WARNING)
 
 
+def _change_link(account: Account, label: str) -> str:
+    url = reverse("admin:accounts_account_change", args=[quote(account.pk)])
+    return format_html('{}<a href="{}">{}</a> ({})', label, url, account, account.pk)
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = [
@@ -76,7 +143,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "account__livemode"]
     search_fields = ["name", "prefix", "account__name", "account__slug"]
     # Scopes are fixed at issue time, like the key itself: to change them, issue a new key.
     readonly_fields = [

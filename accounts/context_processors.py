@@ -1,4 +1,5 @@
-"""What every dashboard page needs: the account, the user's role, the quota banner."""
+"""What every dashboard page needs: the account, the user's role, the quota banner and
+whether test mode is on (accounts.environments)."""
 
 from django.http import HttpRequest
 
@@ -6,7 +7,9 @@ from accounts.models import Membership
 from accounts.permissions import has_role
 from accounts.usage import usage_for
 
-BANNER_FROM = 0.8  # show the quota banner from 80 % of the monthly limit
+# Show the quota banner from 80 % of the limit: the monthly quota, or in test mode the
+# test environment's daily cap (accounts.usage answers per day for it).
+BANNER_FROM = 0.8
 
 
 def dashboard(request: HttpRequest) -> dict:
@@ -27,4 +30,5 @@ def dashboard(request: HttpRequest) -> dict:
         "quota_banner": share >= BANNER_FROM,
         "quota_exhausted": usage.remaining == 0,
         "memberships": memberships,
+        "test_mode": not account.livemode,
     }

@@ -28,7 +28,10 @@ def has_role(membership: Membership | None, role: str) -> bool:
 def account_view(role: str = Role.MEMBER) -> Callable:
     """Decorate a dashboard view: logged in, working in an account, with at least `role`.
 
-    Sets request.account and request.membership. A user with too low a role gets 403.
+    Sets request.account (the environment the pages show: the live account, or its test
+    environment with test mode on), request.live_account (the account people are members
+    of: team, plan and keys pages are about it whatever the mode) and request.membership.
+    A user with too low a role gets 403.
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -42,12 +45,13 @@ def account_view(role: str = Role.MEMBER) -> Callable:
             if account is None:
                 return render(request, "dashboard/no_account.html", status=403)
             # People are members of the live account; test mode works in its sibling.
-            membership = Membership.objects.get(
+            membership = Membership.objects.select_related("account__plan").get(
                 user=request.user, account_id=account.live_account_id or account.pk
             )
             if not has_role(membership, role):
                 raise PermissionDenied(f"This needs the {role} role.")
             request.account = account
+            request.live_account = membership.account
             request.membership = membership
             return view(request, *args, **kwargs)
 

@@ -29,12 +29,17 @@ class Page:
         return len(self.items)
 
 
-def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
-    before = request.GET.get("before")
-    after = request.GET.get("after")
+def paginate(
+    request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE, *, prefix: str = ""
+) -> Page:
+    """One page of `queryset`. `prefix` names the page's parameters (`<prefix>before`,
+    `<prefix>after`) when a page shows two lists, each paged on its own."""
+    before_param, after_param = f"{prefix}before", f"{prefix}after"
+    before = request.GET.get(before_param)
+    after = request.GET.get(after_param)
     params = request.GET.copy()
-    params.pop("before", None)
-    params.pop("after", None)
+    params.pop(before_param, None)
+    params.pop(after_param, None)
     key = order_field(queryset)
     if after:
         rows = list(queryset.filter(**{f"{key}__gt": after}).order_by(key)[: per_page + 1])
@@ -50,6 +55,6 @@ def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE
         has_newer = bool(before)
     older, newer = params.copy(), params.copy()
     if items:
-        older["before"] = items[-1].pk
-        newer["after"] = items[0].pk
+        older[before_param] = items[-1].pk
+        newer[after_param] = items[0].pk
     return Page(items, has_older, has_newer, older.urlencode(), newer.urlencode())

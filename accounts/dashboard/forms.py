@@ -1,5 +1,6 @@
 from django import forms
 
+from accounts import environments
 from accounts.invitations import INVITABLE_ROLES
 from accounts.models import ApiKey, Membership
 from accounts.scopes import ALL_SCOPES, DESCRIPTIONS, Scope
@@ -15,6 +16,18 @@ class ApiKeyForm(forms.Form):
         initial=list(ALL_SCOPES),
         widget=forms.CheckboxSelectMultiple,
         help_text="What the key may do. A server that only sends needs just “send”.",
+    )
+    mode = forms.ChoiceField(
+        choices=[
+            (environments.LIVE, "Live: op_live_…, real messages to real recipients"),
+            (environments.TEST, "Test: op_test_…, test data only, nothing reaches anyone"),
+        ],
+        initial=environments.LIVE,
+        # Left out (a script posting the form): the mode the dashboard is in.
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="A test key works in the account's test environment: its messages go to "
+        "the simulator and count against the test-mode daily cap, not the quota.",
     )
 
 

@@ -1,4 +1,9 @@
-"""Dashboard: the plan, this month's usage against it, and the months before."""
+"""Dashboard: the plan, this month's usage against it, and the months before.
+
+In test mode the page shows the test environment's daily cap instead (accounts.usage
+answers per UTC day for it): test-mode messages never count against the monthly quota,
+and the plan shown is still the live account's.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -8,6 +13,8 @@ from accounts.permissions import account_view
 from accounts.usage import usage_for
 
 HISTORY_MONTHS = 12
+# A test environment's rows hold one day each: two weeks of them.
+HISTORY_DAYS = 14
 
 
 @account_view()
@@ -16,10 +23,11 @@ def plan(request: HttpRequest) -> HttpResponse:
     usage = usage_for(account)
     percent = min(100, usage.used * 100 // usage.limit) if usage.limit else 100
     history = MonthlyUsage.objects.filter(account=account).order_by("-period_start")[
-        :HISTORY_MONTHS
+        : HISTORY_MONTHS if account.livemode else HISTORY_DAYS
     ]
     context = {
-        "plan": account.plan,
+        "plan": request.live_account.plan,
+        "live_usage": usage if account.livemode else usage_for(request.live_account),
         "usage": usage,
         "percent": percent,
         "history": history,

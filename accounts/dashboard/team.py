@@ -1,4 +1,7 @@
-"""Dashboard: the team (everyone reads, owners change) and accepting an invitation."""
+"""Dashboard: the team (everyone reads, owners change) and accepting an invitation.
+
+People are members of the live account, so these pages work on request.live_account, in
+test mode too (accounts.environments)."""
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -27,7 +30,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
         try:
-            invitations.invite(request, request.account, email, role, request.user)
+            invitations.invite(request, request.live_account, email, role, request.user)
         except TeamError as exc:
             form.add_error(None, str(exc))
         else:
@@ -65,7 +68,7 @@ def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         return redirect("dashboard-team")
     if membership.user_id == request.user.pk:
         # They left this account; the overview picks another one of theirs.
-        messages.success(request, f"You left {request.account.name}.")
+        messages.success(request, f"You left {request.live_account.name}.")
         return redirect("overview")
     messages.success(request, f"Removed {membership.user} from the team.")
     _tell_revoked_keys(request, membership, revoked)
@@ -76,7 +79,7 @@ def remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 @require_POST
 def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
     invitation = get_object_or_404(
-        Invitation.objects.pending(), pk=invitation_id, account=request.account
+        Invitation.objects.pending(), pk=invitation_id, account=request.live_account
     )
     invitations.revoke_invitation(invitation)
     messages.success(request, f"Revoked the invitation of {invitation.email}.")
@@ -124,19 +127,19 @@ def _tell_revoked_keys(request: HttpRequest, membership: Membership, revoked: li
 
 def _member(request: HttpRequest, membership_id: int) -> Membership:
     return get_object_or_404(
-        Membership.objects.select_related("user"), pk=membership_id, account=request.account
+        Membership.objects.select_related("user"), pk=membership_id, account=request.live_account
     )
 
 
 def _render_team(request: HttpRequest, form: InviteForm) -> HttpResponse:
     members = (
-        Membership.objects.filter(account=request.account)
+        Membership.objects.filter(account=request.live_account)
         .select_related("user")
         .order_by("created_at", "pk")
     )
     context = {
         "members": members,
-        "invitations": invitations.pending_invitations(request.account),
+        "invitations": invitations.pending_invitations(request.live_account),
         "form": form,
         "roles": Role.choices,
     }

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from accounts.dashboard import keys, plan, switch, team
+from accounts.dashboard import keys, plan, switch, team, test_mode
 
 urlpatterns = [
     path("switch/", switch.switch, name="switch-account-form"),
     path("switch/<str:account_id>", switch.switch, name="switch-account"),
+    path("test-mode/", test_mode.switch_test_mode, name="dashboard-test-mode"),
     path("keys/", keys.key_list, name="dashboard-keys"),
     path("keys/new/", keys.key_create, name="dashboard-key-create"),
     path("keys/<str:key_id>/revoke/", keys.key_revoke, name="dashboard-key-revoke"),

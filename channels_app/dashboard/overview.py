@@ -195,7 +195,8 @@ def onboarding(account: Account) -> list[dict]:
         {
             "title": "Configure a channel",
             "url": "/channels/",
-            "done": ChannelConfig.objects.filter(account=account).exists(),
+            # A test environment has every channel unconfigured (the simulator answers).
+            "done": not account.livemode or ChannelConfig.objects.filter(account=account).exists(),
         },
         {
             "title": "Send a test message",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels_app.dashboard import channels, contacts, messages_pages, suppressions
+from channels_app.dashboard import channels, contacts, magic, messages_pages, suppressions
 
 urlpatterns = [
     path("channels/", channels.channel_list, name="dashboard-channels"),
@@ -27,6 +27,7 @@ urlpatterns = [
         messages_pages.delivery_retry,
         name="dashboard-delivery-retry",
     ),
+    path("test-mode/recipients/", magic.magic_recipients, name="dashboard-magic-recipients"),
     path("suppressions/", suppressions.suppression_list, name="dashboard-suppressions"),
     path(
         "suppressions/<str:suppression_id>/lift/",
