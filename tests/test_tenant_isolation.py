@@ -218,8 +218,8 @@ ATTACKS: dict[str, tuple[Party, Party]] = {
     "live on test": (Party("alpha", LIVE), Party("alpha", TEST)),
     "test on live": (Party("alpha", TEST), Party("alpha", LIVE)),
 }
-# Members and invitations belong to the live account only: the mode axis has nothing of
-# theirs to aim at, and a test-mode session's team pages are its live account's.
+# Members and invitations belong to the live account only (people are members of the live
+# row, accounts.environments): a test environment has none to aim at.
 PEOPLE_ROUTES = {"dashboard-team-role", "dashboard-team-remove", "dashboard-invitation-revoke"}
 
 
