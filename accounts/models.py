@@ -79,8 +79,9 @@ class Account(models.Model):
     # holding its test environment — the objects made with op_test_ keys or with the
     # dashboard's test mode switched on. Being a row of its own, it inherits every scoping
     # rule, unique constraint and index unchanged. `live_account` is set on that sibling
-    # only; people are members of the live row.
-    livemode = models.BooleanField(default=True, editable=False)
+    # only; people are members of the live row. The database's default too: a row written
+    # outside today's models (raw SQL, a migration test's historical model) is a live account.
+    livemode = models.BooleanField(default=True, db_default=True, editable=False)
     live_account = models.OneToOneField(
         "self",
         null=True,

@@ -5,9 +5,11 @@ and SQLite: concurrent requests queue on the row lock and each re-checks the con
 no interleaving can push an account past its limit.
 """
 
+import math
 from datetime import date, datetime
 
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account, MonthlyUsage
 from accounts.usage import Usage, limit_for, period_for, usage_for
@@ -34,7 +36,11 @@ class QuotaExceeded(ServiceError):
 class TestModeLimitExceeded(ServiceError):
     __test__ = False  # not a pytest test class, whatever its name
 
-    def __init__(self, usage: Usage):
+    def __init__(self, usage: Usage, now: datetime | None = None):
+        # The cap resets within a day, so a client can simply wait: say when (RFC 9110
+        # §10.2.3), as the channel tests' daily cap does.
+        seconds = (usage.period_end - (now or timezone.now())).total_seconds()
+        retry_after = max(math.ceil(seconds), 1)
         super().__init__(
             "test_mode_limit_exceeded",
             f"This account's test mode has sent its {usage.limit} messages today; test-mode "
@@ -46,7 +52,11 @@ class TestModeLimitExceeded(ServiceError):
                 "used": usage.used,
                 "resets_at": usage.period_end.isoformat().replace("+00:00", "Z"),
             },
-            headers={"X-Quota-Limit": str(usage.limit), "X-Quota-Remaining": "0"},
+            headers={
+                "X-Quota-Limit": str(usage.limit),
+                "X-Quota-Remaining": "0",
+                "Retry-After": str(retry_after),
+            },
         )
 
 
@@ -69,7 +79,7 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
         used = _count_one(account, start.date(), limit)
     if used is None:
         if not account.livemode:
-            raise TestModeLimitExceeded(usage_for(account, now))
+            raise TestModeLimitExceeded(usage_for(account, now), now)
         instruments.QUOTA_REJECTIONS.inc()
         raise QuotaExceeded(usage_for(account, now))
     return Usage(period_start=start, period_end=end, used=used, limit=limit)

@@ -9,7 +9,7 @@ from accounts import api_keys, environments
 from accounts.models import ApiKey, User
 from accounts.scopes import ALL_SCOPES
 from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
-from oneping.api.schema import error_doc
+from oneping.api.schema import COMMON_ERRORS, error_doc
 from oneping.api.viewsets import AccountScopedMixin
 
 
@@ -39,7 +39,11 @@ class ApiKeyViewSet(
             201: NewApiKeySerializer,
             400: error_doc(
                 "`validation_error`, or `limit_reached`: the account has "
-                "ONEPING_MAX_API_KEYS active keys (details.limit)."
+                "ONEPING_MAX_API_KEYS active keys of that mode (details.limit)."
+            ),
+            403: error_doc(
+                f"{COMMON_ERRORS[403]} `live_key_from_test_key`: a test key asked for a live "
+                "key (`mode`)."
             ),
         },
     )

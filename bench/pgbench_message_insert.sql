@@ -5,7 +5,7 @@
 \set tail random(0, 68719476735)
 INSERT INTO channels_app_message
     (id, account_id, recipient, subject, body, channels, fallback_channels, metadata,
-     channel_options, callback_url, retry, is_test, status, created_at)
+     channel_options, callback_url, retry, is_channel_test, status, created_at)
 VALUES
     ('msg_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint), 14, '0')
             || lpad(:client_id::text, 3, '0') || lpad(to_hex(:tail), 9, '0'),

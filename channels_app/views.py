@@ -36,15 +36,29 @@ from oneping.errors import ServiceError
 
 IDEMPOTENCY_KEY_LIMIT = 255
 
+# The 202 body of a send (channels_app.accepting.accepted_body), as documented. `livemode`
+# is false for a message of the test environment (accounts.environments), like every object.
 AcceptedSerializer = inline_serializer(
     "Accepted",
     {
         "id": serializers.CharField(),
+        "livemode": serializers.BooleanField(),
         "status": serializers.CharField(),
         "created_at": serializers.DateTimeField(),
         "recipient": serializers.CharField(),
         "channels": serializers.ListField(child=serializers.CharField()),
-        "deliveries": serializers.ListField(child=serializers.DictField()),
+        "fallback_channels": serializers.ListField(child=serializers.CharField()),
+        "deliveries": inline_serializer(
+            "AcceptedDelivery",
+            {
+                "id": serializers.CharField(),
+                "livemode": serializers.BooleanField(),
+                "channel": serializers.CharField(),
+                "status": serializers.CharField(),
+                "fallback": serializers.BooleanField(),
+            },
+            many=True,
+        ),
         "usage": serializers.DictField(),
     },
 )

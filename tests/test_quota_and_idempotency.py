@@ -8,6 +8,7 @@ from django.db import connection
 
 from accounts import quota
 from accounts.models import MonthlyUsage
+from accounts.usage import billing_period
 from channels_app.models import ChannelConfig, Message
 from tests.conftest import ApiClient
 
@@ -27,7 +28,7 @@ def concurrently(count: int, call) -> list:
 
 def test_quota_blocks_the_101st_message(api, slack_channel):
     MonthlyUsage.objects.create(
-        account=slack_channel.account, period_start=quota.billing_period()[0].date(), used=99
+        account=slack_channel.account, period_start=billing_period()[0].date(), used=99
     )
 
     last_allowed = api.post_json("/api/v1/send", SEND)
@@ -40,9 +41,7 @@ def test_quota_blocks_the_101st_message(api, slack_channel):
     assert error["code"] == "quota_exceeded"
     assert error["details"]["limit"] == 100
     assert error["details"]["used"] == 100
-    assert error["details"]["resets_at"] == quota.billing_period()[1].isoformat().replace(
-        "+00:00", "Z"
-    )
+    assert error["details"]["resets_at"] == billing_period()[1].isoformat().replace("+00:00", "Z")
     assert refused["X-Quota-Remaining"] == "0"
     assert Message.objects.count() == 1
 

@@ -52,6 +52,7 @@ def test_the_list_is_the_accounts_newest_first_with_each_rows_fields(account, li
     bounce = response.json()["results"][2]
     assert bounce == {
         "id": listed["bounce"].pk,
+        "livemode": True,
         "channel": "email",
         "address": "jane@example.com",
         "reason": "hard_bounce",

@@ -1,6 +1,11 @@
 """Account B can never reach account A's objects by id: every route that takes an id, every
 method it allows, answers 404 (never 403, never A's data) and leaves A's rows as they were.
 
+The matrix has a third axis, the mode (test mode, accounts.environments): an account's live
+keys never reach its test environment's objects and its test keys never reach its live ones,
+in the API and in the dashboard with test mode switched on or off, as if they were two
+accounts (ATTACKS).
+
 The routes come from Django's URL resolver, so a new route with an id fails
 `test_every_route_with_an_id_is_covered` until it is added to ROUTES (or, if its parameter
 is not an object id, to NOT_OBJECT_IDS with the reason).
@@ -8,11 +13,13 @@ is not an object id, to NOT_OBJECT_IDS with the reason).
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts import api_keys
+from accounts import api_keys, current, environments
 from accounts.models import Account, ApiKey, Invitation, Membership, User
 from channels_app.models import (
     ChannelConfig,
@@ -33,7 +40,6 @@ from webhooks.models import (
     WebhookEndpoint,
 )
 
-MARKER = "alpha"  # every object of A carries it (names, bodies, URLs, errors, emails)
 API_METHODS = ("get", "post", "put", "patch", "delete")
 DASHBOARD_METHODS = ("get", "post")
 # A plausible body for every write, so no view can answer 400 before it looks the id up.
@@ -193,13 +199,85 @@ def snapshot(account: Account) -> dict[str, list[dict]]:
     }
 
 
+# --- Who attacks whose objects -------------------------------------------------------------
+
+LIVE, TEST = environments.LIVE, environments.TEST
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str  # the account's: "alpha" or "beta"
+    mode: str  # LIVE, or TEST: its test environment (accounts.environments)
+
+
+# The caller, and the party whose objects it aims at. The last two rows are the mode axis:
+# one account's live and test environments are as foreign to each other as two accounts.
+ATTACKS: dict[str, tuple[Party, Party]] = {
+    "another account": (Party("beta", LIVE), Party("alpha", LIVE)),
+    "another account in test mode": (Party("beta", TEST), Party("alpha", TEST)),
+    "live on test": (Party("alpha", LIVE), Party("alpha", TEST)),
+    "test on live": (Party("alpha", TEST), Party("alpha", LIVE)),
+}
+# Members and invitations belong to the live account only (people are members of the live
+# row, accounts.environments): a test environment has none to aim at.
+PEOPLE_ROUTES = {"dashboard-team-role", "dashboard-team-remove", "dashboard-invitation-revoke"}
+
+
+@dataclass
+class Side:
+    party: Party
+    account: Account  # the environment: a test environment is an Account row of its own
+    objects: Objects
+    # Every object of the side carries its tag (names, bodies, URLs, errors, emails).
+    tag: str
+
+    def api(self) -> ApiClient:
+        """An API client with a key of this side (op_test_ for a test environment)."""
+        return ApiClient(_key_of(self.account))
+
+    def dashboard(self, client: Client) -> Client:
+        """`client` logged in as the side's owner, test mode switched on for a test side."""
+        client.force_login(User.objects.get(email=f"{self.party.name}-owner@example.com"))
+        session = client.session
+        session[current.TEST_MODE_KEY] = self.party.mode == TEST
+        session.save()
+        return client
+
+    def forbidden_to(self, caller: "Side") -> str:
+        """What no answer to `caller` may contain: this side's account name when the caller
+        is another account, else this side's tag (the caller's own pages name the account)."""
+        return self.tag if caller.party.name == self.party.name else self.party.name
+
+
 @pytest.fixture
-def tenants(make_account):
-    account_a = make_account("Alpha", email="alpha-owner@example.com")
-    account_b = make_account("Beta", email="beta-owner@example.com")
-    objects_a = make_objects(account_a, tag=MARKER)
-    objects_b = make_objects(account_b, tag="beta")  # B's own objects: ids exist on both sides
-    return account_a, objects_a, account_b, objects_b
+def sides(make_account) -> Callable[[str], tuple[Side, Side]]:
+    """sides(attack) -> (caller, target), each with its own objects: ids exist on both."""
+
+    def make(attack: str) -> tuple[Side, Side]:
+        made: dict[Party, Side] = {}
+        lives: dict[str, Account] = {}
+        for party in ATTACKS[attack]:
+            if party.name not in lives:
+                lives[party.name] = make_account(
+                    party.name.title(), email=f"{party.name}-owner@example.com"
+                )
+            live = lives[party.name]
+            account = environments.environment(live, party.mode)
+            tag = f"{party.name}{party.mode}"
+            made[party] = Side(party, account, make_objects(account, tag=tag), tag)
+        caller, target = ATTACKS[attack]
+        return made[caller], made[target]
+
+    return make
+
+
+def applies(name: str, attack: str) -> bool:
+    caller, target = ATTACKS[attack]
+    if name in PEOPLE_ROUTES:
+        return caller.name != target.name and target.mode == LIVE
+    if name == "switch-account":  # switching to one's own live account is no attack
+        return not (caller.name == target.name and target.mode == LIVE)
+    return True
 
 
 def _call(client, method: str, url: str, api: bool):
@@ -210,25 +288,29 @@ def _call(client, method: str, url: str, api: bool):
     return client.get(url) if method == "get" else client.post(url, BODY)
 
 
-@pytest.mark.parametrize("name", sorted(ROUTES))
-def test_another_accounts_object_is_404_by_every_method(name, tenants, client):
-    account_a, objects_a, account_b, _ = tenants
+@pytest.mark.parametrize(
+    ("name", "attack"),
+    [(name, attack) for name in sorted(ROUTES) for attack in ATTACKS if applies(name, attack)],
+)
+def test_an_object_of_another_account_or_mode_is_404_by_every_method(name, attack, sides, client):
+    caller, target = sides(attack)
     pattern = routes_with_parameters()[name]
     api = hasattr(pattern.callback, "actions")
     if api:
-        client = ApiClient(_key_of(account_b))
+        client = caller.api()
         methods = [m for m in API_METHODS if m in pattern.callback.actions]
     else:
-        client.force_login(User.objects.get(email="beta-owner@example.com"))
+        client = caller.dashboard(client)
         methods = list(DASHBOARD_METHODS)
-    url = reverse(name, kwargs=ROUTES[name](account_a, objects_a))
-    before = snapshot(account_a)
+    url = reverse(name, kwargs=ROUTES[name](target.account, target.objects))
+    before = snapshot(target.account)
 
     answers = {method: _call(client, method, url, api) for method in methods}
 
     for method, response in answers.items():
         where = f"{method.upper()} {url}"
-        assert MARKER not in response.content.decode(errors="replace").lower(), where
+        text = response.content.decode(errors="replace").lower()
+        assert target.forbidden_to(caller) not in text, where
         if api:
             assert response.status_code == 404, where
             assert response.json()["error"]["code"] == "not_found", where
@@ -236,7 +318,7 @@ def test_another_accounts_object_is_404_by_every_method(name, tenants, client):
             # require_POST answers a GET 405 before looking at the id; that is no leak.
             assert response.status_code in (404, 405), where
     assert 404 in {response.status_code for response in answers.values()}
-    assert snapshot(account_a) == before
+    assert snapshot(target.account) == before
 
 
 def _key_of(account: Account) -> str:
@@ -244,47 +326,51 @@ def _key_of(account: Account) -> str:
     return raw_key
 
 
-def test_ids_in_bodies_and_filters_reach_only_the_callers_objects(tenants, client):
-    account_a, objects_a, account_b, objects_b = tenants
-    api = ApiClient(_key_of(account_b))
-    client.force_login(User.objects.get(email="beta-owner@example.com"))
-    before = snapshot(account_a)
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_ids_in_bodies_and_filters_reach_only_the_callers_objects(attack, sides, client):
+    caller, target = sides(attack)
+    api = caller.api()
+    client = caller.dashboard(client)
+    before = snapshot(target.account)
 
-    # Filters by another account's ids find nothing.
+    # Filters by the target's ids find nothing.
     for path, query in [
-        ("/api/v1/deliveries", {"message": objects_a.message.pk}),
-        ("/api/v1/events", {"message": objects_a.message.pk}),
-        ("/api/v1/inbound-events", {"endpoint": objects_a.inbound_endpoint.pk}),
+        ("/api/v1/deliveries", {"message": target.objects.message.pk}),
+        ("/api/v1/events", {"message": target.objects.message.pk}),
+        ("/api/v1/inbound-events", {"endpoint": target.objects.inbound_endpoint.pk}),
     ]:
         response = api.get(path, query)
         assert response.status_code == 200 and response.json()["results"] == [], path
-    # Ids in bodies: replay to A's endpoint, reprocess A's dead letters.
+    # Ids in bodies: replay to the target's endpoint, reprocess its dead letters.
     replay = api.post_json(
-        f"/api/v1/events/{objects_b.event.pk}/replay",
-        {"endpoint_id": objects_a.webhook_endpoint.pk},
+        f"/api/v1/events/{caller.objects.event.pk}/replay",
+        {"endpoint_id": target.objects.webhook_endpoint.pk},
     )
     assert replay.status_code == 404
     reprocess = api.post_json(
-        "/api/v1/inbound-events/reprocess", {"ids": [objects_a.inbound_event.pk]}
+        "/api/v1/inbound-events/reprocess", {"ids": [target.objects.inbound_event.pk]}
     )
     assert reprocess.status_code == 202 and reprocess.json() == {"queued": 0}
     client.post(
-        f"/webhooks/{objects_b.webhook_endpoint.pk}/replay/", {"event_id": objects_a.event.pk}
+        f"/webhooks/{caller.objects.webhook_endpoint.pk}/replay/",
+        {"event_id": target.objects.event.pk},
     )
     for kind, row in [
-        ("deliveries", objects_a.delivery),
-        ("inbound", objects_a.inbound_event),
-        ("webhooks", objects_a.event.webhook_deliveries.get()),
+        ("deliveries", target.objects.delivery),
+        ("inbound", target.objects.inbound_event),
+        ("webhooks", target.objects.event.webhook_deliveries.get()),
     ]:
         client.post("/failed/reprocess/", {"kind": kind, "one": row.pk})
 
-    assert snapshot(account_a) == before
-    assert not WebhookDelivery.objects.filter(account=account_b, event=objects_a.event).exists()
+    assert snapshot(target.account) == before
+    assert not WebhookDelivery.objects.filter(
+        account=caller.account, event=target.objects.event
+    ).exists()
 
 
-# --- Lists: B's lists never contain A's rows --------------------------------------------
+# --- Lists: a caller's lists never contain the target's rows --------------------------
 
-# API list route -> (query, the attribute of Objects whose id B's own list must show).
+# API list route -> (query, the attribute of Objects whose id the caller's list must show).
 API_LISTS: dict[str, tuple[dict, str | None]] = {
     "api-key-list": ({}, "api_key"),
     "channel-list": ({}, "channel"),
@@ -297,7 +383,7 @@ API_LISTS: dict[str, tuple[dict, str | None]] = {
     "inbound-event-list": ({"status": "failed"}, "inbound_event"),
     "suppression-list": ({}, "suppression"),
 }
-# Dashboard list page -> something of B's own that the page must show.
+# Dashboard list page -> something of the caller's own that the page must show.
 DASHBOARD_LISTS: dict[str, Callable[[Objects], str]] = {
     "overview": lambda o: o.delivery.last_error,  # recent failures
     "dashboard-channels": lambda o: "Slack",
@@ -340,35 +426,46 @@ def test_every_api_list_route_is_covered():
     assert found == set(API_LISTS), "add new list routes to API_LISTS"
 
 
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
 @pytest.mark.parametrize("name", sorted(API_LISTS))
-def test_an_api_list_shows_only_the_callers_rows(name, tenants):
-    _, objects_a, account_b, objects_b = tenants
+def test_an_api_list_shows_only_the_callers_rows(name, attack, sides):
+    caller, target = sides(attack)
     query, own = API_LISTS[name]
 
-    response = ApiClient(_key_of(account_b)).get(reverse(name), query)
+    response = caller.api().get(reverse(name), query)
 
     assert response.status_code == 200
     body = response.json()
     rows = body["results"] if isinstance(body, dict) else body
     listed = {row["id"] for row in rows}
-    assert listed, f"{name}: B's own rows should be listed"
-    assert str(getattr(objects_b, own).pk) in listed
+    assert listed, f"{name}: the caller's own rows should be listed"
+    assert str(getattr(caller.objects, own).pk) in listed
     text = response.content.decode()
-    for a_id in ids_of(objects_a):
-        assert a_id not in text, f"{name} lists A's {a_id}"
-    assert MARKER not in text.lower()
+    for target_id in ids_of(target.objects):
+        assert target_id not in text, f"{name} lists {target.tag}'s {target_id}"
+    assert target.forbidden_to(caller) not in text.lower()
 
 
-@pytest.mark.parametrize("name", sorted(DASHBOARD_LISTS))
-def test_a_dashboard_list_shows_only_the_callers_rows(name, tenants, client):
-    _, objects_a, _, objects_b = tenants
-    client.force_login(User.objects.get(email="beta-owner@example.com"))
+@pytest.mark.parametrize(
+    ("name", "attack"),
+    [
+        (name, attack)
+        for name in sorted(DASHBOARD_LISTS)
+        for attack, (caller, _) in ATTACKS.items()
+        # The team page lists people, who belong to the live account only.
+        if name != "dashboard-team" or caller.mode == LIVE
+    ],
+)
+def test_a_dashboard_list_shows_only_the_callers_rows(name, attack, sides, client):
+    caller, target = sides(attack)
+    client = caller.dashboard(client)
 
     response = client.get(reverse(name))
 
     assert response.status_code == 200
     text = response.content.decode()
-    assert DASHBOARD_LISTS[name](objects_b) in text, f"{name}: B's own rows should be listed"
-    for a_id in ids_of(objects_a):
-        assert a_id not in text, f"{name} shows A's {a_id}"
-    assert MARKER not in text.lower()
+    shown = DASHBOARD_LISTS[name](caller.objects)
+    assert shown in text, f"{name}: the caller's own rows should be listed"
+    for target_id in ids_of(target.objects):
+        assert target_id not in text, f"{name} shows {target.tag}'s {target_id}"
+    assert target.forbidden_to(caller) not in text.lower()

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="account",
             name="livemode",
-            field=models.BooleanField(default=True, editable=False),
+            field=models.BooleanField(db_default=True, default=True, editable=False),
         ),
         migrations.AddConstraint(
             model_name="account",

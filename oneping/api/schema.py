@@ -35,7 +35,8 @@ COMMON_ERRORS = {
     404: "`not_found`: no such object in this account, or an invalid cursor.",
     413: "`payload_too_large`: the body is over the limit.",
     415: "`unsupported_media_type`: send JSON.",
-    429: "`rate_limited` (per API key) or, on sends, `quota_exceeded`.",
+    429: "`rate_limited` (per API key) or, on sends, `quota_exceeded` (a test key: "
+    "`test_mode_limit_exceeded`, the test mode's daily cap, with `Retry-After`).",
 }
 
 

@@ -4,6 +4,10 @@
 objects) and by the tenant-isolation test (so account B can aim at account A's). Nothing
 here contacts a provider: sends are queued after the commit, which a test transaction
 never reaches, and no worker runs.
+
+Given an account's test environment (accounts.environments), it makes the same objects
+there, made as an op_test_ key would, except people: members and invitations belong to the
+live account only, so a test environment's `membership` and `invitation` are None.
 """
 
 from dataclasses import dataclass
@@ -39,8 +43,8 @@ class Objects:
     event: Event
     inbound_endpoint: InboundEndpoint
     inbound_event: InboundEvent  # failed: can be reprocessed
-    membership: Membership  # a second member (admin), besides the owner
-    invitation: Invitation  # pending
+    membership: Membership | None  # a second member (admin), besides the owner
+    invitation: Invitation | None  # pending
     suppression: Suppression  # a hard-bounced address
 
 
@@ -122,15 +126,17 @@ def make_objects(account: Account, tag: str = "") -> Objects:
         processed_at=timezone.now(),
     )
 
-    member, _ = services.create_user_with_account(
-        email=f"member-{tag}-{account.pk}@example.com".lower(),
-        password="correct-horse-battery",
-        account_name=f"{tag} member's own",
-    )
-    membership = Membership.objects.create(account=account, user=member, role="admin")
-    invitation, _ = invitations.create_invitation(
-        account, f"invitee-{tag}@example.com".lower(), "member"
-    )
+    membership = invitation = None
+    if account.livemode:
+        member, _ = services.create_user_with_account(
+            email=f"member-{tag}-{account.pk}@example.com".lower(),
+            password="correct-horse-battery",
+            account_name=f"{tag} member's own",
+        )
+        membership = Membership.objects.create(account=account, user=member, role="admin")
+        invitation, _ = invitations.create_invitation(
+            account, f"invitee-{tag}@example.com".lower(), "member"
+        )
     suppression = Suppression.objects.create(
         account=account,
         channel="email",

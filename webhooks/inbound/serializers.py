@@ -145,6 +145,7 @@ class InboundEventMessageSerializer(serializers.Serializer):
     """A message the event made, and the rule that made it (null: made before rule ids)."""
 
     id = serializers.CharField(source="message.id")
+    livemode = LivemodeField()
     rule = serializers.CharField(source="rule_id", allow_null=True)
     status = serializers.CharField(source="message.status")
     recipient = serializers.CharField(source="message.recipient")
