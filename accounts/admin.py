@@ -93,13 +93,9 @@ class AccountAdmin(admin.ModelAdmin):
             return []
         return super().get_inlines(request, obj)
 
-    def save_model(self, request, obj, form, change):
-        # livemode and live_account are not editable: an account made here is live, and
-        # its test environment is made by accounts.environments on first use, never by
-        # hand. A plan change carries over to the test environment, which follows it.
-        super().save_model(request, obj, form, change)
-        if obj.livemode:
-            Account.objects.filter(live_account=obj).exclude(plan=obj.plan).update(plan=obj.plan)
+    # livemode and live_account are not editable: an account made here is live, and its
+    # test environment is made by accounts.environments on first use, never by hand. A
+    # plan change carries over to the test environment (environments.follow_plan, on save).
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
