@@ -17,19 +17,27 @@ from oneping import instruments
 from oneping.errors import ServiceError
 
 
+def _used_up(usage: Usage) -> dict:
+    """What a refusal for a used-up period says besides its words: the details and the
+    X-Quota-* headers, alike for the monthly quota and test mode's daily cap."""
+    return {
+        "status": 429,
+        "details": {
+            "limit": usage.limit,
+            "used": usage.used,
+            "resets_at": usage.period_end.isoformat().replace("+00:00", "Z"),
+        },
+        "headers": {"X-Quota-Limit": str(usage.limit), "X-Quota-Remaining": "0"},
+    }
+
+
 class QuotaExceeded(ServiceError):
     def __init__(self, usage: Usage):
         super().__init__(
             "quota_exceeded",
             f"This account has used its {usage.limit} messages for this month; "
             f"the quota resets at {usage.period_end:%Y-%m-%d %H:%M} UTC.",
-            status=429,
-            details={
-                "limit": usage.limit,
-                "used": usage.used,
-                "resets_at": usage.period_end.isoformat().replace("+00:00", "Z"),
-            },
-            headers={"X-Quota-Limit": str(usage.limit), "X-Quota-Remaining": "0"},
+            **_used_up(usage),
         )
 
 
@@ -40,23 +48,14 @@ class TestModeLimitExceeded(ServiceError):
         # The cap resets within a day, so a client can simply wait: say when (RFC 9110
         # §10.2.3), as the channel tests' daily cap does.
         seconds = (usage.period_end - (now or timezone.now())).total_seconds()
-        retry_after = max(math.ceil(seconds), 1)
+        refusal = _used_up(usage)
+        refusal["headers"]["Retry-After"] = str(max(math.ceil(seconds), 1))
         super().__init__(
             "test_mode_limit_exceeded",
             f"This account's test mode has sent its {usage.limit} messages today; test-mode "
             "messages do not count against the monthly quota but are capped per day, and "
             f"the count resets at {usage.period_end:%Y-%m-%d %H:%M} UTC.",
-            status=429,
-            details={
-                "limit": usage.limit,
-                "used": usage.used,
-                "resets_at": usage.period_end.isoformat().replace("+00:00", "Z"),
-            },
-            headers={
-                "X-Quota-Limit": str(usage.limit),
-                "X-Quota-Remaining": "0",
-                "Retry-After": str(retry_after),
-            },
+            **refusal,
         )
 
 
