@@ -30,6 +30,10 @@ class TeamError(Exception):
     """A team change the rules refuse; the message is meant for the person who tried."""
 
 
+class MemberLimitReached(TeamError):
+    """The account is at its plan's member cap (accounts.limits): the invitation stays valid."""
+
+
 def hash_token(token: str) -> str:
     # The token carries 256 random bits, so a fast hash is enough (as for API keys).
     return hashlib.sha256(token.encode()).hexdigest()
@@ -194,7 +198,7 @@ def _ensure_member_room(account: Account, *, pending: bool) -> None:
     if pending:
         taken += Invitation.objects.pending().filter(account=account).count()
     if taken >= limit:
-        raise TeamError(
+        raise MemberLimitReached(
             f"{account.name} has {limit} members and pending invitations, its plan's limit; "
             "remove someone or revoke an invitation first."
         )

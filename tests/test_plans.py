@@ -8,6 +8,7 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.urls import reverse
 
 from accounts import api_keys, environments, invitations
 from accounts.models import Account, Membership, Plan
@@ -254,3 +255,19 @@ def test_the_dashboard_plan_page_lists_the_plans_and_marks_the_current(owner_cli
     row = current.split("</tr>")[0]
     assert "Free" in row and "Current plan" in row
     assert text.count('<span class="badge">Current plan') == 1
+
+
+def test_the_accept_page_says_the_account_is_full_and_the_link_stays_valid(
+    client, account, owner, django_user_model
+):
+    invitation, token = invitations.create_invitation(account, "new@example.com", "member", owner)
+    set_caps(account, max_members=1)
+    client.force_login(django_user_model.objects.create_user(email="new@example.com"))
+
+    response = client.post(reverse("dashboard-invite-accept", args=[token]))
+
+    assert response.status_code == 409
+    assert "1 members and pending invitations, its plan's limit" in html.unescape(
+        response.content.decode()
+    )
+    assert invitations.find_invitation(token) == invitation
