@@ -197,8 +197,13 @@ def _ensure_member_room(account: Account, *, pending: bool) -> None:
     taken = Membership.objects.filter(account=account).count()
     if pending:
         taken += Invitation.objects.pending().filter(account=account).count()
-    if taken >= limit:
+    if taken >= limit and pending:
         raise MemberLimitReached(
             f"{account.name} has {limit} members and pending invitations, its plan's limit; "
             "remove someone or revoke an invitation first."
+        )
+    if taken >= limit:
+        raise MemberLimitReached(
+            f"{account.name} has {limit} members, its plan's limit; ask an owner or admin "
+            "to make room, then use this link again."
         )
