@@ -267,7 +267,5 @@ def test_the_accept_page_says_the_account_is_full_and_the_link_stays_valid(
     response = client.post(reverse("dashboard-invite-accept", args=[token]))
 
     assert response.status_code == 409
-    assert "has 1 members, its plan's limit" in html.unescape(
-        response.content.decode()
-    )
+    assert "has 1 members, its plan's limit" in html.unescape(response.content.decode())
     assert invitations.find_invitation(token) == invitation
