@@ -59,23 +59,28 @@ class Plan(models.Model):
     # Caps on what one environment may hold (accounts.limits.limit_for reads them); a test
     # environment follows its live account's plan and counts its own rows apart.
     max_webhook_endpoints = models.PositiveIntegerField(
-        default=20, help_text="Webhook endpoints per account (disabled ones count)."
+        default=20, db_default=20, help_text="Webhook endpoints per account (disabled ones count)."
     )
     max_inbound_endpoints = models.PositiveIntegerField(
-        default=20, help_text="Inbound endpoints per account (disabled ones count)."
+        default=20, db_default=20, help_text="Inbound endpoints per account (disabled ones count)."
     )
     max_api_keys = models.PositiveIntegerField(
-        default=50, help_text="Active API keys per account, live and test counted apart."
+        default=50,
+        db_default=50,
+        help_text="Active API keys per account, live and test counted apart.",
     )
     max_members = models.PositiveIntegerField(
-        default=5, help_text="Members per account, pending invitations included."
+        default=5, db_default=5, help_text="Members per account, pending invitations included."
     )
     # Whole cents, so no float ever rounds a price.
     price_amount = models.PositiveIntegerField(
-        default=0, help_text="Monthly price in the currency's smallest unit (cents)."
+        default=0, db_default=0, help_text="Monthly price in the currency's smallest unit (cents)."
     )
     price_currency = models.CharField(
-        max_length=3, default="usd", help_text="ISO 4217 code, lower case as Stripe has it."
+        max_length=3,
+        default="usd",
+        db_default="usd",
+        help_text="ISO 4217 code, lower case as Stripe has it.",
     )
     stripe_price_id = models.CharField(
         max_length=100,
@@ -83,7 +88,9 @@ class Plan(models.Model):
         help_text="Stripe price (price_…); blank: the STRIPE_PRICE_<NAME> setting.",
     )
     public = models.BooleanField(
-        default=True, help_text="Listed by GET /api/v1/plans and on the dashboard's plan page."
+        default=True,
+        db_default=True,
+        help_text="Listed by GET /api/v1/plans and on the dashboard's plan page.",
     )
 
     class Meta:

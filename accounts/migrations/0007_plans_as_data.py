@@ -59,42 +59,55 @@ class Migration(migrations.Migration):
             model_name="plan",
             name="max_api_keys",
             field=models.PositiveIntegerField(
-                default=50, help_text="Active API keys per account, live and test counted apart."
+                default=50,
+                db_default=50,
+                help_text="Active API keys per account, live and test counted apart.",
             ),
         ),
         migrations.AddField(
             model_name="plan",
             name="max_inbound_endpoints",
             field=models.PositiveIntegerField(
-                default=20, help_text="Inbound endpoints per account (disabled ones count)."
+                default=20,
+                db_default=20,
+                help_text="Inbound endpoints per account (disabled ones count).",
             ),
         ),
         migrations.AddField(
             model_name="plan",
             name="max_members",
             field=models.PositiveIntegerField(
-                default=5, help_text="Members per account, pending invitations included."
+                default=5,
+                db_default=5,
+                help_text="Members per account, pending invitations included.",
             ),
         ),
         migrations.AddField(
             model_name="plan",
             name="max_webhook_endpoints",
             field=models.PositiveIntegerField(
-                default=20, help_text="Webhook endpoints per account (disabled ones count)."
+                default=20,
+                db_default=20,
+                help_text="Webhook endpoints per account (disabled ones count).",
             ),
         ),
         migrations.AddField(
             model_name="plan",
             name="price_amount",
             field=models.PositiveIntegerField(
-                default=0, help_text="Monthly price in the currency's smallest unit (cents)."
+                default=0,
+                db_default=0,
+                help_text="Monthly price in the currency's smallest unit (cents).",
             ),
         ),
         migrations.AddField(
             model_name="plan",
             name="price_currency",
             field=models.CharField(
-                default="usd", help_text="ISO 4217 code, lower case as Stripe has it.", max_length=3
+                default="usd",
+                db_default="usd",
+                help_text="ISO 4217 code, lower case as Stripe has it.",
+                max_length=3,
             ),
         ),
         migrations.AddField(
@@ -102,6 +115,7 @@ class Migration(migrations.Migration):
             name="public",
             field=models.BooleanField(
                 default=True,
+                db_default=True,
                 help_text="Listed by GET /api/v1/plans and on the dashboard's plan page.",
             ),
         ),
