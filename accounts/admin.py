@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -22,9 +23,94 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
 
+class PlanForm(forms.ModelForm):
+    """Plans are data (accounts.limits reads every cap from here), so a typo is a product
+    change: refuse the ones that would lock customers out or break the price."""
+
+    class Meta:
+        model = Plan
+        fields = [
+            "name",
+            "display_name",
+            "public",
+            "price_amount",
+            "price_currency",
+            "stripe_price_id",
+            "monthly_quota",
+            "api_requests_per_minute",
+            "max_webhook_endpoints",
+            "max_inbound_endpoints",
+            "max_api_keys",
+            "max_members",
+        ]
+
+    def clean_price_currency(self) -> str:
+        currency = self.cleaned_data["price_currency"].strip().lower()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError("A three-letter ISO 4217 code, e.g. usd.")
+        return currency
+
+    def clean_stripe_price_id(self) -> str:
+        price_id = self.cleaned_data["stripe_price_id"].strip()
+        if price_id and not price_id.startswith("price_"):
+            raise forms.ValidationError("A Stripe price id starts with price_.")
+        return price_id
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # Zero would refuse every request, key or member of every account on the plan.
+        for field in (
+            "monthly_quota",
+            "api_requests_per_minute",
+            "max_webhook_endpoints",
+            "max_inbound_endpoints",
+            "max_api_keys",
+            "max_members",
+        ):
+            if cleaned.get(field) == 0:
+                self.add_error(field, "Must be at least 1.")
+        return cleaned
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_name", "monthly_quota"]
+    """Changes apply at once: every cap is read from the plan when it is checked."""
+
+    form = PlanForm
+    list_display = [
+        "name",
+        "display_name",
+        "price_amount",
+        "price_currency",
+        "monthly_quota",
+        "api_requests_per_minute",
+        "max_webhook_endpoints",
+        "max_inbound_endpoints",
+        "max_api_keys",
+        "max_members",
+        "public",
+    ]
+    list_filter = ["public"]
+    fieldsets = [
+        (None, {"fields": ["name", "display_name", "public"]}),
+        ("Price", {"fields": ["price_amount", "price_currency", "stripe_price_id"]}),
+        ("Quota and rate", {"fields": ["monthly_quota", "api_requests_per_minute"]}),
+        (
+            "Caps (per environment: a test environment counts apart)",
+            {
+                "fields": [
+                    "max_webhook_endpoints",
+                    "max_inbound_endpoints",
+                    "max_api_keys",
+                    "max_members",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The name is the API's stable code and the STRIPE_PRICE_<NAME> setting's suffix.
+        return ["name"] if obj is not None else []
 
 
 class MembershipInline(admin.TabularInline):

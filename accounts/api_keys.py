@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import environments
+from accounts import environments, limits
 from accounts import scopes as scopes_module
 from accounts.models import Account, ApiKey, User
 from accounts.scopes import ALL_SCOPES
@@ -51,7 +51,7 @@ def issue_key(
 
     The dashboard, the API and the create_api_key command all come here, so the same rules
     hold everywhere: at least one known scope, never more than the creating key holds, and
-    at most ONEPING_MAX_API_KEYS active keys per account.
+    at most the plan's max_api_keys active keys per environment (accounts.limits).
     """
     scopes = scopes_module.normalize(scopes)
     if not scopes:
@@ -69,7 +69,7 @@ def issue_key(
     with transaction.atomic():
         # The account row lock makes two concurrent creations count one after the other.
         Account.objects.select_for_update().filter(pk=account.pk).first()
-        limit = settings.ONEPING_MAX_API_KEYS
+        limit = limits.limit_for(account, "api_keys")
         if ApiKey.objects.active().filter(account=account).count() >= limit:
             raise ServiceError(
                 "limit_reached",

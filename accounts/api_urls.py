@@ -1,12 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts.views import AccountView, ApiKeyViewSet
+from accounts.views import AccountView, ApiKeyViewSet, PlansView
 
 router = SimpleRouter(trailing_slash="")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("account", AccountView.as_view(), name="api-account"),
+    path("plans", PlansView.as_view(), name="api-plans"),
     *router.urls,
 ]

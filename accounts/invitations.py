@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import api_keys
+from accounts import api_keys, limits
 from accounts.models import Account, ApiKey, Invitation, Membership, User
 from accounts.permissions import KEY_MANAGER_ROLE, RANK
 from oneping.public_url import absolute_url
@@ -28,6 +28,10 @@ TOKEN_BYTES = 32
 
 class TeamError(Exception):
     """A team change the rules refuse; the message is meant for the person who tried."""
+
+
+class MemberLimitReached(TeamError):
+    """The account is at its plan's member cap (accounts.limits): the invitation stays valid."""
 
 
 def hash_token(token: str) -> str:
@@ -58,6 +62,8 @@ def create_invitation(
     Invitation.objects.filter(
         account=account, email__iexact=email, accepted_at__isnull=True
     ).delete()
+    # The plan's member cap counts pending invitations too: each may become a member.
+    _ensure_member_room(account, pending=True)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     invitation = Invitation.objects.create(
         account=account, email=email, role=role, token_hash=hash_token(token), invited_by=invited_by
@@ -119,6 +125,9 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     )
     if not claimed:
         raise TeamError("This invitation has already been used.")
+    if not Membership.objects.filter(user=user, account=invitation.account).exists():
+        # Checked again here: the plan may have changed since the invitation went out.
+        _ensure_member_room(invitation.account, pending=False)
     membership, _ = Membership.objects.get_or_create(
         user=user, account=invitation.account, defaults={"role": invitation.role}
     )
@@ -177,3 +186,24 @@ def _keep_another_owner(membership: Membership) -> None:
     )
     if owners == [membership.pk]:
         raise TeamError("An account needs at least one owner: make someone else owner first.")
+
+
+def _ensure_member_room(account: Account, *, pending: bool) -> None:
+    """TeamError when the account is at its plan's member cap (accounts.limits), counting
+    pending invitations when `pending`. Locks the account row first, so two invitations
+    sent at once count one after the other."""
+    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+    limit = limits.limit_for(account, "members")
+    taken = Membership.objects.filter(account=account).count()
+    if pending:
+        taken += Invitation.objects.pending().filter(account=account).count()
+    if taken >= limit and pending:
+        raise MemberLimitReached(
+            f"{account.name} has {limit} members and pending invitations, its plan's limit; "
+            "remove someone or revoke an invitation first."
+        )
+    if taken >= limit:
+        raise MemberLimitReached(
+            f"{account.name} has {limit} members, its plan's limit; ask an owner or admin "
+            "to make room, then use this link again."
+        )

@@ -2,9 +2,10 @@
 
 A free sign-up must not be able to multiply the platform's work without bound: every
 webhook endpoint receives a copy of every event (fan-out), every inbound endpoint is a URL
-that turns requests into work, and channel tests are free sends. Today each cap is a
-setting; `limit_for` is the one place that reads them, so a plan can raise its own later
-(e.g. a `limits` JSON field on `Plan` consulted here first) without touching the callers.
+that turns requests into work, and channel tests are free sends. The caps are the account's
+plan's (Plan.max_*, editable in the admin), so an upgrade raises them at once; `limit_for`
+is the one place that reads them. A test environment follows its live account's plan
+(accounts.environments.follow_plan) and counts its own rows against it, apart.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -13,13 +14,18 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Plan
 from oneping.errors import ServiceError
 
-# Limit name -> the setting that holds its default.
+# Limit name -> the Plan field that holds it.
+PLAN_LIMITS: dict[str, str] = {
+    "webhook_endpoints": "max_webhook_endpoints",
+    "inbound_endpoints": "max_inbound_endpoints",
+    "api_keys": "max_api_keys",
+    "members": "max_members",
+}
+# Limits that are not the plan's (yet): limit name -> the setting that holds it.
 LIMIT_SETTINGS: dict[str, str] = {
-    "webhook_endpoints": "ONEPING_MAX_WEBHOOK_ENDPOINTS",
-    "inbound_endpoints": "ONEPING_MAX_INBOUND_ENDPOINTS",
     "test_sends_per_day": "ONEPING_TEST_SENDS_PER_DAY",
 }
 
@@ -27,12 +33,30 @@ LIMIT_SETTINGS: dict[str, str] = {
 LIMIT_NOUNS: dict[str, str] = {
     "webhook_endpoints": "webhook endpoints",
     "inbound_endpoints": "inbound endpoints",
+    "api_keys": "active API keys",
+    "members": "members and pending invitations",
 }
 
 
 def limit_for(account: Account, name: str) -> int:
-    """The account's cap called `name` (a key of LIMIT_SETTINGS)."""
+    """The account's cap called `name` (a key of PLAN_LIMITS or LIMIT_SETTINGS)."""
+    if name in PLAN_LIMITS:
+        # Read fresh: the account object may be older than a plan change in the admin.
+        value = (
+            Plan.objects.filter(accounts__pk=account.pk)
+            .values_list(PLAN_LIMITS[name], flat=True)
+            .first()
+        )
+        return int(value if value is not None else getattr(account.plan, PLAN_LIMITS[name]))
     return int(getattr(settings, LIMIT_SETTINGS[name]))
+
+
+def plan_limits(plan: Plan) -> dict[str, int]:
+    """A plan's limits, as the API and the dashboard show them."""
+    return {
+        "api_requests_per_minute": plan.api_requests_per_minute,
+        **{name: getattr(plan, field) for name, field in PLAN_LIMITS.items()},
+    }
 
 
 class LimitReached(ServiceError):

@@ -56,12 +56,55 @@ class Plan(models.Model):
     api_requests_per_minute = models.PositiveIntegerField(
         default=600, help_text="API requests per minute and API key before 429."
     )
+    # Caps on what one environment may hold (accounts.limits.limit_for reads them); a test
+    # environment follows its live account's plan and counts its own rows apart.
+    max_webhook_endpoints = models.PositiveIntegerField(
+        default=20, db_default=20, help_text="Webhook endpoints per account (disabled ones count)."
+    )
+    max_inbound_endpoints = models.PositiveIntegerField(
+        default=20, db_default=20, help_text="Inbound endpoints per account (disabled ones count)."
+    )
+    max_api_keys = models.PositiveIntegerField(
+        default=50,
+        db_default=50,
+        help_text="Active API keys per account, live and test counted apart.",
+    )
+    max_members = models.PositiveIntegerField(
+        default=5, db_default=5, help_text="Members per account, pending invitations included."
+    )
+    # Whole cents, so no float ever rounds a price.
+    price_amount = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Monthly price in the currency's smallest unit (cents)."
+    )
+    price_currency = models.CharField(
+        max_length=3,
+        default="usd",
+        db_default="usd",
+        help_text="ISO 4217 code, lower case as Stripe has it.",
+    )
+    stripe_price_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Stripe price (price_…); blank: the STRIPE_PRICE_<NAME> setting.",
+    )
+    public = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Listed by GET /api/v1/plans and on the dashboard's plan page.",
+    )
 
     class Meta:
-        ordering = ["monthly_quota"]
+        ordering = ["price_amount", "monthly_quota"]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def price_id(self) -> str:
+        """The Stripe price this plan is sold at: the admin's field when set, else the
+        STRIPE_PRICE_<NAME> setting (STRIPE_PRICE_PRO, STRIPE_PRICE_BUSINESS); '' for none."""
+        if self.stripe_price_id:
+            return self.stripe_price_id
+        return str(getattr(settings, f"STRIPE_PRICE_{self.name.upper()}", "") or "")
 
 
 class Account(models.Model):

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts import environments
 from accounts.environments import MODES
+from accounts.limits import plan_limits
 from accounts.models import Account, ApiKey, Plan
 from accounts.scopes import ALL_SCOPES, normalize
 from accounts.usage import usage_for
@@ -33,10 +34,36 @@ class LivemodeField(serializers.BooleanField):
         return environments.is_live(account_id)
 
 
+class PriceSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(help_text="Per month, in cents (0 for free).")
+    currency = serializers.CharField(help_text="ISO 4217, lower case, e.g. usd.")
+
+
+class PlanLimitsSerializer(serializers.Serializer):
+    api_requests_per_minute = serializers.IntegerField()
+    webhook_endpoints = serializers.IntegerField()
+    inbound_endpoints = serializers.IntegerField()
+    api_keys = serializers.IntegerField(help_text="Active keys, live and test counted apart.")
+    members = serializers.IntegerField(help_text="Members and pending invitations.")
+
+
 class PlanSerializer(serializers.ModelSerializer):
+    """A plan: its price and limits (GET /plans, and the account's plan in GET /account)."""
+
+    price = serializers.SerializerMethodField()
+    limits = serializers.SerializerMethodField()
+
     class Meta:
         model = Plan
-        fields = ["name", "monthly_quota"]
+        fields = ["name", "display_name", "price", "monthly_quota", "limits"]
+
+    @extend_schema_field(PriceSerializer)
+    def get_price(self, plan: Plan) -> dict:
+        return {"amount": plan.price_amount, "currency": plan.price_currency}
+
+    @extend_schema_field(PlanLimitsSerializer)
+    def get_limits(self, plan: Plan) -> dict:
+        return plan_limits(plan)
 
 
 class UsageSerializer(serializers.Serializer):

@@ -6,9 +6,14 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import api_keys, environments
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, Plan, User
 from accounts.scopes import ALL_SCOPES
-from accounts.serializers import AccountSerializer, ApiKeySerializer, NewApiKeySerializer
+from accounts.serializers import (
+    AccountSerializer,
+    ApiKeySerializer,
+    NewApiKeySerializer,
+    PlanSerializer,
+)
 from oneping.api.schema import COMMON_ERRORS, error_doc
 from oneping.api.viewsets import AccountScopedMixin
 
@@ -18,6 +23,19 @@ class AccountView(GenericAPIView):
 
     def get(self, request: Request) -> Response:
         return Response(self.get_serializer(request.account).data)
+
+
+class PlansView(GenericAPIView):
+    """The public plans, cheapest first: price, monthly quota and limits. The same for
+    every account (nothing here is an account's), so any key with `read` may list them."""
+
+    serializer_class = PlanSerializer
+    pagination_class = None
+
+    @extend_schema(responses={200: PlanSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        plans = Plan.objects.filter(public=True).order_by("price_amount", "monthly_quota")
+        return Response(self.get_serializer(plans, many=True).data)
 
 
 class ApiKeyViewSet(
@@ -39,7 +57,7 @@ class ApiKeyViewSet(
             201: NewApiKeySerializer,
             400: error_doc(
                 "`validation_error`, or `limit_reached`: the account has "
-                "ONEPING_MAX_API_KEYS active keys of that mode (details.limit)."
+                "its plan's max_api_keys active keys of that mode (details.limit)."
             ),
             403: error_doc(
                 f"{COMMON_ERRORS[403]} `live_key_from_test_key`: a test key asked for a live "

@@ -262,9 +262,7 @@ X_FRAME_OPTIONS = "DENY"
 ONEPING_API_MAX_BODY_BYTES = env_int("ONEPING_API_MAX_BODY_BYTES", 1024 * 1024)
 # How stale ApiKey.last_used_at may get before a request writes it again.
 ONEPING_API_KEY_TOUCH_SECONDS = 60
-# Active API keys per account; more answer 400 limit_reached (a stolen key cannot mint
-# keys without end).
-ONEPING_MAX_API_KEYS = env_int("ONEPING_MAX_API_KEYS", 50)
+# Active API keys per account are capped by the plan (Plan.max_api_keys, accounts.limits).
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
@@ -459,9 +457,14 @@ ONEPING_SIMULATOR_REPORT_DELAY_SECONDS = env_float(
     "ONEPING_SIMULATOR_REPORT_DELAY_SECONDS", 2.0, low=0.0, high=600.0
 )
 
-# --- Per-account caps (accounts.limits.limit_for; 400 limit_reached) --------------------
-ONEPING_MAX_WEBHOOK_ENDPOINTS = env_int("ONEPING_MAX_WEBHOOK_ENDPOINTS", 20)
-ONEPING_MAX_INBOUND_ENDPOINTS = env_int("ONEPING_MAX_INBOUND_ENDPOINTS", 20)
+# --- Per-account caps ------------------------------------------------------------------
+# Endpoints, API keys and members are capped by the account's plan (accounts.limits reads
+# Plan.max_*; staff edit plans in the admin). The ONEPING_MAX_* variables of before are
+# read once, by migration 0007, to seed the free plan.
+
+# --- Plans' Stripe prices (Plan.price_id(): used when a plan's stripe_price_id is blank) --
+STRIPE_PRICE_PRO = os.environ.get("STRIPE_PRICE_PRO", "")
+STRIPE_PRICE_BUSINESS = os.environ.get("STRIPE_PRICE_BUSINESS", "")
 
 # --- Outgoing webhooks ----------------------------------------------------------------
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.test import Client
 
 from accounts import api_keys, services
-from accounts.models import Account, Membership, User
+from accounts.models import Account, Membership, Plan, User
 
 # Fixtures kept beside their fakes, one module per area (each imports what it needs).
 pytest_plugins = [
@@ -60,6 +60,12 @@ def make_account(db) -> Callable[..., Account]:
         return account
 
     return make
+
+
+def set_caps(account: Account, **caps: int) -> None:
+    """Change the account's plan's limits (Plan.max_*, monthly_quota…), as staff would in
+    the admin: every account on that plan, and its test environment, gets them at once."""
+    Plan.objects.filter(pk=account.plan_id).update(**caps)
 
 
 @pytest.fixture

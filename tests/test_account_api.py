@@ -14,7 +14,19 @@ def test_account_shows_plan_and_usage_for_the_current_month(api, account):
     assert body["id"] == account.id
     assert body["id"].startswith("acct_")
     assert body["name"] == "Acme"
-    assert body["plan"] == {"name": "free", "monthly_quota": 100}
+    assert body["plan"] == {
+        "name": "free",
+        "display_name": "Free",
+        "price": {"amount": 0, "currency": "usd"},
+        "monthly_quota": 100,
+        "limits": {
+            "api_requests_per_minute": 600,
+            "webhook_endpoints": 20,
+            "inbound_endpoints": 20,
+            "api_keys": 50,
+            "members": 5,
+        },
+    }
     assert body["usage"]["used"] == 37
     assert body["usage"]["limit"] == 100
     assert body["usage"]["remaining"] == 63

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from accounts import api_keys, invitations
 from accounts.models import ApiKey, Membership
 from accounts.scopes import ALL_SCOPES, ScopePermission, required_scopes
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, set_caps
 
 # The OpenAPI document and its viewer: public, they answer without a key.
 PUBLIC_PATHS = {"/api/schema/", "/api/docs/"}
@@ -255,8 +255,8 @@ def test_unknown_or_empty_scopes_are_a_validation_error(api, scopes):
     assert "scopes" in response.json()["error"]["details"]["fields"]
 
 
-def test_the_account_key_cap_answers_limit_reached(api, settings):
-    settings.ONEPING_MAX_API_KEYS = 3
+def test_the_account_key_cap_answers_limit_reached(api, account):
+    set_caps(account, max_api_keys=3)
     for n in range(2):  # the fixture's key is the first
         assert api.post_json("/api/v1/api-keys", {"name": f"k{n}"}).status_code == 201
 
@@ -453,13 +453,13 @@ def test_the_dashboard_offers_every_scope_by_default_and_shows_each_keys(client,
     assert ApiClient(raw_key).post_json("/api/v1/contacts", {}).status_code == 403
 
 
-def test_the_dashboard_refuses_no_scope_and_the_key_cap(client, owner, settings):
+def test_the_dashboard_refuses_no_scope_and_the_key_cap(client, owner, account):
     client.force_login(owner)
     refused = client.post("/keys/new/", {"name": "none"})
     assert refused.status_code == 200
     assert "This field is required" in refused.content.decode()
 
-    settings.ONEPING_MAX_API_KEYS = 1
+    set_caps(account, max_api_keys=1)
     assert client.post("/keys/new/", {"name": "a", "scopes": ["send"]}).status_code == 200
     capped = client.post("/keys/new/", {"name": "b", "scopes": ["send"]}).content.decode()
     assert "the most it may have" in capped

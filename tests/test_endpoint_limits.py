@@ -13,7 +13,7 @@ from django.db import connection
 
 from accounts.limits import limit_for
 from accounts.models import Account
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, set_caps
 from webhooks.models import InboundEndpoint, WebhookEndpoint
 
 WEBHOOK = {"url": "https://receiver.example/hooks", "description": "ops"}
@@ -52,8 +52,8 @@ def test_the_21st_inbound_endpoint_is_refused_naming_the_limit(api, account):
     assert InboundEndpoint.objects.filter(account=account).count() == 20
 
 
-def test_disabled_endpoints_count_and_deleting_one_makes_room(api, account, settings):
-    settings.ONEPING_MAX_WEBHOOK_ENDPOINTS = 2
+def test_disabled_endpoints_count_and_deleting_one_makes_room(api, account):
+    set_caps(account, max_webhook_endpoints=2)
     first = api.post_json("/api/v1/webhook-endpoints", WEBHOOK).json()
     api.post_json("/api/v1/webhook-endpoints", {**WEBHOOK, "enabled": False})
 
@@ -63,8 +63,8 @@ def test_disabled_endpoints_count_and_deleting_one_makes_room(api, account, sett
     assert api.post_json("/api/v1/webhook-endpoints", WEBHOOK).status_code == 201
 
 
-def test_the_cap_is_per_account(api, account, make_account, make_api_client, settings):
-    settings.ONEPING_MAX_INBOUND_ENDPOINTS = 1
+def test_the_cap_is_per_account(api, account, make_account, make_api_client):
+    set_caps(account, max_inbound_endpoints=1)
     other = make_api_client(make_account("Other"))
     assert api.post_json("/api/v1/inbound-endpoints", INBOUND).status_code == 201
 
@@ -72,19 +72,18 @@ def test_the_cap_is_per_account(api, account, make_account, make_api_client, set
     assert_limit_reached(api.post_json("/api/v1/inbound-endpoints", INBOUND), 1)
 
 
-def test_limit_for_reads_the_settings(account, settings):
-    settings.ONEPING_MAX_WEBHOOK_ENDPOINTS = 7
-    settings.ONEPING_MAX_INBOUND_ENDPOINTS = 8
+def test_limit_for_reads_the_plan(account):
+    set_caps(account, max_webhook_endpoints=7, max_inbound_endpoints=8, max_api_keys=9)
 
     assert limit_for(account, "webhook_endpoints") == 7
     assert limit_for(account, "inbound_endpoints") == 8
+    assert limit_for(account, "api_keys") == 9
+    assert limit_for(account, "members") == 5
     assert limit_for(account, "test_sends_per_day") == 20
 
 
-def test_the_dashboard_refuses_a_webhook_endpoint_over_the_limit(
-    owner_client, api, account, settings
-):
-    settings.ONEPING_MAX_WEBHOOK_ENDPOINTS = 1
+def test_the_dashboard_refuses_a_webhook_endpoint_over_the_limit(owner_client, api, account):
+    set_caps(account, max_webhook_endpoints=1)
     assert api.post_json("/api/v1/webhook-endpoints", WEBHOOK).status_code == 201
 
     response = owner_client.post("/webhooks/new/", {"url": "https://other.example/hooks"})
@@ -99,10 +98,8 @@ def test_the_dashboard_refuses_a_webhook_endpoint_over_the_limit(
     assert edited.status_code == 302
 
 
-def test_the_dashboard_refuses_an_inbound_endpoint_over_the_limit(
-    owner_client, api, account, settings
-):
-    settings.ONEPING_MAX_INBOUND_ENDPOINTS = 1
+def test_the_dashboard_refuses_an_inbound_endpoint_over_the_limit(owner_client, api, account):
+    set_caps(account, max_inbound_endpoints=1)
     assert api.post_json("/api/v1/inbound-endpoints", INBOUND).status_code == 201
 
     response = owner_client.post("/inbound/new/", {"name": "second", "verification": "none"})
@@ -116,10 +113,10 @@ def test_the_dashboard_refuses_an_inbound_endpoint_over_the_limit(
 def test_concurrent_creations_never_pass_the_limit(transactional_db, settings):
     from accounts import api_keys, services
 
-    settings.ONEPING_MAX_WEBHOOK_ENDPOINTS = 3
     _, account = services.create_user_with_account(
         email="race@example.com", password="correct-horse-battery", account_name="Race"
     )
+    set_caps(account, max_webhook_endpoints=3)
     _, key = api_keys.issue_key(account, "race")
 
     def create(n: int) -> int:

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from channels_app.models import ChannelConfig
 from oneping.api.errors import describe_validation_error
+from tests.conftest import set_caps
 from webhooks.models import InboundEndpoint, InboundEvent
 
 TOO_LONG_NAME = "n" * 201
@@ -31,7 +32,7 @@ class Case:
     message: str  # the API's message
     field: str | None  # the form input the dashboard shows the error at (None: the form's)
     shown: str  # the dashboard's text there
-    settings: dict[str, Any] = field(default_factory=dict)
+    caps: dict[str, int] = field(default_factory=dict)  # the plan's (tests.conftest.set_caps)
 
 
 CASES = {
@@ -187,7 +188,7 @@ CASES = {
         "another.",
         field=None,
         shown="This account already has 1 inbound endpoints, its limit; delete one to add another.",
-        settings={"ONEPING_MAX_INBOUND_ENDPOINTS": 1},
+        caps={"max_inbound_endpoints": 1},
     ),
 }
 
@@ -215,10 +216,9 @@ def dashboard_errors(response) -> list[tuple[str | None, str, str]]:
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_creating_refuses_the_same_input_with_the_same_error(
-    case, api, owner_client, account, slack_only, settings
+    case, api, owner_client, account, slack_only
 ):
-    for name, value in case.settings.items():
-        setattr(settings, name, value)
+    set_caps(account, **case.caps)
     if case.code == "limit_reached":
         InboundEndpoint.objects.create(account=account, name="first", token="t", token_hash="h")
     before = InboundEndpoint.objects.count()

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
+from tests.conftest import set_caps
 from webhooks import endpoints, events
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import new_secret
@@ -121,8 +122,8 @@ def test_a_missing_url_is_required_in_both(api, owner_client):
     assert error["details"]["fields"]["url"] == ["This field is required."]
 
 
-def test_one_endpoint_too_many_is_refused_alike(api, owner_client, account, settings):
-    settings.ONEPING_MAX_WEBHOOK_ENDPOINTS = 1
+def test_one_endpoint_too_many_is_refused_alike(api, owner_client, account):
+    set_caps(account, max_webhook_endpoints=1)
     make_endpoint(account)
 
     api_response = api.post_json(API, VALID)

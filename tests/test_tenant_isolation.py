@@ -432,6 +432,28 @@ def test_every_api_list_route_is_covered():
     assert found == set(API_LISTS), "add new list routes to API_LISTS"
 
 
+# API routes that list what is no account's (the same answer for every caller) -> why.
+API_SHARED_LISTS: dict[str, str] = {
+    "api-plans": "the public plans (accounts.models.Plan), not an account's rows",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("name", sorted(API_SHARED_LISTS))
+def test_a_shared_api_list_is_the_same_for_everyone_and_names_no_account(name, attack, sides):
+    caller, target = sides(attack)
+
+    mine = caller.api().get(reverse(name))
+    theirs = target.api().get(reverse(name))
+
+    assert mine.status_code == theirs.status_code == 200
+    assert mine.json() == theirs.json()
+    text = mine.content.decode()
+    for target_id in ids_of(target.objects) + ids_of(caller.objects):
+        assert target_id not in text, f"{name} shows {target_id}"
+    assert target.forbidden_to(caller) not in text.lower()
+
+
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 @pytest.mark.parametrize("name", sorted(API_LISTS))
 def test_an_api_list_shows_only_the_callers_rows(name, attack, sides):

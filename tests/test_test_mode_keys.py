@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from accounts import api_keys, environments, invitations
 from accounts.models import ApiKey, Membership
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, set_caps
 
 
 def create_key(client: ApiClient, **fields):
@@ -72,8 +72,8 @@ def test_a_test_key_makes_test_keys_by_default(test_api, account):
     assert ApiKey.objects.filter(account=account).count() == 0
 
 
-def test_test_keys_count_apart_from_live_keys_against_the_cap(api, test_api, account, settings):
-    settings.ONEPING_MAX_API_KEYS = 3  # the fixtures' keys are one of each
+def test_test_keys_count_apart_from_live_keys_against_the_cap(api, test_api, account):
+    set_caps(account, max_api_keys=3)  # the fixtures' keys are one of each
     for _ in range(2):
         assert create_key(api).status_code == 201
     assert create_key(api).json()["error"]["code"] == "limit_reached"

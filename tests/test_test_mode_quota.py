@@ -11,7 +11,7 @@ from accounts import api_keys, environments, quota
 from accounts.models import MonthlyUsage
 from accounts.usage import billing_period
 from channels_app.models import Message
-from tests.conftest import ApiClient, post_send, send
+from tests.conftest import ApiClient, post_send, send, set_caps
 from tests.test_endpoint_limits import INBOUND, WEBHOOK, assert_limit_reached
 
 SEND = {"message": "Order #42 shipped", "channels": ["slack"], "recipient": "ops"}
@@ -117,16 +117,16 @@ def test_the_test_mode_cap_counts_per_utc_day(test_environment, settings):
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "setting"),
+    ("path", "body", "cap"),
     [
-        ("/api/v1/webhook-endpoints", WEBHOOK, "ONEPING_MAX_WEBHOOK_ENDPOINTS"),
-        ("/api/v1/inbound-endpoints", INBOUND, "ONEPING_MAX_INBOUND_ENDPOINTS"),
+        ("/api/v1/webhook-endpoints", WEBHOOK, "max_webhook_endpoints"),
+        ("/api/v1/inbound-endpoints", INBOUND, "max_inbound_endpoints"),
     ],
 )
 def test_test_mode_endpoints_have_the_live_caps_counted_apart(
-    api, test_api, settings, path, body, setting
+    api, test_api, account, path, body, cap
 ):
-    setattr(settings, setting, 2)
+    set_caps(account, **{cap: 2})
     for client in (api, test_api):
         for _ in range(2):
             assert client.post_json(path, body).status_code == 201

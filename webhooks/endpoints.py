@@ -6,7 +6,7 @@ form goes through that serializer too: oneping.apiforms); the functions here act
 refusal is a ServiceError: the API renders it in the documented JSON error shape, the
 dashboard shows its message, so both say the same thing for the same input.
 
-Endpoints are capped per account (`ONEPING_MAX_WEBHOOK_ENDPOINTS`, 20, through
+Endpoints are capped per account (the plan's max_webhook_endpoints, through
 accounts.limits.limit_for): every webhook endpoint gets its own copy of every event, so
 endpoints multiply the work one send causes. Disabled endpoints count too: they can be
 enabled again at any time.

@@ -3,12 +3,18 @@
 In test mode the page shows the test environment's daily cap instead (accounts.usage
 answers per UTC day for it): test-mode messages never count against the monthly quota,
 and the plan shown is still the live account's.
+
+Below, the plans side by side with their prices and limits, the current one marked. No
+buttons yet: upgrades through billing come later (issue #21); staff change plans in the
+admin.
 """
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.models import MonthlyUsage
+from accounts.limits import plan_limits
+from accounts.models import MonthlyUsage, Plan
 from accounts.permissions import account_view
 from accounts.usage import usage_for
 
@@ -32,5 +38,12 @@ def plan(request: HttpRequest) -> HttpResponse:
         "percent": percent,
         "history": history,
         "current_period": usage.period_start.date(),
+        # The public plans, and the account's own even when it is not public (a custom one).
+        "plans": [
+            {"plan": listed, "limits": plan_limits(listed), "price": listed.price_amount / 100}
+            for listed in Plan.objects.filter(
+                Q(public=True) | Q(pk=request.live_account.plan_id)
+            ).order_by("price_amount", "monthly_quota")
+        ],
     }
     return render(request, "accounts/plan.html", context)

@@ -102,6 +102,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             invitations.accept_invitation(invitation, request.user)
+        except invitations.MemberLimitReached as exc:
+            # The link still works once there is room: say why, do not call it invalid.
+            messages.error(request, str(exc))
+            context = {"invitation": invitation, "already_member": False}
+            return render(request, "accounts/invitation_accept.html", context, status=409)
         except TeamError:
             return render(request, "accounts/invitation_invalid.html", status=404)
         switch_account(request, invitation.account_id)

@@ -28,7 +28,7 @@ REPROCESS_BATCH = 1000
 def create(account: Account, **fields: Any) -> InboundEndpoint:
     """A new inbound endpoint with a fresh URL token, or LimitReached (400 limit_reached).
 
-    Capped per account (`ONEPING_MAX_INBOUND_ENDPOINTS`, 20, through
+    Capped per account (the plan's max_inbound_endpoints, through
     accounts.limits.limit_for): every inbound endpoint is another URL that turns requests
     into sends. Disabled endpoints count too: they can be enabled again at any time.
     """
