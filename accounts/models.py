@@ -85,6 +85,8 @@ class Plan(models.Model):
     stripe_price_id = models.CharField(
         max_length=100,
         blank=True,
+        default="",
+        db_default="",
         help_text="Stripe price (price_…); blank: the STRIPE_PRICE_<NAME> setting.",
     )
     public = models.BooleanField(

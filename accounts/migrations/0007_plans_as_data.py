@@ -124,6 +124,8 @@ class Migration(migrations.Migration):
             name="stripe_price_id",
             field=models.CharField(
                 blank=True,
+                default="",
+                db_default="",
                 help_text="Stripe price (price_…); blank: the STRIPE_PRICE_<NAME> setting.",
                 max_length=100,
             ),
