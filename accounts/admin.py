@@ -23,6 +23,17 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
 
+# A plan's limits: the fields a zero would make refuse everything.
+LIMIT_FIELDS = (
+    "monthly_quota",
+    "api_requests_per_minute",
+    "max_webhook_endpoints",
+    "max_inbound_endpoints",
+    "max_api_keys",
+    "max_members",
+)
+
+
 class PlanForm(forms.ModelForm):
     """Plans are data (accounts.limits reads every cap from here), so a typo is a product
     change: refuse the ones that would lock customers out or break the price."""
@@ -36,12 +47,7 @@ class PlanForm(forms.ModelForm):
             "price_amount",
             "price_currency",
             "stripe_price_id",
-            "monthly_quota",
-            "api_requests_per_minute",
-            "max_webhook_endpoints",
-            "max_inbound_endpoints",
-            "max_api_keys",
-            "max_members",
+            *LIMIT_FIELDS,
         ]
 
     def clean_price_currency(self) -> str:
@@ -59,14 +65,7 @@ class PlanForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         # Zero would refuse every request, key or member of every account on the plan.
-        for field in (
-            "monthly_quota",
-            "api_requests_per_minute",
-            "max_webhook_endpoints",
-            "max_inbound_endpoints",
-            "max_api_keys",
-            "max_members",
-        ):
+        for field in LIMIT_FIELDS:
             if cleaned.get(field) == 0:
                 self.add_error(field, "Must be at least 1.")
         return cleaned
