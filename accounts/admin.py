@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts import api_keys, invitations
+from accounts.limits import PLAN_LIMITS
 from accounts.models import Account, ApiKey, Invitation, Membership, MonthlyUsage, Plan, User
 
 
@@ -24,14 +25,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 # A plan's limits: the fields a zero would make refuse everything.
-LIMIT_FIELDS = (
-    "monthly_quota",
-    "api_requests_per_minute",
-    "max_webhook_endpoints",
-    "max_inbound_endpoints",
-    "max_api_keys",
-    "max_members",
-)
+LIMIT_FIELDS = ("monthly_quota", "api_requests_per_minute", *PLAN_LIMITS.values())
 
 
 class PlanForm(forms.ModelForm):
@@ -81,12 +75,7 @@ class PlanAdmin(admin.ModelAdmin):
         "display_name",
         "price_amount",
         "price_currency",
-        "monthly_quota",
-        "api_requests_per_minute",
-        "max_webhook_endpoints",
-        "max_inbound_endpoints",
-        "max_api_keys",
-        "max_members",
+        *LIMIT_FIELDS,
         "public",
     ]
     list_filter = ["public"]
@@ -96,14 +85,7 @@ class PlanAdmin(admin.ModelAdmin):
         ("Quota and rate", {"fields": ["monthly_quota", "api_requests_per_minute"]}),
         (
             "Caps (per environment: a test environment counts apart)",
-            {
-                "fields": [
-                    "max_webhook_endpoints",
-                    "max_inbound_endpoints",
-                    "max_api_keys",
-                    "max_members",
-                ]
-            },
+            {"fields": list(PLAN_LIMITS.values())},
         ),
     ]
 

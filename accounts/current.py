@@ -35,10 +35,6 @@ def set_test_mode(request: HttpRequest, on: bool) -> None:
     request.session[TEST_MODE_KEY] = bool(on)
 
 
-def in_test_mode(request: HttpRequest) -> bool:
-    return bool(request.session.get(TEST_MODE_KEY))
-
-
 def switch_account(request: HttpRequest, account_id: str) -> Account | None:
     account = Account.objects.filter(pk=account_id, memberships__user=request.user).first()
     if account is not None:

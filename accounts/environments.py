@@ -12,7 +12,7 @@ What differs is decided here and where `account.livemode` is read:
 - its deliveries never reach a provider: the simulator answers instead
   (channels_app.integrations.simulator), every channel kind available unconfigured;
 - its messages do not count against the monthly quota but against a daily cap
-  (ONEPING_TEST_MODE_MESSAGES_PER_DAY, accounts.quota.consume_test);
+  (ONEPING_TEST_MODE_MESSAGES_PER_DAY, accounts.quota.consume);
 - everything it shows says "livemode": false, webhook events included.
 
 People are members of the live account only; the test environment follows its plan.

@@ -34,7 +34,7 @@ class PlansView(GenericAPIView):
 
     @extend_schema(responses={200: PlanSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        plans = Plan.objects.filter(public=True).order_by("price_amount", "monthly_quota")
+        plans = Plan.objects.filter(public=True)  # cheapest first: Plan.Meta.ordering
         return Response(self.get_serializer(plans, many=True).data)
 
 

@@ -41,9 +41,7 @@ def plan(request: HttpRequest) -> HttpResponse:
         # The public plans, and the account's own even when it is not public (a custom one).
         "plans": [
             {"plan": listed, "limits": plan_limits(listed), "price": listed.price_amount / 100}
-            for listed in Plan.objects.filter(
-                Q(public=True) | Q(pk=request.live_account.plan_id)
-            ).order_by("price_amount", "monthly_quota")
+            for listed in Plan.objects.filter(Q(public=True) | Q(pk=request.live_account.plan_id))
         ],
     }
     return render(request, "accounts/plan.html", context)

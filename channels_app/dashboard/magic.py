@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import account_view
-from channels_app.integrations import channel_kinds, get_integration
+from channels_app.integrations import get_integration
 from channels_app.integrations.simulator import magic
 
 FAMILY_TITLES = {
@@ -36,7 +36,8 @@ class Family:
 
 
 def families() -> list[Family]:
-    """The table by family, in its own order, each with the kinds that declare it."""
+    """The table by family, in its own order, each with the kinds that declare it
+    (Integration.simulated_as, through magic.kinds_of)."""
     found: dict[str, Family] = {}
     for row in magic.TABLE:
         if row.family not in found:
@@ -48,12 +49,8 @@ def families() -> list[Family]:
                 rows=[],
             )
         found[row.family].rows.append(row)
-    for kind in channel_kinds():
-        integration = get_integration(kind)
-        # Each kind says which family its recipients are (Integration.simulated_as).
-        family = getattr(integration, "simulated_as", None)
-        if family in found:
-            found[family].kinds.append(integration.title)
+    for family in found.values():
+        family.kinds = [get_integration(kind).title for kind in magic.kinds_of(family.family)]
     return list(found.values())
 
 

@@ -46,15 +46,27 @@ def destination_key(account_id: str, kind: str, target: str) -> str:
     return f"{kind}:{digest[:40]}"[:64]
 
 
+def buckets_for(
+    account_id: str, live: bool, kind: str, config: dict[str, Any], target: str
+) -> list[Bucket]:
+    """The buckets a delivery to `target` through a channel of `kind` takes tokens from:
+    its kind's (Integration.pacing: the provider's published rates), or, in a test
+    environment (not `live`), the simulator's, whatever the kind: a test channel may have
+    none of the provider config its kind's buckets read."""
+    from channels_app.integrations import get_integration
+    from channels_app.integrations.simulator import transport as simulator
+
+    if not live:
+        return simulator.pacing(account_id, kind, target)
+    return get_integration(kind).pacing(config, target)
+
+
 def destination_of(config: "ChannelConfig", target: str) -> str:
     """The destination a new delivery through `config` to `target` is ordered within: ""
-    when its kind declares no pacing for this config, or an operator made it unpaced. A
-    test environment's deliveries are paced by the simulator's buckets, whatever the kind."""
-    from channels_app.integrations import get_integration
-
-    if config.unpaced:
-        return ""
-    if config.account.livemode and not get_integration(config.kind).pacing(config.config, target):
+    when it has no buckets (buckets_for), or an operator made it unpaced."""
+    if config.unpaced or not buckets_for(
+        config.account_id, config.account.livemode, config.kind, config.config, target
+    ):
         return ""
     return destination_key(config.account_id, config.kind, target)
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
+from channels_app import pacing
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import SendResult, TransportError
 from channels_app.integrations.simulator import transport as simulator
@@ -68,16 +69,18 @@ def take_tokens(deliveries: list[Delivery]) -> None:
             continue
         if getattr(delivery, "suppression", None) is not None:
             continue  # never sent (it fails at once): it must not spend the next one's token
-        integration = get_integration(delivery.channel)
-        if simulator.simulated(delivery):
-            buckets = simulator.pacing(delivery.account_id, delivery.channel, delivery.target)
-        else:
-            buckets = integration.pacing(config, delivery.target)
+        buckets = pacing.buckets_for(
+            delivery.account_id,
+            not simulator.simulated(delivery),
+            delivery.channel,
+            config,
+            delivery.target,
+        )
         if not buckets:
             continue
         keyed = [(bucket.key(delivery.channel), bucket.rate, bucket.burst) for bucket in buckets]
         delivery.pace_keys = [key for key, _, _ in keyed]
-        wait = store.take(keyed, integration.pacing_cost(delivery.segments))
+        wait = store.take(keyed, get_integration(delivery.channel).pacing_cost(delivery.segments))
         if wait > 0:
             delivery.paced_wait = wait
 

@@ -15,7 +15,6 @@ from django.utils import timezone
 from accounts import environments
 from channels_app import pacing
 from channels_app.integrations import get_integration
-from channels_app.integrations.simulator import transport as simulator
 from channels_app.models import ChannelConfig, Delivery
 from channels_app.pacing import gate, store
 
@@ -26,11 +25,9 @@ def buckets_of(channel: ChannelConfig) -> list[pacing.Bucket]:
     environment's channel is paced by the simulator's buckets instead."""
     if channel.unpaced:
         return []
-    integration = get_integration(channel.kind)
-    target = integration.default_address(channel.config) or ""
-    if not environments.is_live(channel.account_id):
-        return simulator.pacing(channel.account_id, channel.kind, target)
-    return integration.pacing(channel.config, target)
+    target = get_integration(channel.kind).default_address(channel.config) or ""
+    live = environments.is_live(channel.account_id)
+    return pacing.buckets_for(channel.account_id, live, channel.kind, channel.config, target)
 
 
 def waiting_counts(channels: Sequence[ChannelConfig]) -> dict[str, int]:
