@@ -172,7 +172,8 @@ class Membership(models.Model):
 
 
 class MonthlyUsage(models.Model):
-    """Messages accepted for one account in one calendar month (UTC).
+    """Messages accepted for one account in one calendar month (UTC), and the quota
+    warnings sent for it.
 
     One row per account and month; the send service increments `used` with a conditional
     UPDATE so concurrent requests can never pass the plan's limit.
@@ -181,6 +182,11 @@ class MonthlyUsage(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
     period_start = models.DateField()
     used = models.PositiveIntegerField(default=0)
+    # The highest quota warning (80, 100; 0: none) sent for this period: set by a
+    # conditional UPDATE (accounts.quota_warnings), so each level is sent once per period
+    # however many sends cross it at once. A database default, as Account.livemode's: rows
+    # written by older code or raw SQL start unwarned.
+    warned_percent = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

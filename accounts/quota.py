@@ -11,6 +11,7 @@ from datetime import date, datetime
 from django.db import connection
 from django.utils import timezone
 
+from accounts import quota_warnings
 from accounts.models import Account, MonthlyUsage
 from accounts.usage import Usage, limit_for, period_for, usage_for
 from oneping import instruments
@@ -61,11 +62,14 @@ class TestModeLimitExceeded(ServiceError):
 
 def consume(account: Account, now: datetime | None = None) -> Usage:
     """Count one message against the quota (a test environment's: its daily cap), or
-    raise QuotaExceeded (TestModeLimitExceeded). Call inside atomic()."""
+    raise QuotaExceeded (TestModeLimitExceeded). Call inside atomic().
+
+    A live account's send that reaches 80 % or 100 % of the quota for the first time in
+    the period has its warning sent once committed (accounts.quota_warnings)."""
     start, end = period_for(account, now)
     limit = limit_for(account)
-    used = _count_one(account, start.date(), limit)
-    if used is None:
+    counted = _count_one(account, start.date(), limit)
+    if counted is None:
         # At the limit, or the month's first messages: make sure the row exists (a
         # concurrent creator is fine) and count again. Counting again also when the row
         # exists matters: it may have been created and committed by a concurrent first
@@ -75,12 +79,19 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
                 [MonthlyUsage(account=account, period_start=start.date(), used=0)],
                 ignore_conflicts=True,
             )
-        used = _count_one(account, start.date(), limit)
-    if used is None:
+        counted = _count_one(account, start.date(), limit)
+    if counted is None:
         if not account.livemode:
             raise TestModeLimitExceeded(usage_for(account, now), now)
         instruments.QUOTA_REJECTIONS.inc()
-        raise QuotaExceeded(usage_for(account, now))
+        used, warned = _month_row(account, start.date()).values_list(
+            "used", "warned_percent"
+        ).first() or (0, 0)
+        quota_warnings.after_refused(account, start.date(), used, limit, warned)
+        raise QuotaExceeded(Usage(period_start=start, period_end=end, used=used, limit=limit))
+    used, warned = counted
+    if account.livemode:
+        quota_warnings.after_counted(account, start.date(), used, limit, warned)
     return Usage(period_start=start, period_end=end, used=used, limit=limit)
 
 
@@ -88,16 +99,18 @@ def _month_row(account: Account, period_start: date):
     return MonthlyUsage.objects.filter(account=account, period_start=period_start)
 
 
-def _count_one(account: Account, period_start: date, limit: int) -> int | None:
-    """`used + 1` if under the limit, returning the new count (None: at the limit, or no
-    row yet). RETURNING saves reading the row back; PostgreSQL and SQLite ≥ 3.35 have it,
-    Django's UPDATE does not."""
+def _count_one(account: Account, period_start: date, limit: int) -> tuple[int, int] | None:
+    """`used + 1` if under the limit, returning the new count and the level of quota
+    warning already sent for the period (None: at the limit, or no row yet). RETURNING
+    saves reading the row back; PostgreSQL and SQLite ≥ 3.35 have it, Django's UPDATE
+    does not."""
     table = connection.ops.quote_name(MonthlyUsage._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET used = used + 1"  # noqa: S608 (the table name is ours)
-            " WHERE account_id = %s AND period_start = %s AND used < %s RETURNING used",
+            " WHERE account_id = %s AND period_start = %s AND used < %s"
+            " RETURNING used, warned_percent",
             [account.pk, connection.ops.adapt_datefield_value(period_start), limit],
         )
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    return None if row is None else (row[0], row[1])

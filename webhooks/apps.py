@@ -14,6 +14,12 @@ class WebhooksConfig(AppConfig):
             on_delivery_status_changed, dispatch_uid="webhooks.delivery_events"
         )
 
+        # accounts announces quota warnings the same way (accounts.quota_warnings).
+        from accounts.signals import quota_warning
+        from webhooks.events import on_quota_warning
+
+        quota_warning.connect(on_quota_warning, dispatch_uid="webhooks.quota_warning_events")
+
         from oneping.scrape import Outbox, register_outbox
         from webhooks.models import InboundEvent, WebhookDelivery
 

@@ -51,7 +51,8 @@ def clean_url(url: str) -> str:
 
 
 def clean_event_types(event_types: Iterable[str]) -> list[str]:
-    """The known event types, once each and sorted; none means every event."""
+    """The known event types, once each and sorted; none means every event but the opt-in
+    ones (WebhookEndpoint.wants)."""
     wanted = list(event_types)
     unknown = [event_type for event_type in wanted if event_type not in events.EVENT_TYPES]
     if unknown:

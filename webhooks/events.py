@@ -1,4 +1,5 @@
-"""Events: created when a delivery's status changes, stored, and fanned out to receivers."""
+"""Events: created when a delivery's status changes (or an account nears its quota), stored,
+and fanned out to receivers."""
 
 import json
 from dataclasses import dataclass
@@ -14,22 +15,13 @@ from accounts.models import Account
 from channels_app.models import Delivery, Message
 from oneping.ids import new_id
 from webhooks import queueing, retry
-from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
-
-# Delivery statuses customers hear about, as message.<status> events.
-MESSAGE_STATUSES = (
-    "sent",
-    "delivered",
-    "read",
-    "retrying",
-    "failed",
-    "bounced",
-    "complained",
-    "opened",
-    "clicked",
+from webhooks.event_types import (  # noqa: F401 (re-exported: events.EVENT_TYPES)
+    EVENT_TYPES,
+    MESSAGE_STATUSES,
+    QUOTA_WARNING_EVENT,
+    TEST_EVENT,
 )
-TEST_EVENT = "webhook.test"
-EVENT_TYPES = (*(f"message.{status}" for status in MESSAGE_STATUSES), TEST_EVENT)
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 
 def iso(moment: datetime) -> str:
@@ -46,6 +38,17 @@ def on_delivery_status_changed(
     wanted = [(delivery, status) for delivery, status in changes if status in MESSAGE_STATUSES]
     if wanted:
         record_delivery_events(wanted, locked_messages=locked_messages)
+
+
+def on_quota_warning(
+    sender, account: Account, used: int, limit: int, percent: int, period_end: datetime, **kwargs
+) -> None:
+    """Receiver of accounts' quota_warning (connected in WebhooksConfig): an
+    account.quota_warning event to the endpoints that name it (it is opt-in, see
+    WebhookEndpoint.wants)."""
+    data = {"used": used, "limit": limit, "percent": percent, "period_end": iso(period_end)}
+    with transaction.atomic():
+        create_event(account, QUOTA_WARNING_EVENT, data)
 
 
 def record_delivery_events(

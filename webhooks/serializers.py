@@ -14,7 +14,15 @@ from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpo
 class WebhookEndpointSerializer(ValidatesOnly, serializers.ModelSerializer):
     livemode = LivemodeField()
     url = serializers.CharField(max_length=2048)
-    event_types = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    event_types = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text=(
+            "The event types to receive; empty: every event except the opt-in ones "
+            "(account.quota_warning), which are sent only to endpoints that name them."
+        ),
+    )
 
     class Meta:
         model = WebhookEndpoint

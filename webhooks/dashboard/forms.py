@@ -43,7 +43,10 @@ class EndpointForm(ApiForm):
         choices=[(event_type, event_type) for event_type in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Tick none to receive every event.",
+        help_text=(
+            "Tick none to receive every event except `account.quota_warning`, which is sent "
+            "only to endpoints that tick it."
+        ),
     )
 
     def __init__(self, *args, instance: WebhookEndpoint | None = None, **kwargs):

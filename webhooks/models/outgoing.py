@@ -9,6 +9,7 @@ from channels_app.models import Delivery, Message
 from oneping.crypto import EncryptedTextField
 from oneping.ids import PublicIdField
 from oneping.logorder import log_index_key
+from webhooks.event_types import OPT_IN_EVENT_TYPES
 
 
 class SigningSecret(models.Model):
@@ -44,6 +45,10 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def wants(self, event_type: str) -> bool:
+        """Empty event_types: every event except the opt-in ones, which only an endpoint
+        naming them receives (webhooks.event_types.OPT_IN_EVENT_TYPES)."""
+        if event_type in OPT_IN_EVENT_TYPES:
+            return event_type in self.event_types
         return not self.event_types or event_type in self.event_types
 
 
