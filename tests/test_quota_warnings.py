@@ -15,10 +15,12 @@ from datetime import date
 
 import pytest
 import standardwebhooks.webhooks
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import api_keys, environments, quota_warnings
+from accounts import api_keys, environments, quota, quota_warnings
 from accounts.models import Membership, MonthlyUsage
 from accounts.usage import billing_period
 from tests.conftest import ApiClient, post_send, send, set_caps, wait_until
@@ -384,3 +386,19 @@ def test_the_event_type_is_accepted_by_the_api_and_the_form_and_documented(
 
     schema = api.get("/api/schema/").content.decode()
     assert "account.quota_warning" in schema  # the events filter and the opt-in help text
+
+
+def test_a_send_below_80_percent_costs_no_statement_more_than_its_count(account):
+    # Given a month at 50 of 100 messages
+    MonthlyUsage.objects.create(account=account, period_start=billing_period()[0].date(), used=50)
+    account.plan  # noqa: B018 (loaded before counting: the send path has it already)
+
+    # When a message is counted
+    with CaptureQueriesContext(connection) as queries:
+        quota.consume(account)
+
+    # Then the usage row is touched by the counting UPDATE alone, which reads the warned level
+    usage_statements = [q["sql"] for q in queries if "accounts_monthlyusage" in q["sql"]]
+    assert len(usage_statements) == 1
+    assert usage_statements[0].startswith("UPDATE") and "warned_percent" in usage_statements[0]
+    assert this_month().warned_percent == 0
