@@ -181,6 +181,12 @@ class MonthlyUsage(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
     period_start = models.DateField()
     used = models.PositiveIntegerField(default=0)
+    # The plan and quota in force, written with every message counted (accounts.quota):
+    # a past month keeps those of its last message, the usage history shows them. Null
+    # for a test environment's rows (a daily cap, not a plan; the name then "") and for rows
+    # older than these columns.
+    plan_name = models.CharField(max_length=50, blank=True, default="", db_default="")
+    plan_limit = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
