@@ -66,7 +66,7 @@ class UsageView(GenericAPIView):
         ],
         responses={
             200: inline_serializer(
-                "Usage", {"data": inline_serializer("UsageMonth", MONTH_FIELDS, many=True)}
+                "UsageHistory", {"data": inline_serializer("UsageMonth", MONTH_FIELDS, many=True)}
             ),
             400: error_doc("`validation_error`: `months` is not a whole number from 1 to 24."),
         },
