@@ -19,7 +19,7 @@ from channels_app import rollup
 from channels_app.delivery import DELIVERIES
 from channels_app.models import Delivery, Message, UsageRollup
 from channels_app.usage_history import months_back, project
-from tests.conftest import ApiClient, delivery_ids, send, wait_until
+from tests.conftest import ApiClient, delivery_ids, send, unpaced, wait_until
 from tests.fakes import Canned, FakeTelegram
 from tests.simulator_helpers import op_test_client
 
@@ -205,6 +205,44 @@ def test_a_message_accepted_in_november_counts_in_november_when_it_settles_later
     assert by_month["2026-11"]["by_status"] == {"delivered": 1}
     assert by_month["2026-11"]["used"] == 1
     assert by_month["2026-12"]["by_status"] == {}
+
+
+def test_concurrent_sends_and_outcomes_keep_the_rollup_exact(
+    transactional_db, account, slack_channel, slack
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from accounts import api_keys
+
+    raw_key = api_keys.issue_key(account, "race")[1]
+    unpaced(slack_channel)  # all at once, not one by one behind the destination's head
+
+    def closing(call):
+        def run(n):
+            try:
+                return call(n)
+            finally:
+                connection.close()  # each thread has its own connection
+
+        return run
+
+    # Every other Slack answer fails for good: two final statuses race on the rows.
+    slack.answer(*[Canned(200, "ok"), Canned(404, "no_service")] * 15)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        accepted = list(
+            pool.map(
+                closing(lambda n: send(ApiClient(raw_key), f"n{n}", channels=["slack"])),
+                range(30),
+            )
+        )
+        ids = [delivery_ids(body)[0] for body in accepted]
+        list(pool.map(closing(lambda pk: DELIVERIES.attempt(pk)), ids))
+
+    statuses = Counter(Delivery.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert statuses == {"delivered": 15, "failed": 15}
+    assert_rollup_matches_the_log()
 
 
 @pytest.mark.parametrize("months", ["0", "25", "-1", "twelve", "1.5"])
