@@ -113,6 +113,12 @@ def test_usage_matches_the_message_log_after_every_live_flow(
     message = sent(api, "D", channels=["discord"], recipient="ops")
     assert message.deliveries.get().attempts == 4
     assert message.status == "failed"
+    # A dead letter retried by hand, then delivered
+    slack.answer(Canned(500, "oops"))
+    dead = sent(api, "G", channels=["slack"], recipient="ops", retry=False).deliveries.get()
+    assert dead.status == "failed"
+    assert api.post_json(f"/api/v1/deliveries/{dead.pk}/retry", {}).status_code == 202
+    wait_until(lambda: Delivery.objects.filter(pk=dead.pk, status="delivered").exists())
     # Sent by email (SMTP: "sent" is its final word without a provider's report)
     assert sent(api, "E", channels=["email"], recipient="someone@example.com").status == (
         "delivered"
@@ -130,14 +136,14 @@ def test_usage_matches_the_message_log_after_every_live_flow(
     current = assert_api_matches_the_log(api, account)
 
     assert current["month"] == f"{datetime.now(UTC):%Y-%m}"
-    assert current["used"] == 6  # the channel test is free
+    assert current["used"] == 7  # the channel test is free
     assert current["by_status"] == {
-        "delivered": 6,
+        "delivered": 7,
         "failed": 2,
         "sent": 1,
         "skipped": 1,
     }
-    assert current["by_channel"] == {"slack": 4, "telegram": 3, "discord": 2, "email": 1}
+    assert current["by_channel"] == {"slack": 5, "telegram": 3, "discord": 2, "email": 1}
     assert current["plan"] == "free" and current["limit"] == 100
     assert current["projected"] >= current["used"]
     assert_rollup_matches_the_log()
