@@ -264,8 +264,9 @@ def test_a_bad_months_value_is_a_400_in_the_error_shape(api, months):
 def test_months_default_to_twelve_newest_first_with_empty_months_as_zeros(api, account):
     now = datetime.now(UTC)
     first = date(now.year, now.month, 1)
+    earlier = months_back(now, 12)[5]  # a past month, with the plan of its last message
     MonthlyUsage.objects.create(
-        account=account, period_start=date(2026, 3, 1), used=42, plan_name="pro", plan_limit=10000
+        account=account, period_start=earlier, used=42, plan_name="pro", plan_limit=10000
     )
 
     data = api.get("/api/v1/usage").json()["data"]
@@ -276,9 +277,9 @@ def test_months_default_to_twelve_newest_first_with_empty_months_as_zeros(api, a
     assert "projected" in data[0] and all("projected" not in m for m in data[1:])
     empty = data[1]
     assert empty["used"] == 0 and empty["by_channel"] == {} and empty["by_status"] == {}
-    march = {m["month"]: m for m in data}.get("2026-03")
-    if march is not None:  # within the last 12 months of the clock
-        assert march["used"] == 42 and march["plan"] == "pro" and march["limit"] == 10000
+    past = data[5]
+    assert past["month"] == f"{earlier:%Y-%m}"
+    assert (past["used"], past["plan"], past["limit"]) == (42, "pro", 10000)
     assert len(api.get("/api/v1/usage", {"months": 24}).json()["data"]) == 24
     assert len(api.get("/api/v1/usage", {"months": 1}).json()["data"]) == 1
 
@@ -344,8 +345,10 @@ def test_the_plan_page_draws_the_months_and_their_numbers(owner_client, account)
     assert 'data-used="37"' in page
     assert 'data-limit="100"' in page
     projected = project(37, now)
-    if projected > 37:
-        assert f'data-projected="{projected}"' in page
+    if projected > 37:  # the dashed bar above the used one
+        assert '<rect class="projected"' in page and f'data-projected="{projected}"' in page
+    else:  # the month's last moments: nothing more to project
+        assert '<rect class="projected"' not in page
     assert page.count('<rect class="used"') == 12
     # The text table with the same numbers, and the breakdown
     assert '<table id="usage-months">' in page and "<td>37</td>" in page
