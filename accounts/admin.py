@@ -244,7 +244,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(MonthlyUsage)
 class MonthlyUsageAdmin(admin.ModelAdmin):
-    list_display = ["account", "period_start", "used", "warned_percent"]
+    list_display = ["account", "period_start", "used", "warned_percent", "plan_name", "plan_limit"]
     list_filter = ["period_start"]
     search_fields = ["account__name", "account__slug"]
 

@@ -187,6 +187,12 @@ class MonthlyUsage(models.Model):
     # however many sends cross it at once. A database default, as Account.livemode's: rows
     # written by older code or raw SQL start unwarned.
     warned_percent = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # The plan and quota in force, written with every message counted (accounts.quota):
+    # a past month keeps those of its last message, the usage history shows them. Null
+    # for a test environment's rows (a daily cap, not a plan; the name then "") and for rows
+    # older than these columns.
+    plan_name = models.CharField(max_length=50, blank=True, default="", db_default="")
+    plan_limit = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

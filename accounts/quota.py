@@ -68,7 +68,9 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
     the period has its warning sent once committed (accounts.quota_warnings)."""
     start, end = period_for(account, now)
     limit = limit_for(account)
-    counted = _count_one(account, start.date(), limit)
+    # The usage history's plan and limit of the month (a test environment's days: none).
+    in_force = (account.plan.name, limit) if account.livemode else ("", None)
+    counted = _count_one(account, start.date(), limit, in_force)
     if counted is None:
         # At the limit, or the month's first messages: make sure the row exists (a
         # concurrent creator is fine) and count again. Counting again also when the row
@@ -79,7 +81,7 @@ def consume(account: Account, now: datetime | None = None) -> Usage:
                 [MonthlyUsage(account=account, period_start=start.date(), used=0)],
                 ignore_conflicts=True,
             )
-        counted = _count_one(account, start.date(), limit)
+        counted = _count_one(account, start.date(), limit, in_force)
     if counted is None:
         if not account.livemode:
             raise TestModeLimitExceeded(usage_for(account, now), now)
@@ -99,18 +101,21 @@ def _month_row(account: Account, period_start: date):
     return MonthlyUsage.objects.filter(account=account, period_start=period_start)
 
 
-def _count_one(account: Account, period_start: date, limit: int) -> tuple[int, int] | None:
+def _count_one(
+    account: Account, period_start: date, limit: int, in_force: tuple[str | None, int | None]
+) -> tuple[int, int] | None:
     """`used + 1` if under the limit, returning the new count and the level of quota
     warning already sent for the period (None: at the limit, or no row yet). RETURNING
     saves reading the row back; PostgreSQL and SQLite ≥ 3.35 have it, Django's UPDATE
-    does not."""
+    does not. The same statement writes the plan and limit `in_force`, so a plan changed
+    mid-month shows in the month's history from its next message on."""
     table = connection.ops.quote_name(MonthlyUsage._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET used = used + 1"  # noqa: S608 (the table name is ours)
+            f"UPDATE {table} SET used = used + 1, plan_name = %s, plan_limit = %s"  # noqa: S608 (the table name is ours)
             " WHERE account_id = %s AND period_start = %s AND used < %s"
             " RETURNING used, warned_percent",
-            [account.pk, connection.ops.adapt_datefield_value(period_start), limit],
+            [*in_force, account.pk, connection.ops.adapt_datefield_value(period_start), limit],
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1])

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import quota
 from accounts.models import Account
 from accounts.usage import Usage, usage_for
-from channels_app import addresses, pacing, platform_mail, retry
+from channels_app import addresses, pacing, platform_mail, retry, rollup
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import ConfigError, Integration
 from channels_app.models import ChannelConfig, Contact, Delivery, IdempotencyKey, Message
@@ -187,6 +187,9 @@ def accept_message(
         # Counted last: the month's usage row is locked from here to the commit, and every
         # concurrent send of the account waits for that lock (docs/benchmarks.md).
         usage = quota.consume(account) if count_quota else usage_for(account)
+        # After the quota, for the same reason: the account's rollup rows stay locked
+        # until the commit too (and in the same order for every send: no deadlock).
+        rollup.count_created(deliveries)
         body = accepted_body(message, deliveries, usage)
         if claim is not None:
             claim.message = message
@@ -251,6 +254,9 @@ def _store(
             segments=route.segments,
             destination=route.destination,
             enqueued_at=timezone.now() if index < primaries else None,
+            # The message's own time: the usage rollup counts a delivery in the month its
+            # message was accepted in (channels_app.rollup).
+            created_at=message.created_at,
         )
         for index, route in enumerate(routes)
     ]

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from channels_app.suppression_api import SuppressionViewSet
+from channels_app.usage_api import UsageView
 from channels_app.views import (
     ChannelViewSet,
     ContactViewSet,
@@ -19,5 +20,6 @@ router.register("suppressions", SuppressionViewSet, basename="suppression")
 
 urlpatterns = [
     path("send", SendView.as_view(), name="api-send"),
+    path("usage", UsageView.as_view(), name="api-usage"),
     *router.urls,
 ]

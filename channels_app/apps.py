@@ -6,6 +6,8 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Channels and deliveries"
 
     def ready(self) -> None:
+        from accounts.dashboard import plan
+        from channels_app.dashboard.usage_chart import usage_panel
         from channels_app.models import Delivery, ProviderReport
         from oneping.scrape import Outbox, register_outbox
 
@@ -31,3 +33,6 @@ class ChannelsAppConfig(AppConfig):
                 created_field="received_at",
             )
         )
+        # The plan page's usage history (accounts may not import channels_app).
+        if usage_panel not in plan.PANELS:
+            plan.PANELS.append(usage_panel)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app import rollup
 from channels_app.models import Delivery, Message
 from channels_app.outcomes import settle_messages
 from channels_app.timeline import note
@@ -32,7 +33,7 @@ def settle_overdue(batch: int = 500) -> int:
 
 
 def _settle_message(message_id: str, now: datetime) -> int:
-    with transaction.atomic():
+    with transaction.atomic(), rollup.together():
         # Deliveries first, then the message: the order every writer takes them.
         deliveries = list(
             Delivery.objects.select_for_update()

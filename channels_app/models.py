@@ -232,6 +232,14 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.id} ({self.channel}, {self.status})"
 
+    @classmethod
+    def from_db(cls, db: str, field_names: list[str], values: list) -> "Delivery":
+        delivery = super().from_db(db, field_names, values)
+        # The status the row held when read: what the usage rollup counts it under until a
+        # status change is recorded (channels_app.rollup.count_changes).
+        delivery.counted_status = delivery.__dict__.get("status")
+        return delivery
+
     @property
     def is_fallback(self) -> bool:
         return self.fallback_order > 0
@@ -426,3 +434,29 @@ class PaceBucket(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class UsageRollup(models.Model):
+    """How many deliveries of an account's messages accepted in one UTC month are on one
+    channel in one status, kept up to date on write (channels_app.rollup): the usage
+    history (GET /api/v1/usage, the plan page) reads these few rows, not the message log.
+
+    Statuses not yet final (standby, queued, sending, retrying) are counted together as
+    "pending": a claim or a retry then writes nothing here."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # The first day of the UTC month the message was accepted in.
+    month = models.DateField()
+    channel = models.CharField(max_length=20)
+    status = models.CharField(max_length=20)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "month", "channel", "status"], name="one_rollup_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.month:%Y-%m} {self.channel} {self.status}: {self.count}"

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app import suppressions
+from channels_app import rollup, suppressions
 from channels_app.integrations import get_integration
 from channels_app.integrations.base import SendResult, TransportError
 from channels_app.models import Delivery, Message, TimelineEntry
@@ -58,7 +58,7 @@ def record_outcomes(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> N
         if isinstance(outcome, TransportError) and outcome.retry_after and not outcome.permanent:
             instruments.PROVIDER_RATE_LIMITED.labels(delivery.channel).inc()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), rollup.together():
             _record_together(outcomes, claim)
         return
     except Exception:
@@ -69,7 +69,7 @@ def record_outcomes(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> N
     failures = []
     for of_message in by_message.values():
         try:
-            with transaction.atomic():
+            with transaction.atomic(), rollup.together():
                 _record_together(of_message, claim)
         except Exception as exc:
             logger.exception("delivery %s: recording its outcome failed", of_message[0][0].pk)
@@ -89,6 +89,10 @@ def _record_together(outcomes: list[tuple[Delivery, Outcome]], claim: Claim) -> 
     mine = claim.still_ours(outcomes)
     if not mine:
         return
+    # Still claimed (still_ours checked it): what the usage rollup counts them under, even
+    # when these objects come from a first try whose transaction rolled back.
+    for delivery, _ in mine:
+        delivery.counted_status = claim.outbox.claimed
     # Every message of the group, locked after its deliveries (the order retry_failed and
     # timeline.record take them) and in id order, so two workers never wait on each other.
     messages = {

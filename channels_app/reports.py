@@ -39,7 +39,7 @@ What a change does:
 
 from django.utils import timezone
 
-from channels_app import suppressions
+from channels_app import rollup, suppressions
 from channels_app.delivery import DELIVERIES
 from channels_app.integrations.callbacks import get_callback_provider
 from channels_app.models import Delivery, Message, ProviderReport
@@ -118,9 +118,13 @@ def apply(report: ProviderReport) -> Delivery | None:
                 detail = f"{detail}\nnext attempt in {wait:.1f} s"
     delivery.save(update_fields=SAVED_FIELDS)
     suppressions.record_report(report, delivery, detail)
-    record_many([Change(delivery, delivery.status, detail)], locked_messages={message.pk: message})
-    if delivery.status != Status.RETRYING:
-        settle_messages([message])
+    # The rollup's counts of the report and of the fallbacks it starts or skips: one write.
+    with rollup.together():
+        record_many(
+            [Change(delivery, delivery.status, detail)], locked_messages={message.pk: message}
+        )
+        if delivery.status != Status.RETRYING:
+            settle_messages([message])
     count_final([(delivery.channel, delivery.status)])
     return delivery
 

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from channels_app import rollup
 from channels_app.models import Delivery, Message, TimelineEntry
 from channels_app.signals import delivery_status_changed
 
@@ -26,7 +27,9 @@ def record(
 def record_many(
     changes: list[Change], *, locked_messages: dict[str, Message] | None = None
 ) -> None:
-    """Write several status changes in one INSERT and announce them in one signal.
+    """Write several status changes in one INSERT, count them in the usage rollup and
+    announce them in one signal. Every write of a delivery's status comes here (or, for
+    a move among the not-yet-final statuses, may not: the rollup counts those together).
 
     `locked_messages`: the changes' messages by id, when the caller holds their row locks
     in the current transaction (receivers then need not lock them again)."""
@@ -41,6 +44,7 @@ def record_many(
         )
         for change in changes
     )
+    rollup.count_changes(change.delivery for change in changes)
     delivery_status_changed.send(
         sender=Delivery,
         changes=[(change.delivery, change.status) for change in changes],

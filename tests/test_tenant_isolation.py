@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import api_keys, current, environments
 from accounts.models import Account, ApiKey, Invitation, Membership, User
+from accounts.usage import billing_period
 from channels_app.models import (
     ChannelConfig,
     Contact,
@@ -28,6 +29,7 @@ from channels_app.models import (
     Message,
     Suppression,
     TimelineEntry,
+    UsageRollup,
 )
 from tests.conftest import ApiClient
 from tests.hostile.objects import Objects, make_objects
@@ -497,3 +499,26 @@ def test_a_dashboard_list_shows_only_the_callers_rows(name, attack, sides, clien
     for target_id in ids_of(target.objects):
         assert target_id not in text, f"{name} shows {target.tag}'s {target_id}"
     assert target.forbidden_to(caller) not in text.lower()
+
+
+# --- The usage history: numbers, not rows with ids -------------------------------------
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_the_usage_history_counts_only_the_callers_deliveries(attack, sides, client):
+    caller, target = sides(attack)
+    month = billing_period()[0].date()
+    for n, side in enumerate((caller, target)):
+        UsageRollup.objects.create(
+            account=side.account, month=month, channel=f"kind{n}", status="delivered", count=10 + n
+        )
+
+    body = caller.api().get(reverse("api-usage"), {"months": 1}).json()["data"][0]
+    page = caller.dashboard(client).get(reverse("dashboard-plan")).content.decode()
+
+    # (besides what make_objects counted for the caller: a Slack delivery)
+    assert body["by_channel"]["kind0"] == 10
+    assert "kind1" not in body["by_channel"]
+    assert body["by_status"]["delivered"] in (10, 11)  # not the target's 11 on top
+    assert ">kind0</th>" in page
+    assert "kind1" not in page

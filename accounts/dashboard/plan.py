@@ -6,8 +6,12 @@ and the plan shown is still the live account's.
 
 Below, the plans side by side with their prices and limits, the current one marked. No
 buttons yet: upgrades through billing come later (issue #21); staff change plans in the
-admin.
+admin. Then the panels other apps register (PANELS): channels_app's usage history, a chart
+of the months with the deliveries by channel and status (accounts may not import
+channels_app, which counts deliveries).
 """
+
+from collections.abc import Callable
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +25,10 @@ from accounts.usage import usage_for
 HISTORY_MONTHS = 12
 # A test environment's rows hold one day each: two weeks of them.
 HISTORY_DAYS = 14
+
+# Sections drawn below the plans, each given the request and answering HTML; registered at
+# startup by the apps that draw them (channels_app.apps).
+PANELS: list[Callable[[HttpRequest], str]] = []
 
 
 @account_view()
@@ -38,6 +46,7 @@ def plan(request: HttpRequest) -> HttpResponse:
         "percent": percent,
         "history": history,
         "current_period": usage.period_start.date(),
+        "panels": [panel(request) for panel in PANELS],
         # The public plans, and the account's own even when it is not public (a custom one).
         "plans": [
             {"plan": listed, "limits": plan_limits(listed), "price": listed.price_amount / 100}
