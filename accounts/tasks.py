@@ -19,3 +19,8 @@ MAX_RETRIES = 5
 def process_stripe_event(event_ids: list[str]) -> None:
     for event_id in event_ids:
         processing.process(int(event_id))
+
+
+@shared_task(name="accounts.sweep_stripe_events")
+def sweep_stripe_events() -> int:
+    return processing.sweep()

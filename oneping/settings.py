@@ -372,6 +372,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
     "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
+    # Stripe's billing events a worker has not processed yet (accounts/billing/).
+    "stripe-event-sweep": {
+        "task": "accounts.sweep_stripe_events",
+        "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
+    },
     "report-sweep": {
         "task": "channels_app.sweep_reports",
         "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,

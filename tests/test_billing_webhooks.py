@@ -4,8 +4,10 @@ ones, a cancellation moves to free without losing what was accepted, and a faile
 payment shows a banner and emails owners and admins."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.billing import processing
 from accounts.models import Account, Membership, StripeEvent
@@ -234,3 +236,33 @@ def test_reprocessing_applies_the_subscriptions_state_of_now(
     assert processing.reprocess(StripeEvent.objects.filter(pk=row.pk)) == 1
 
     wait_until(lambda: plan_of(account) == "free", timeout=30)
+
+
+def test_the_sweep_processes_an_event_no_task_took(api, account, fake_stripe, celery_worker):
+    # Given an event stored while the broker was down: no task was ever sent for it
+    subscription_id = subscribe(api, fake_stripe)
+    payload = event(
+        "customer.subscription.updated",
+        fake_stripe.update_subscription(subscription_id, price=PRICE_BUSINESS),
+    )
+    row = StripeEvent.objects.create(
+        stripe_id=payload["id"],
+        type=payload["type"],
+        payload=payload,
+        received_at=timezone.now() - timedelta(minutes=10),
+    )
+    recent = StripeEvent.objects.create(stripe_id="evt_just_now", type="invoice.paid", payload={})
+
+    assert processing.sweep() == 1
+
+    wait_until(lambda: StripeEvent.objects.get(pk=row.pk).processed_at is not None, timeout=30)
+    assert plan_of(account) == "business"
+    assert StripeEvent.objects.get(pk=recent.pk).processed_at is None  # its task may still come
+
+
+def test_beat_sweeps_stripe_events_and_workers_take_them_from_the_inbound_queue(settings):
+    from oneping.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["stripe-event-sweep"]["task"] in app.tasks
+    assert "accounts.process_stripe_event" in app.tasks
+    assert settings.CELERY_TASK_ROUTES["accounts.process_stripe_event"] == {"queue": "inbound"}

@@ -18,10 +18,11 @@ unpaid, paused → free.
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -201,6 +202,29 @@ def _id(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("id") or "")
     return str(value or "")
+
+
+# Stripe retries an unacknowledged event for three days
+# (https://docs.stripe.com/webhooks#automatic-retries); we acknowledged ours, so the sweep
+# keeps trying for as long, then leaves the event (and its error) to the admin.
+SWEEP_FOR = timedelta(days=3)
+SWEEP_BATCH = 500
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Enqueue the stored events no task has processed: a broker outage at receipt, or
+    Stripe unreachable for longer than the task's retries. Beat runs it every
+    ONEPING_SWEEP_INTERVAL_SECONDS; processing twice is harmless (process() is idempotent)."""
+    now = now or timezone.now()
+    due = StripeEvent.objects.filter(
+        processed_at__isnull=True,
+        received_at__lte=now - timedelta(seconds=settings.ONEPING_OUTBOX_SWEEP_AFTER_SECONDS),
+        received_at__gte=now - SWEEP_FOR,
+    ).values_list("pk", flat=True)
+    ids = list(due[:SWEEP_BATCH])
+    for event_id in ids:
+        enqueue(event_id)
+    return len(ids)
 
 
 def reprocess(events: QuerySet[StripeEvent]) -> int:
