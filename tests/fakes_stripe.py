@@ -207,6 +207,10 @@ class FakeStripe:
                 "Content-Type": "application/json; charset=utf-8",
                 "Stripe-Signature": sign(body, self.webhook_secret),
                 "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                # One request a connection: a kept-alive one would hold the live server's
+                # thread, and its database connection, past the test (PostgreSQL then
+                # refuses to drop the test database: "being accessed by other users").
+                "Connection": "close",
             },
             timeout=10,
         )
