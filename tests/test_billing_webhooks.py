@@ -211,7 +211,8 @@ def test_a_failed_payment_shows_a_banner_and_emails_owners_and_admins(
     assert sorted(message.to[0] for message in mailoutbox) == sorted([owner.email, admin.email])
     assert "update your card" in mailoutbox[0].subject
 
-    # Paid after all: the banner goes.
+    # Paid after all (the subscription is active again): the banner goes.
+    fake_stripe.update_subscription(subscription_id, status="active")
     deliver(event("invoice.paid", {**invoice, "status": "paid"}))
     assert not Account.objects.get(pk=account.pk).payment_problem
     assert 'id="payment-banner"' not in owner_client.get("/messages/").content.decode()
@@ -266,3 +267,67 @@ def test_beat_sweeps_stripe_events_and_workers_take_them_from_the_inbound_queue(
     assert settings.CELERY_BEAT_SCHEDULE["stripe-event-sweep"]["task"] in app.tasks
     assert "accounts.process_stripe_event" in app.tasks
     assert settings.CELERY_TASK_ROUTES["accounts.process_stripe_event"] == {"queue": "inbound"}
+
+
+def test_a_failure_arriving_after_the_payment_that_fixed_it_shows_no_banner(
+    api, account, fake_stripe, celery_worker, mailoutbox
+):
+    subscription_id = subscribe(api, fake_stripe)
+    invoice = {
+        "id": "in_test_2",
+        "object": "invoice",
+        "customer": fake_stripe.subscription(subscription_id)["customer"],
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription_id, "metadata": {}},
+        },
+    }
+    failed = event("invoice.payment_failed", {**invoice, "status": "open"}, created=1)
+    deliver(event("invoice.paid", {**invoice, "status": "paid"}))  # the subscription is active
+
+    late = deliver(failed)
+
+    assert late.error == ""
+    assert not Account.objects.get(pk=account.pk).payment_problem
+    assert plan_of(account) == "pro"
+    assert len(mailoutbox) == 0
+
+
+def test_a_failed_invoice_without_a_subscription_shows_the_banner(
+    api, account, fake_stripe, celery_worker, mailoutbox
+):
+    subscription_id = subscribe(api, fake_stripe)
+    customer = fake_stripe.subscription(subscription_id)["customer"]
+
+    deliver(
+        event("invoice.payment_failed", {"id": "in_3", "object": "invoice", "customer": customer})
+    )
+
+    assert Account.objects.get(pk=account.pk).payment_problem
+    wait_until(lambda: len(mailoutbox) == 1)
+
+
+def test_a_body_over_the_cap_is_refused_unread(fake_stripe):
+    from accounts.billing.receiving import MAX_BODY_BYTES
+
+    payload = event("invoice.paid", {"id": "in_big", "padding": "x" * MAX_BODY_BYTES})
+
+    response = post_event(payload)
+
+    assert response.status_code == 413
+    assert response.json()["error"]["details"] == {"limit": MAX_BODY_BYTES}
+    assert StripeEvent.objects.count() == 0
+
+
+def test_a_flood_is_refused_before_any_signature_is_checked(fake_stripe, settings):
+    from django.core.cache import cache
+
+    cache.clear()  # the counter is shared (Redis): earlier tests' posts must not count
+    settings.ONEPING_INBOUND_RATE_PER_ENDPOINT = 1
+    settings.ONEPING_INBOUND_BURST_PER_ENDPOINT = 2
+    payload = event("invoice.paid", {"id": "in_1", "object": "invoice", "customer": "cus_x"})
+
+    answers = [post_event(payload, secret="whsec_wrong").status_code for _ in range(4)]
+
+    assert answers[:2] == [400, 400]
+    assert answers[2:] == [429, 429]

@@ -106,10 +106,8 @@ def _apply(event: StripeEvent) -> tuple[Account | None, str]:
         _sync_subscription(account, _id(data["subscription"]))
     elif event.type in SUBSCRIPTION_EVENTS:
         _sync_subscription(account, data["id"])
-    elif event.type == INVOICE_PAYMENT_FAILED:
-        _flag_payment_problem(account, "payment failed")
-    elif event.type == INVOICE_PAID:
-        account.payment_problem = False
+    else:
+        _apply_invoice(account, event.type, data)
     account.save(update_fields=BILLING_FIELDS)
     return account, ""
 
@@ -134,8 +132,29 @@ def _find_account(event_type: str, data: dict[str, Any]) -> Account | None:
     return None
 
 
-def _sync_subscription(account: Account, subscription_id: str) -> None:
-    """Apply the subscription's current state, as Stripe has it now."""
+def _apply_invoice(account: Account, event_type: str, invoice: dict[str, Any]) -> None:
+    """invoice.payment_failed → the banner (and an email); invoice.paid → no banner. For a
+    subscription's invoice the subscription's own state decides, read again from Stripe:
+    a failure turns it past_due (incomplete for the first payment), a payment makes it
+    active again (https://docs.stripe.com/billing/subscriptions/overview#payment-status),
+    so an old failure arriving after the payment that fixed it shows no banner. Since
+    2025-03-31.basil the invoice names its subscription under `parent`
+    (https://docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects)."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = _id(details.get("subscription") or invoice.get("subscription"))
+    if subscription_id:
+        status = _sync_subscription(account, subscription_id)
+        if status is not None and status not in PAYMENT_PROBLEM_STATUSES:
+            account.payment_problem = False
+    elif event_type == INVOICE_PAYMENT_FAILED:
+        _flag_payment_problem(account, "payment failed")
+    else:
+        account.payment_problem = False
+
+
+def _sync_subscription(account: Account, subscription_id: str) -> str | None:
+    """Apply the subscription's current state, as Stripe has it now: its status (None when
+    it is not the account's subscription, so nothing was applied)."""
     try:
         subscription = client().v1.subscriptions.retrieve(subscription_id).to_dict()
     except stripe.StripeError as exc:
@@ -144,7 +163,7 @@ def _sync_subscription(account: Account, subscription_id: str) -> None:
         # The account has another subscription that is still on: the news of this one (an
         # old one ending, a second checkout) does not move the account's plan.
         logger.info("subscription %s is not %s's current one", subscription["id"], account.pk)
-        return
+        return None
     status = subscription.get("status", "")
     account.stripe_subscription_id = subscription["id"]
     account.stripe_customer_id = _id(subscription.get("customer")) or account.stripe_customer_id
@@ -164,6 +183,7 @@ def _sync_subscription(account: Account, subscription_id: str) -> None:
         account.subscription_cancel_at = None
         account.payment_problem = False
     # incomplete_expired: the first payment never succeeded; the account stays as it is.
+    return status
 
 
 def _flag_payment_problem(account: Account, status: str) -> None:
