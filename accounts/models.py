@@ -140,10 +140,10 @@ class Account(models.Model):
     # (re-read from Stripe for each event: accounts.billing.processing), and whether a
     # payment failed (the dashboard's banner until an invoice is paid).
     stripe_customer_id = models.CharField(
-        max_length=255, blank=True, default="", db_default="", editable=False
+        max_length=255, blank=True, default="", db_default="", editable=False, db_index=True
     )
     stripe_subscription_id = models.CharField(
-        max_length=255, blank=True, default="", db_default="", editable=False
+        max_length=255, blank=True, default="", db_default="", editable=False, db_index=True
     )
     subscription_status = models.CharField(
         max_length=32,

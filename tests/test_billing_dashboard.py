@@ -169,3 +169,15 @@ def test_the_admin_lists_stripe_events_and_reprocesses_them(
     )
 
     wait_until(lambda: StripeEvent.objects.get(pk=row.pk).processed_at is not None, timeout=30)
+
+
+def test_an_upgrade_from_a_stale_page_with_a_subscription_lands_in_the_portal(
+    owner_client, account, fake_stripe
+):
+    subscribed(account, fake_stripe)
+
+    response = owner_client.post(reverse("dashboard-plan-checkout"), {"plan": "business"})
+
+    assert response.status_code == 303
+    assert response["Location"].startswith(f"{fake_stripe.url}/portal/")
+    assert fake_stripe.form("/v1/checkout/sessions") == []

@@ -331,3 +331,45 @@ def test_a_flood_is_refused_before_any_signature_is_checked(fake_stripe, setting
 
     assert answers[:2] == [400, 400]
     assert answers[2:] == [429, 429]
+
+
+def test_an_event_about_a_subscription_stripe_does_not_have_is_kept_with_the_reason(
+    account, fake_stripe, celery_worker
+):
+    payload = event(
+        "customer.subscription.updated",
+        {"id": "sub_elsewhere", "object": "subscription", "metadata": {"account_id": account.pk}},
+    )
+
+    row = deliver(payload)
+
+    assert row.account_id == account.pk
+    assert row.error == "Stripe has no subscription sub_elsewhere: nothing applied."
+    assert plan_of(account) == "free"
+
+
+def test_stripe_down_while_processing_keeps_the_event_for_later(
+    api, account, fake_stripe, celery_worker
+):
+    subscription_id = subscribe(api, fake_stripe)
+    payload = event(
+        "customer.subscription.updated",
+        fake_stripe.update_subscription(subscription_id, price=PRICE_BUSINESS),
+    )
+    fake_stripe.fail_with(503)
+
+    assert post_event(payload).status_code == 200  # acknowledged all the same
+
+    row = wait_until(
+        lambda: StripeEvent.objects.filter(stripe_id=payload["id"]).exclude(error="").first(),
+        timeout=30,
+    )
+    assert row.processed_at is None
+    assert "Stripe could not be reached" in row.error
+    assert fake_stripe.secret_key not in row.error
+    assert plan_of(account) == "pro"
+
+    fake_stripe.fail_with(None)
+    processing.reprocess(StripeEvent.objects.filter(pk=row.pk))
+    wait_until(lambda: plan_of(account) == "business", timeout=30)
+    assert StripeEvent.objects.get(pk=row.pk).error == ""

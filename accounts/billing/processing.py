@@ -99,17 +99,25 @@ def _apply(event: StripeEvent) -> tuple[Account | None, str]:
         return None, f"No account has this {data.get('object', 'object')} ({data.get('id')})."
     # One event of an account at a time: the later one reads the later state from Stripe.
     account = Account.objects.select_for_update().select_related("plan").get(pk=account.pk)
-    if event.type == CHECKOUT_COMPLETED:
-        if data.get("mode") != "subscription" or not data.get("subscription"):
-            return account, "Not a subscription checkout: nothing to apply."
-        account.stripe_customer_id = _id(data.get("customer")) or account.stripe_customer_id
-        _sync_subscription(account, _id(data["subscription"]))
-    elif event.type in SUBSCRIPTION_EVENTS:
-        _sync_subscription(account, data["id"])
-    else:
-        _apply_invoice(account, event.type, data)
+    try:
+        if event.type == CHECKOUT_COMPLETED:
+            if data.get("mode") != "subscription" or not data.get("subscription"):
+                return account, "Not a subscription checkout: nothing to apply."
+            account.stripe_customer_id = _id(data.get("customer")) or account.stripe_customer_id
+            _sync_subscription(account, _id(data["subscription"]))
+        elif event.type in SUBSCRIPTION_EVENTS:
+            _sync_subscription(account, data["id"])
+        else:
+            _apply_invoice(account, event.type, data)
+    except SubscriptionMissing as exc:
+        return account, str(exc)
     account.save(update_fields=BILLING_FIELDS)
     return account, ""
+
+
+class SubscriptionMissing(Exception):
+    """Stripe answers 404 for the subscription (another Stripe account's, or sandbox's,
+    event): nothing to apply, and retrying would not change that."""
 
 
 def _find_account(event_type: str, data: dict[str, Any]) -> Account | None:
@@ -157,6 +165,12 @@ def _sync_subscription(account: Account, subscription_id: str) -> str | None:
     it is not the account's subscription, so nothing was applied)."""
     try:
         subscription = client().v1.subscriptions.retrieve(subscription_id).to_dict()
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise SubscriptionMissing(
+                f"Stripe has no subscription {subscription_id}: nothing applied."
+            ) from None
+        raise BillingUnavailable(exc) from None
     except stripe.StripeError as exc:
         raise BillingUnavailable(exc) from None
     if subscription["id"] != account.stripe_subscription_id and has_subscription(account):
