@@ -181,3 +181,14 @@ def test_an_upgrade_from_a_stale_page_with_a_subscription_lands_in_the_portal(
     assert response.status_code == 303
     assert response["Location"].startswith(f"{fake_stripe.url}/portal/")
     assert fake_stripe.form("/v1/checkout/sessions") == []
+
+
+def test_an_account_put_on_business_by_staff_is_offered_a_switch_to_pro(
+    owner_client, account, fake_stripe
+):
+    Account.objects.filter(pk=account.pk).update(plan=Plan.objects.get(name="business"))
+
+    text = page(owner_client)
+
+    assert "Switch to Pro" in text
+    assert UPGRADE not in text
