@@ -5,9 +5,19 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts import api_keys, invitations
+from accounts import api_keys, invitations, services
+from accounts.billing import processing
 from accounts.limits import PLAN_LIMITS
-from accounts.models import Account, ApiKey, Invitation, Membership, MonthlyUsage, Plan, User
+from accounts.models import (
+    Account,
+    ApiKey,
+    Invitation,
+    Membership,
+    MonthlyUsage,
+    Plan,
+    StripeEvent,
+    User,
+)
 
 
 @admin.register(User)
@@ -133,7 +143,18 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = [LivemodeFilter, "plan"]
     list_editable = ["plan"]
     search_fields = ["name", "slug", "id"]
-    readonly_fields = ["id", "livemode", "environment", "created_at"]
+    readonly_fields = [
+        "id",
+        "livemode",
+        "environment",
+        "created_at",
+        # Billing state is Stripe's (accounts/billing/): shown, changed only by its events.
+        "stripe_customer_id",
+        "stripe_subscription_id",
+        "subscription_status",
+        "subscription_cancel_at",
+        "payment_problem",
+    ]
     inlines = [MembershipInline]
 
     @admin.display(description="Environment")
@@ -159,6 +180,16 @@ class AccountAdmin(admin.ModelAdmin):
         if obj is not None and not obj.livemode:
             return []
         return super().get_inlines(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        plan = obj.plan
+        if change and "plan" in form.changed_data:
+            # A plan change goes through the service, as billing's webhooks change plans.
+            obj.plan_id = form.initial["plan"]
+            super().save_model(request, obj, form, change)
+            services.change_plan(obj, plan)
+            return
+        super().save_model(request, obj, form, change)
 
     # livemode and live_account are not editable: an account made here is live, and its
     # test environment is made by accounts.environments on first use, never by hand. A
@@ -256,3 +287,22 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "account__slug"]
     exclude = ["token_hash"]
     readonly_fields = ["id", "created_at", "accepted_at"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Stripe's webhook events as received (accounts/billing/): what each did or why not."""
+
+    list_display = ["stripe_id", "type", "account", "received_at", "processed_at", "error"]
+    list_filter = ["type"]
+    search_fields = ["stripe_id", "type", "account__slug", "account__id"]
+    readonly_fields = [f.name for f in StripeEvent._meta.fields]
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Reprocess selected Stripe events", permissions=["change"])
+    def reprocess(self, request, queryset):
+        queued = processing.reprocess(queryset)
+        self.message_user(request, f"Queued {queued} Stripe events again.", messages.SUCCESS)

@@ -31,4 +31,6 @@ def dashboard(request: HttpRequest) -> dict:
         "quota_exhausted": usage.remaining == 0,
         "memberships": memberships,
         "test_mode": not account.livemode,
+        # Billing is the live account's: a payment failed or the subscription is past due.
+        "payment_banner": membership.account.payment_problem,
     }

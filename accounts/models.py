@@ -135,6 +135,33 @@ class Account(models.Model):
         on_delete=models.CASCADE,
         related_name="test_environment",
     )
+    # Billing (accounts/billing/), on the live account only: Stripe's ids for the customer
+    # and the subscription, the subscription's status and end date as Stripe last told us
+    # (re-read from Stripe for each event: accounts.billing.processing), and whether a
+    # payment failed (the dashboard's banner until an invoice is paid).
+    stripe_customer_id = models.CharField(
+        max_length=255, blank=True, default="", db_default="", editable=False, db_index=True
+    )
+    stripe_subscription_id = models.CharField(
+        max_length=255, blank=True, default="", db_default="", editable=False, db_index=True
+    )
+    subscription_status = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="Stripe's subscription status (active, past_due, canceled…); blank: none.",
+    )
+    subscription_cancel_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a cancelled subscription ends."
+    )
+    payment_problem = models.BooleanField(
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text="A payment failed or the subscription is past due: the dashboard says so.",
+    )
 
     class Meta:
         constraints = [
@@ -297,3 +324,27 @@ class Invitation(models.Model):
     @property
     def expires_at(self):
         return self.created_at + self.LIFETIME
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event, stored once verified and before it is processed (the house's
+    "store the untrusted request first", as dj-stripe's WebhookEventTrigger): processing
+    runs in a worker (accounts.billing.processing), is idempotent by Stripe's event id,
+    and keeps its error here; the admin reprocesses."""
+
+    stripe_id = models.CharField(max_length=255, unique=True, help_text="Stripe's evt_… id.")
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events"
+    )
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["processed_at", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"

@@ -74,6 +74,22 @@ class UsageSerializer(serializers.Serializer):
     remaining = serializers.IntegerField()
 
 
+class BillingStateSerializer(serializers.Serializer):
+    """The live account's subscription as Stripe last told us (accounts/billing/)."""
+
+    subscription_status = serializers.CharField(
+        help_text="Stripe's status: active, trialing, past_due, canceled…; empty: none."
+    )
+    cancel_at = serializers.DateTimeField(
+        source="subscription_cancel_at",
+        allow_null=True,
+        help_text="When a subscription set to cancel ends (then the account moves to free).",
+    )
+    payment_problem = serializers.BooleanField(
+        help_text="A payment failed: update the card in the billing portal."
+    )
+
+
 class AccountSerializer(serializers.ModelSerializer):
     """The account; with a test key, the same account (its id, name and slug) seen from its
     test environment: livemode false, and usage against the test mode's daily cap."""
@@ -81,10 +97,11 @@ class AccountSerializer(serializers.ModelSerializer):
     livemode = LivemodeField()
     plan = PlanSerializer()
     usage = serializers.SerializerMethodField()
+    billing = serializers.SerializerMethodField()
 
     class Meta:
         model = Account
-        fields = ["id", "livemode", "name", "slug", "created_at", "plan", "usage"]
+        fields = ["id", "livemode", "name", "slug", "created_at", "plan", "usage", "billing"]
 
     def to_representation(self, account: Account) -> dict:
         data = super().to_representation(account)
@@ -97,6 +114,11 @@ class AccountSerializer(serializers.ModelSerializer):
     @extend_schema_field(UsageSerializer)
     def get_usage(self, account: Account) -> dict:
         return UsageSerializer(usage_for(account)).data
+
+    @extend_schema_field(BillingStateSerializer)
+    def get_billing(self, account: Account) -> dict:
+        # Billing belongs to the live account, whichever environment asks.
+        return BillingStateSerializer(environments.live_account(account)).data
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -50,3 +50,16 @@ def create_user_with_account(
     user = User.objects.create_user(email=email, password=password)
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     return user, create_account(owner=user, name=account_name)
+
+
+def change_plan(account: Account, plan: Plan) -> bool:
+    """Move the live account to `plan` (billing's webhooks, the admin): its quota and caps
+    change at once, as every limit reads the plan fresh (accounts.usage, accounts.limits).
+    A downgrade cancels nothing already accepted; an upgrade lets the next send through.
+    Saved with save(), never QuerySet.update(): the test environment follows the plan on
+    post_save (accounts.environments.follow_plan). False when it was on it already."""
+    if account.plan_id == plan.pk:
+        return False
+    account.plan = plan
+    account.save(update_fields=["plan"])
+    return True

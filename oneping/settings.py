@@ -347,6 +347,8 @@ CELERY_TASK_ROUTES = {
     "channels_app.apply_reports": {"queue": "inbound"},
     # Test mode's provider reports: stored as a provider's callback would be.
     "channels_app.simulate_reports": {"queue": "inbound"},
+    # Stripe's billing events (accounts/billing/): inbound work too.
+    "accounts.process_stripe_event": {"queue": "inbound"},
 }
 
 
@@ -370,6 +372,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhook-sweep": {"task": "webhooks.sweep", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
     "inbound-sweep": {"task": "webhooks.sweep_inbound", "schedule": ONEPING_SWEEP_INTERVAL_SECONDS},
+    # Stripe's billing events a worker has not processed yet (accounts/billing/).
+    "stripe-event-sweep": {
+        "task": "accounts.sweep_stripe_events",
+        "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
+    },
     "report-sweep": {
         "task": "channels_app.sweep_reports",
         "schedule": ONEPING_SWEEP_INTERVAL_SECONDS,
@@ -465,6 +472,14 @@ ONEPING_SIMULATOR_REPORT_DELAY_SECONDS = env_float(
 # --- Plans' Stripe prices (Plan.price_id(): used when a plan's stripe_price_id is blank) --
 STRIPE_PRICE_PRO = os.environ.get("STRIPE_PRICE_PRO", "")
 STRIPE_PRICE_BUSINESS = os.environ.get("STRIPE_PRICE_BUSINESS", "")
+
+# --- Billing through Stripe (accounts/billing/) -----------------------------------------
+# Without the secret key billing is off: the plan page says so and staff change plans in
+# the admin. The webhook secret (whsec_…) verifies POST /billing/stripe/webhook/.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# Where Stripe's API is: tests and staging point it at a fake.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 
 # --- Outgoing webhooks ----------------------------------------------------------------
 ONEPING_WEBHOOK_TIMEOUT_SECONDS = 15.0

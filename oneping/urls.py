@@ -26,6 +26,8 @@ urlpatterns = [
     # alias; inbound webhooks), ahead of the dashboards as they are the busier ones.
     path("", include("channels_app.urls")),
     path("", include("webhooks.urls")),
+    # Stripe's billing webhook (accounts/billing/).
+    path("", include("accounts.billing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/", include("allauth.urls")),

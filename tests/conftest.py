@@ -11,6 +11,7 @@ from accounts.models import Account, Membership, Plan, User
 
 # Fixtures kept beside their fakes, one module per area (each imports what it needs).
 pytest_plugins = [
+    "tests.fixtures_billing",
     "tests.fixtures_email_providers",
     "tests.fixtures_email_tracking",
     "tests.fixtures_own_tracking",

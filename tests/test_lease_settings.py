@@ -49,6 +49,7 @@ def test_leases_and_sweeps_default_to_minutes(tmp_path):
         "outbox-sweep": 60,
         "webhook-sweep": 60,
         "inbound-sweep": 60,
+        "stripe-event-sweep": 60,
         "report-sweep": 60,
         "fate-wait": 60,
         "webhook-auto-disable": 3600.0,

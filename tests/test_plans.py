@@ -247,7 +247,7 @@ def test_the_dashboard_plan_page_lists_the_plans_and_marks_the_current(owner_cli
 
     text = html.unescape(response.content.decode())
     assert response.status_code == 200
-    assert "Upgrades through billing are coming; staff change plans in the admin" in text
+    assert "Billing is not configured; staff change plans in the admin" in text
     table = text[text.index('id="plans"') :]
     assert table.index("Free") < table.index("Pro") < table.index("Business")
     assert "9 USD a month" in table and "29 USD a month" in table

@@ -28,4 +28,6 @@ urlpatterns = [
     ),
     path("invite/<str:token>/", team.accept, name="dashboard-invite-accept"),
     path("plan/", plan.plan, name="dashboard-plan"),
+    path("plan/checkout/", plan.checkout, name="dashboard-plan-checkout"),
+    path("plan/portal/", plan.portal, name="dashboard-plan-portal"),
 ]

@@ -13,7 +13,7 @@ def fill_plans(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_quota_warnings"),
+        ("accounts", "0009_billing"),
     ]
 
     operations = [

@@ -18,6 +18,9 @@ not promise:
 
 Nothing is excluded for being offline: requests never contact a provider (sends, tests
 and webhook events are queued after the commit, which a test transaction never reaches).
+Billing's operations call Stripe in the request: they run against the fake Stripe, so
+they answer as a configured server does (a 503 billing_not_configured or a 502 would be
+a server error here).
 """
 
 import pytest
@@ -76,7 +79,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app, co
 
 
 @pytest.fixture
-def fuzz_account(db, account, channels, api_key):
+def fuzz_account(db, account, channels, api_key, fake_stripe):
     SENT["operations"] += 1
     return {"headers": {"Authorization": f"Bearer {api_key}"}, "objects": make_objects(account)}
 
