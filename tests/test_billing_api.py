@@ -4,7 +4,7 @@ Session carries, who may start one, and every refusal in the JSON error shape.""
 import pytest
 
 from accounts import api_keys, environments
-from accounts.models import Account
+from accounts.models import Account, Plan
 from tests.conftest import ApiClient
 from tests.fakes_stripe import PRICE_PRO, SECRET_KEY
 from tests.fixtures_billing import PUBLIC_URL, seed_plans
@@ -55,6 +55,20 @@ def test_a_known_customer_is_named_instead_of_an_email(api, account, fake_stripe
 )
 def test_a_plan_that_is_not_for_sale_is_refused(api, fake_stripe, plan, code):
     assert error(api.post_json(CHECKOUT, {"plan": plan}), 400)["code"] == code
+    assert fake_stripe.requests == []
+
+
+def test_a_plan_that_is_not_public_is_not_sold(api, fake_stripe):
+    Plan.objects.create(
+        name="enterprise",
+        display_name="Enterprise",
+        monthly_quota=1_000_000,
+        price_amount=99_900,
+        stripe_price_id="price_enterprise",
+        public=False,
+    )
+
+    assert error(api.post_json(CHECKOUT, {"plan": "enterprise"}), 400)["code"] == "unknown_plan"
     assert fake_stripe.requests == []
 
 

@@ -100,7 +100,12 @@ def _ensure_live(account: Account) -> None:
 
 
 def _plan_for_sale(plan_name: str) -> Plan:
-    plan = Plan.objects.filter(name=plan_name).first() if isinstance(plan_name, str) else None
+    # Only the public plans are sold: a custom plan (public off) is staff's to give.
+    plan = (
+        Plan.objects.filter(name=plan_name, public=True).first()
+        if isinstance(plan_name, str)
+        else None
+    )
     if plan is None:
         raise ServiceError("unknown_plan", f"There is no plan {plan_name!r}.", field="plan")
     if not plan.price_amount:
