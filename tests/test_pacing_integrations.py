@@ -461,8 +461,11 @@ def test_whatsapp_waits_per_pair_without_holding_the_sender(api, whatsapp_meta_c
     meta.wait_for(3, timeout=40)
 
     # Then the other user's goes while the pair waits out Meta's 6 s, and the second
-    # message to the first user leaves only after them.
+    # message to the first user leaves only after them. "first" and "other" go to two
+    # destinations side by side: which of them a busy machine's workers post first is not
+    # the rule, so only the pair's order and wait are.
     texts = [r.json()["text"]["body"] for r in meta.requests]
-    assert texts == ["first", "other", "second"]
-    first, _, second = arrived
-    assert second - first >= 5.0, second - first
+    assert set(texts[:2]) == {"first", "other"}
+    assert texts[2] == "second"
+    at = dict(zip(texts, arrived, strict=True))
+    assert at["second"] - at["first"] >= 5.0, at["second"] - at["first"]
