@@ -1,7 +1,8 @@
 """Accepting a message: validate, count the quota, store, enqueue — never contact a provider.
 
-The API's /send and inbound webhook rules both come through `accept_message`, so one code
-path validates, counts quota and creates deliveries.
+The API's /send and inbound webhook rules both come through `accept_message`, and
+/send/batch (channels_app.batching) through its steps, so one code path validates, counts
+quota and creates deliveries.
 """
 
 import hashlib
@@ -26,6 +27,7 @@ from oneping import logs
 from oneping.errors import ServiceError
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+IDEMPOTENCY_KEY_LIMIT = 255  # characters
 SUBJECT_LENGTH = 78  # RFC 5322 §2.1.1's recommended line length
 
 
@@ -158,6 +160,20 @@ def _contact(account: Account, recipient: str, configs: dict[str, ChannelConfig]
     return Contact(account=account, identifier=recipient, addresses=first.contact_addresses)
 
 
+def prepare(
+    account: Account, payload: Any, *, is_channel_test: bool = False
+) -> tuple[dict[str, Any], list[addresses.Route]]:
+    """Validate a send request and plan its routes: the checks every message passes, one
+    at a time, whether it came alone (/send, inbound rules) or in a batch (/send/batch).
+
+    Raises rest_framework's ValidationError for a malformed request and ServiceError for a
+    broken rule (channel_not_configured, recipient_unresolved, …)."""
+    serializer = SendRequestSerializer(data=payload)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return data, plan_routes(account, data, is_channel_test=is_channel_test)
+
+
 def accept_message(
     account: Account,
     payload: dict[str, Any],
@@ -171,10 +187,7 @@ def accept_message(
     Raises rest_framework's ValidationError for a malformed request and ServiceError for a
     broken rule (channel_not_configured, recipient_unresolved, quota_exceeded, …).
     """
-    serializer = SendRequestSerializer(data=payload)
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
-    routes = plan_routes(account, data, is_channel_test=is_channel_test)
+    data, routes = prepare(account, payload, is_channel_test=is_channel_test)
 
     with transaction.atomic():
         claim = None
@@ -182,7 +195,8 @@ def accept_message(
             claim, replay = _claim_idempotency_key(account, idempotency_key, fingerprint(payload))
             if replay is not None:
                 return Accepted(body=replay, replayed=True)
-        message, deliveries = _store(account, data, routes, is_channel_test=is_channel_test)
+        message, deliveries = build(account, data, routes, is_channel_test=is_channel_test)
+        store([(message, deliveries)])
         logs.bind(message_id=message.pk)
         # Counted last: the month's usage row is locked from here to the commit, and every
         # concurrent send of the account waits for that lock (docs/benchmarks.md).
@@ -195,9 +209,14 @@ def accept_message(
             claim.message = message
             claim.response_body = body
             claim.save(update_fields=["message", "response_body"])
-        first_wave = [d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
+        first_wave = first_wave_of(deliveries)
         transaction.on_commit(lambda: enqueue_together(first_wave))
     return Accepted(body=body)
+
+
+def first_wave_of(deliveries: list[Delivery]) -> list[str]:
+    """The deliveries to send now (the primaries; fallbacks wait on standby)."""
+    return [d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
 
 
 def _claim_idempotency_key(
@@ -224,10 +243,11 @@ def _claim_idempotency_key(
     return None, existing.response_body
 
 
-def _store(
+def build(
     account: Account, data: dict[str, Any], routes: list[addresses.Route], *, is_channel_test: bool
 ) -> tuple[Message, list[Delivery]]:
-    message = Message.objects.create(
+    """A message and its deliveries, not saved yet (store() inserts them)."""
+    message = Message(
         account=account,
         recipient=data["recipient"],
         subject=data.get("subject") or default_subject(data["message"]),
@@ -260,9 +280,14 @@ def _store(
         )
         for index, route in enumerate(routes)
     ]
-    # No timeline entries: acceptance is shown from the rows themselves (Delivery.steps).
-    Delivery.objects.bulk_create(deliveries)
     return message, deliveries
+
+
+def store(messages: list[tuple[Message, list[Delivery]]]) -> None:
+    """Insert built messages and their deliveries: two statements, however many messages.
+    No timeline entries: acceptance is shown from the rows themselves (Delivery.steps)."""
+    Message.objects.bulk_create([message for message, _ in messages])
+    Delivery.objects.bulk_create([d for _, deliveries in messages for d in deliveries])
 
 
 def accepted_body(message: Message, deliveries: list[Delivery], usage: Usage) -> dict[str, Any]:
