@@ -26,6 +26,7 @@ from channels_app import addresses, rollup
 from channels_app.accepting import (
     IDEMPOTENCY_KEY_LIMIT,
     IDEMPOTENCY_WINDOW,
+    PreloadedConfigs,
     accepted_body,
     build,
     fingerprint,
@@ -35,6 +36,7 @@ from channels_app.accepting import (
 )
 from channels_app.models import IdempotencyKey
 from channels_app.queueing import enqueue_together
+from channels_app.send_request import SendRequestSerializer
 from oneping.api.errors import describe_error
 from oneping.errors import ServiceError
 
@@ -103,8 +105,14 @@ def accept_batch(account: Account, messages: list[Any]) -> BatchAccepted:
     check_size(messages)
     items = [Item(index, payload) for index, payload in enumerate(messages)]
     seen_keys: set[str] = set()
+    # Read once for the batch: the account's channels and the recipients' contacts, and the
+    # serializer's fields (accepting.prepare).
+    lookup = PreloadedConfigs(
+        account, [p.get("recipient") for p in messages if isinstance(p, dict)]
+    )
+    validator = SendRequestSerializer()
     for item in items:
-        _read_item(account, item, seen_keys)
+        _read_item(account, item, seen_keys, lookup, validator)
     keyed = [item for item in items if item.answer is None and item.key]
     if keyed:
         _forget_expired(account, [item.key for item in keyed])
@@ -123,7 +131,13 @@ def accept_batch(account: Account, messages: list[Any]) -> BatchAccepted:
     return BatchAccepted(data=answers, usage=usage or usage_for(account))
 
 
-def _read_item(account: Account, item: Item, seen_keys: set[str]) -> None:
+def _read_item(
+    account: Account,
+    item: Item,
+    seen_keys: set[str],
+    lookup: PreloadedConfigs,
+    validator: SendRequestSerializer,
+) -> None:
     """Take the item's idempotency key out, then validate and route it as /send does."""
     if not isinstance(item.payload, dict):
         item.fail(ServiceError("invalid_body", "Each message must be a JSON object."))
@@ -153,7 +167,7 @@ def _read_item(account: Account, item: Item, seen_keys: set[str]) -> None:
         # As /send's: the body without the key, so a batch item replays a /send alike.
         item.fingerprint = fingerprint(payload)
     try:
-        item.data, item.routes = prepare(account, payload)
+        item.data, item.routes = prepare(account, payload, lookup=lookup, validator=validator)
     except (ServiceError, ValidationError) as exc:
         item.fail(exc)
 

@@ -279,6 +279,25 @@ def test_items_cannot_reach_another_accounts_contacts_or_channels(
     assert not Message.objects.filter(account=other).exists()
 
 
+def test_items_reach_their_recipients_contacts_as_send_does(api, channels, account):
+    Contact.objects.create(account=account, identifier="alice", addresses={"telegram": "777"})
+    Contact.objects.create(account=account, identifier="bob", addresses={"telegram": "888"})
+
+    data = accepted(
+        post_batch(
+            api,
+            [
+                item(recipient="alice", channels=["telegram"]),
+                item(recipient=" bob ", channels=["telegram"]),  # the serializer trims it
+                item(recipient="carol", channels=["telegram"]),  # no contact: the default
+            ],
+        )
+    )
+
+    targets = [Delivery.objects.get(message_id=entry["id"]).target for entry in data]
+    assert targets == ["777", "888", "4242"]
+
+
 def test_a_batch_of_100_uses_far_fewer_statements_than_100_sends(api, channels, account):
     account.plan.monthly_quota = 1000
     account.plan.save()
@@ -291,13 +310,32 @@ def test_a_batch_of_100_uses_far_fewer_statements_than_100_sends(api, channels, 
         accepted(post_batch(api, [item(message=f"b{n}") for n in range(100)]))
 
     assert Message.objects.count() == 201
-    # One lookup of the channels per item remains (plan_routes, shared with /send); the
-    # writes are a handful of statements for the whole batch.
-    assert len(batch.captured_queries) * 4 < len(singles.captured_queries)
-    # Apart from that lookup, the whole batch is a handful of statements: the key, the
-    # quota, the bulk inserts (SQLite splits them at its 999 bound parameters), the rollup.
-    others = [q for q in batch.captured_queries if "channels_app_channelconfig" not in q["sql"]]
-    assert len(others) <= 12, [q["sql"][:80] for q in others]
+    # The batch's statements do not grow with its items: the key, the channels and contacts
+    # read once, the key claims, the quota, the bulk inserts (SQLite splits them at its 999
+    # bound parameters), the rollup.
+    assert len(batch.captured_queries) <= 20, [q["sql"][:80] for q in batch.captured_queries]
+    assert len(singles.captured_queries) >= 100 * 5
+
+
+def test_an_item_is_refused_exactly_as_send_refuses_it(api, channels):
+    bad = [
+        item(channels=["fax"]),
+        item(channels=["slack"], fallback_channels=["slack"]),
+        item(message="x" * 2001, channels=["discord"]),
+        item(metadata={"blob": "x" * 9000}),
+        item(recipient="nobody", channels=["sms"]),
+        item(recipient="not-an-address", channels=["email"]),
+        item(channel_options={"telegram": {"parse_mode": "HTML"}}),
+        {"channels": ["slack"]},
+    ]
+
+    batch = post_batch(api, [*bad, item()])
+
+    data = accepted(batch)
+    for index, payload in enumerate(bad):
+        single = api.post_json("/api/v1/send", payload).json()
+        assert data[index] == {"index": index, "error": single["error"]}, payload
+    assert Message.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
