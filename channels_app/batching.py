@@ -239,10 +239,13 @@ def _accept(account: Account, items: list[Item]) -> Usage:
     with transaction.atomic():
         _claim(account, items)
         items = [item for item in items if item.answer is None]
-        admitted, usage = quota.consume_many(account, len(items)) if items else (0, None)
-        if usage is None:
+        if not items:
             return usage_for(account)
-        accepted, refused = items[:admitted], items[admitted:]
+        # Built before counting: the month's usage row is locked from the count to the
+        # commit, and every concurrent send of the account waits for it (as accepting's).
+        built = [build(account, item.data, item.routes, is_channel_test=False) for item in items]
+        admitted, usage = quota.consume_many(account, len(items))
+        accepted, refused, built = items[:admitted], items[admitted:], built[:admitted]
         if refused:
             refusal = quota.refusal(account, usage)
             for item in refused:
@@ -250,7 +253,6 @@ def _accept(account: Account, items: list[Item]) -> Usage:
             unclaimed = [item.claim_id for item in refused if item.claim_id]
             if unclaimed:
                 IdempotencyKey.objects.filter(pk__in=unclaimed).delete()
-        built = [build(account, item.data, item.routes, is_channel_test=False) for item in accepted]
         store(built)
         deliveries = [d for _, message_deliveries in built for d in message_deliveries]
         # After the quota, as a single send: the rollup rows stay locked to the commit too.

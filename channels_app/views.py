@@ -123,31 +123,47 @@ class BatchItemSerializer(SendRequestSerializer):
 
 
 class BatchSendRequestSerializer(serializers.Serializer):
-    messages = BatchItemSerializer(many=True, min_length=1, max_length=BATCH_LIMIT)
+    messages = serializers.ListField(
+        child=BatchItemSerializer(), min_length=1, max_length=BATCH_LIMIT
+    )
 
 
+# One item's answer in a batch: the fields of a send's answer (without usage), or `error`.
 BatchAcceptedSerializer = inline_serializer(
     "BatchAccepted",
     {
         "data": inline_serializer(
             "BatchItemResult",
             {
-                "index": serializers.IntegerField(),
-                **{
-                    name: serializers.JSONField(required=False)
-                    for name in (
-                        "id",
-                        "livemode",
-                        "status",
-                        "created_at",
-                        "recipient",
-                        "channels",
-                        "fallback_channels",
-                        "deliveries",
-                    )
-                },
-                "replayed": serializers.BooleanField(required=False),
-                "error": serializers.DictField(required=False),
+                "index": serializers.IntegerField(help_text="The item's place in `messages`."),
+                "id": serializers.CharField(required=False),
+                "livemode": serializers.BooleanField(required=False),
+                "status": serializers.CharField(required=False),
+                "created_at": serializers.DateTimeField(required=False),
+                "recipient": serializers.CharField(required=False),
+                "channels": serializers.ListField(child=serializers.CharField(), required=False),
+                "fallback_channels": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
+                "deliveries": inline_serializer(
+                    "BatchItemDelivery",
+                    {
+                        "id": serializers.CharField(),
+                        "livemode": serializers.BooleanField(),
+                        "channel": serializers.CharField(),
+                        "status": serializers.CharField(),
+                        "fallback": serializers.BooleanField(),
+                    },
+                    many=True,
+                    required=False,
+                ),
+                "replayed": serializers.BooleanField(
+                    required=False, help_text="The original answer to this idempotency_key."
+                ),
+                "error": serializers.DictField(
+                    required=False,
+                    help_text="The item was not accepted: {code, message, details}, as /send.",
+                ),
             },
             many=True,
         ),
