@@ -256,6 +256,25 @@ def test_a_test_key_sends_test_messages_under_the_daily_cap(account, settings):
     assert used_this_month(account) == 0
 
 
+def test_a_test_keys_batch_makes_its_missing_channels_simulated_once(account):
+    test_env = environments.test_environment(account)
+    test_api = ApiClient(api_keys.issue_key(test_env, "t")[1])
+
+    data = accepted(
+        post_batch(
+            test_api,
+            [item(channels=["telegram"], recipient="4242"), item(channels=["telegram", "discord"])],
+        )
+    )
+
+    assert [[d["channel"] for d in entry["deliveries"]] for entry in data] == [
+        ["telegram"],
+        ["telegram", "discord"],
+    ]
+    simulated = ChannelConfig.objects.filter(account=test_env).order_by("kind")
+    assert [(c.kind, c.simulated) for c in simulated] == [("discord", True), ("telegram", True)]
+
+
 def test_items_cannot_reach_another_accounts_contacts_or_channels(
     api, channels, make_account, account
 ):
