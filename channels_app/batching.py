@@ -97,7 +97,7 @@ def check_size(messages: Any) -> None:
         )
 
 
-def accept_batch(account: Account, messages: list[Any]) -> BatchAccepted:
+def accept_batch(account: Account, messages: Any) -> BatchAccepted:
     """Accept what can be accepted of `messages`, in order; answer every item.
 
     Raises ServiceError batch_rejected (with every item's error) when no item was
