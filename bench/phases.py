@@ -22,6 +22,7 @@ HOST = "127.0.0.1"
 NOISY_PCT = report.NOISY_PCT
 _inbound_serial = itertools.count()
 SEND_PAYLOAD = {"message": "Order #42 has shipped", "channels": ["slack", "discord"]}
+BATCH_SIZE = 100  # messages per POST /api/v1/send/batch
 
 
 def least_disturbed(run, measure: Callable[[], dict]) -> dict:
@@ -261,6 +262,36 @@ def send(run) -> None:
     summary = saturate_metered(run, run.web_port, make, run.scale.saturate_s, 202)
     run.results["send"]["saturate_spread"] = {**summary, "accounts": len(spread)}
     print(f"   saturate over {len(spread)} accounts: {summary['ok_per_s']:,.0f}/s", flush=True)
+    run.flush_broker()
+
+
+def _batch_factory(run):
+    def factory(tag: str):
+        messages = [{**SEND_PAYLOAD, "recipient": f"{tag}-{n}"} for n in range(BATCH_SIZE)]
+        raw = run.request("POST", "/api/v1/send/batch", run.tenant.key, {"messages": messages})
+        return lambda i: raw
+
+    return factory
+
+
+def _per_message(summary: dict) -> dict:
+    """A batch phase's summary with its figure in messages: every 202 accepted them all (the
+    bench's plan has no practical quota, and every item is valid)."""
+    return {**summary, "batch_size": BATCH_SIZE, "messages_per_s": summary["ok_per_s"] * BATCH_SIZE}
+
+
+def send_batch(run) -> None:
+    """POST /api/v1/send/batch with BATCH_SIZE /send bodies (the send phase's), saturated:
+    messages accepted per second, to set beside single sends' accepted/s."""
+    factory = _batch_factory(run)
+    with profiling.maybe_record(run, "batch"):
+        loadgen.saturate(
+            HOST, run.web_port, factory("warmup"), connections=run.connections,
+            duration=run.scale.warmup_s,
+        )  # fmt: skip
+        summary = saturate_metered(run, run.web_port, factory("sat"), run.scale.saturate_s, 202)
+    run.results["batch"]["saturate"] = _per_message(summary)
+    print(f"   saturate: {summary['ok_per_s'] * BATCH_SIZE:,.0f} messages/s", flush=True)
     run.flush_broker()
 
 
@@ -546,8 +577,15 @@ def paired(run) -> None:
     def noop(tag: str) -> float:
         return _celery_noop(run)["per_s"]
 
+    def batch_messages(tag: str) -> float:
+        return http(_batch_factory(run), 202)(tag) * BATCH_SIZE
+
+    def sends(tag: str) -> float:
+        return http(_send_factory(run), 202)(f"for-batch-{tag}")
+
     pairs = {
         "send": (http(_send_factory(run), 202), trivial),
+        "batch": (batch_messages, sends),
         "inbound": (http(_inbound_factory(run), 200), trivial),
         "drain": (drain, noop),
     }

@@ -6,8 +6,8 @@ Runs each operation of the hot paths (the trivial view, /send, an inbound webhoo
 delivery, one outgoing webhook) against a scratch PostgreSQL database and a local sink in
 a thread, single-threaded, and prints the statements of one call and the median time of
 N calls. It is the microscope next to `make bench`'s telescope: when a figure of the
-load test moves, this says which statements came or went. `--profile send` (or inbound,
-account, first_wave, batch, webhook) prints cProfile's top functions for that operation.
+load test moves, this says which statements came or went. `--profile send` (or send_batch,
+inbound, account, first_wave, batch, webhook) prints cProfile's top functions for that operation.
 """
 
 import argparse
@@ -123,6 +123,12 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
     def send() -> object:
         return post("/api/v1/send", send_payload)
 
+    batch_payload = {"messages": [{**send_payload, "recipient": f"b{n}"} for n in range(100)]}
+
+    def send_batch() -> object:
+        """POST /api/v1/send/batch with 100 of /send's messages."""
+        return post("/api/v1/send/batch", batch_payload)
+
     def inbound_hook() -> object:
         body = json.dumps({"event": "bench.ping", "n": next(serial)}).encode()
         signature = hmac.new(inbound_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -163,6 +169,7 @@ def prepare(sink_port: int) -> dict[str, Callable[[], object]]:
     return {
         "account": lambda: client.get("/api/v1/account"),
         "send": send,
+        "send_batch": send_batch,
         "inbound": inbound_hook,
         "first_wave": first_wave,
         "batch": batch,
@@ -202,7 +209,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument(
-        "--profile", choices=["account", "send", "inbound", "first_wave", "batch", "webhook"]
+        "--profile",
+        choices=["account", "send", "send_batch", "inbound", "first_wave", "batch", "webhook"],
     )
     parser.add_argument("--sql", action="store_true", help="print every statement")
     parser.add_argument(

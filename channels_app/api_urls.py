@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from channels_app.suppression_api import SuppressionViewSet
 from channels_app.usage_api import UsageView
 from channels_app.views import (
+    BatchSendView,
     ChannelViewSet,
     ContactViewSet,
     DeliveryViewSet,
@@ -20,6 +21,7 @@ router.register("suppressions", SuppressionViewSet, basename="suppression")
 
 urlpatterns = [
     path("send", SendView.as_view(), name="api-send"),
+    path("send/batch", BatchSendView.as_view(), name="api-send-batch"),
     path("usage", UsageView.as_view(), name="api-usage"),
     *router.urls,
 ]

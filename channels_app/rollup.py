@@ -54,7 +54,7 @@ def month_of(moment: datetime) -> date:
 
 
 def _key(delivery: Delivery, status: str) -> Key:
-    # Deliveries are created with their message's created_at (accepting._store): the
+    # Deliveries are created with their message's created_at (accepting.build): the
     # month a delivery counts in is its message's, even when it settles months later.
     return (delivery.account_id, month_of(delivery.created_at), delivery.channel, bucket(status))
 

@@ -17,7 +17,8 @@ from rest_framework.viewsets import GenericViewSet
 from accounts.scopes import Scope
 from channels_app import channels, contacts
 from channels_app import delivery as delivery_service
-from channels_app.accepting import accept_message
+from channels_app.accepting import IDEMPOTENCY_KEY_LIMIT, accept_message
+from channels_app.batching import BATCH_LIMIT, accept_batch
 from channels_app.filters import DeliveryFilter, MessageFilter
 from channels_app.models import ChannelConfig, Contact, Delivery, Message, TimelineEntry
 from channels_app.send_request import SendRequestSerializer
@@ -33,8 +34,6 @@ from oneping.api.pagination import LogCursorPagination
 from oneping.api.schema import COMMON_ERRORS, error_doc
 from oneping.api.viewsets import AccountScopedMixin, AccountScopedViewSet
 from oneping.errors import ServiceError
-
-IDEMPOTENCY_KEY_LIMIT = 255
 
 # The 202 body of a send (channels_app.accepting.accepted_body), as documented. `livemode`
 # is false for a message of the test environment (accounts.environments), like every object.
@@ -110,6 +109,102 @@ class SendView(APIView):
 @extend_schema(exclude=True)
 class SendAliasView(SendView):
     """POST /send: the One-Ping-compatible alias, answered exactly like /api/v1/send."""
+
+
+class BatchItemSerializer(SendRequestSerializer):
+    """One message of a batch: a /send body, with its own optional idempotency_key."""
+
+    idempotency_key = serializers.CharField(
+        required=False,
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_LIMIT,
+        help_text="As /send's Idempotency-Key header, for this message alone.",
+    )
+
+
+class BatchSendRequestSerializer(serializers.Serializer):
+    messages = serializers.ListField(
+        child=BatchItemSerializer(), min_length=1, max_length=BATCH_LIMIT
+    )
+
+
+# One item's answer in a batch: the fields of a send's answer (without usage), or `error`.
+BatchAcceptedSerializer = inline_serializer(
+    "BatchAccepted",
+    {
+        "data": inline_serializer(
+            "BatchItemResult",
+            {
+                "index": serializers.IntegerField(help_text="The item's place in `messages`."),
+                "id": serializers.CharField(required=False),
+                "livemode": serializers.BooleanField(required=False),
+                "status": serializers.CharField(required=False),
+                "created_at": serializers.DateTimeField(required=False),
+                "recipient": serializers.CharField(required=False),
+                "channels": serializers.ListField(child=serializers.CharField(), required=False),
+                "fallback_channels": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
+                "deliveries": inline_serializer(
+                    "BatchItemDelivery",
+                    {
+                        "id": serializers.CharField(),
+                        "livemode": serializers.BooleanField(),
+                        "channel": serializers.CharField(),
+                        "status": serializers.CharField(),
+                        "fallback": serializers.BooleanField(),
+                    },
+                    many=True,
+                    required=False,
+                ),
+                "replayed": serializers.BooleanField(
+                    required=False, help_text="The original answer to this idempotency_key."
+                ),
+                "error": serializers.DictField(
+                    required=False,
+                    help_text="The item was not accepted: {code, message, details}, as /send.",
+                ),
+            },
+            many=True,
+        ),
+        "usage": serializers.DictField(),
+    },
+)
+
+
+class BatchSendView(APIView):
+    """POST /api/v1/send/batch (and /send/batch): accept up to 1,000 messages at once.
+
+    Each item is a /send body, optionally with its own `idempotency_key`, and is answered
+    in order with /send's answer for it (without `usage`: the batch's is at the top) or
+    its own `error`. The quota admits items in order until it runs out."""
+
+    required_scope = Scope.SEND
+
+    @extend_schema(
+        request=BatchSendRequestSerializer,
+        responses={
+            202: BatchAcceptedSerializer,
+            400: error_doc(
+                "`batch_rejected`: no item was accepted (`details.errors` has each item's "
+                "error); `too_many_messages`; `validation_error`."
+            ),
+            413: error_doc("`payload_too_large`: the body is over the batch's size limit."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise ServiceError("invalid_body", "The request body must be a JSON object.")
+        accepted = accept_batch(request.account, request.data.get("messages"))
+        response = Response(accepted.body, status=status.HTTP_202_ACCEPTED)
+        response["X-Quota-Limit"] = str(accepted.usage.limit)
+        response["X-Quota-Remaining"] = str(accepted.usage.remaining)
+        return response
+
+
+@extend_schema(exclude=True)
+class BatchSendAliasView(BatchSendView):
+    """POST /send/batch: beside the /send alias, answered exactly like /api/v1/send/batch."""
 
 
 @extend_schema_view(

@@ -260,6 +260,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- API ------------------------------------------------------------------------------
 # Request bodies above this get 413 under /api/ (the largest valid /send is far smaller).
 ONEPING_API_MAX_BODY_BYTES = env_int("ONEPING_API_MAX_BODY_BYTES", 1024 * 1024)
+# The same for POST /api/v1/send/batch (up to 1,000 messages, channels_app.batching).
+ONEPING_API_BATCH_MAX_BODY_BYTES = env_int("ONEPING_API_BATCH_MAX_BODY_BYTES", 5 * 1024 * 1024)
 # How stale ApiKey.last_used_at may get before a request writes it again.
 ONEPING_API_KEY_TOUCH_SECONDS = 60
 # Active API keys per account are capped by the plan (Plan.max_api_keys, accounts.limits).

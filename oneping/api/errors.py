@@ -109,6 +109,25 @@ def _framework_codes() -> frozenset[str]:
     return frozenset(codes)
 
 
+def describe_service_error(exc: ServiceError) -> tuple[str, str, dict]:
+    """(code, message, details) of a broken business rule, as the API answers it."""
+    message, details = exc.message, exc.details
+    if exc.field:  # as the serializer answers the same error found while validating
+        message = f"{exc.field}: {exc.message}"
+        details = {"fields": _nested(exc.field, exc.message), **details}
+    return exc.code, message, details
+
+
+def describe_error(exc: ServiceError | exceptions.ValidationError) -> dict[str, Any]:
+    """The `error` object the API answers for `exc`: for one item of a batch, whose
+    errors are answered side by side rather than raised."""
+    if isinstance(exc, ServiceError):
+        code, message, details = describe_service_error(exc)
+    else:
+        code, message, details = describe_validation_error(exc)
+    return error_body(code, message, details)["error"]
+
+
 def _nested(path: str, message: str) -> dict[str, Any]:
     """{"config": {"bot_token": [message]}} for "config.bot_token": a serializer's errors."""
     head, _, rest = path.partition(".")
@@ -127,12 +146,8 @@ def _first_error(detail: Any, path: str | None = None) -> tuple[str | None, Any]
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, ServiceError):
         set_rollback()
-        message, details = exc.message, exc.details
-        if exc.field:  # as the serializer answers the same error found while validating
-            message = f"{exc.field}: {exc.message}"
-            details = {"fields": _nested(exc.field, exc.message), **details}
         return Response(
-            error_body(exc.code, message, details), status=exc.status, headers=exc.headers
+            error_body(*describe_service_error(exc)), status=exc.status, headers=exc.headers
         )
     if isinstance(exc, DatabaseError | BrokerUnavailable):
         # The database (or broker) is out of reach: a 503 the caller may retry, not a bug.

@@ -18,8 +18,10 @@ logger = logging.getLogger(__name__)
 
 # The API, and the inbound webhook URLs machines post to: JSON errors only.
 API_PREFIXES = ("/api/", "/hooks/")
-# One-Ping-compatible alias of /api/v1/send, answered exactly alike.
-API_ALIASES = frozenset({"/send"})
+# One-Ping-compatible alias of /api/v1/send (and its batch), answered exactly alike.
+API_ALIASES = frozenset({"/send", "/send/batch"})
+# Batches of up to 1,000 messages have their own, larger body limit.
+BATCH_PATHS = frozenset({"/api/v1/send/batch", "/send/batch"})
 
 
 def is_api_path(path: str) -> bool:
@@ -58,6 +60,8 @@ class ApiErrorMiddleware:
     @staticmethod
     def _check_body_size(request: HttpRequest) -> HttpResponse | None:
         limit = settings.ONEPING_API_MAX_BODY_BYTES
+        if request.path_info.rstrip("/") in BATCH_PATHS:
+            limit = settings.ONEPING_API_BATCH_MAX_BODY_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
