@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import StripeEvent
 from oneping import queueing, ratelimit
+from oneping.api.errors import error_body
 
 PROCESS_STRIPE_EVENT_TASK = "accounts.process_stripe_event"
 # Stripe's events are a few kilobytes; the cap only bounds what a stranger can make us read.
@@ -90,8 +91,4 @@ def _error(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
-    return Answer(
-        status,
-        {"error": {"code": code, "message": message, "details": details or {}}},
-        headers or {},
-    )
+    return Answer(status, error_body(code, message, details), headers or {})
