@@ -60,7 +60,19 @@ TARGETS = [
     # could do: never at it (ONEPING_PACING_HEADROOM keeps it 10 % under).
     ("paced deliveries/s ÷ max_per_second", "lt", 1.0, [("paced", "per_s")],
      ("paced", "configured_per_s")),
+    # Issue #22: end-to-end at 50 sends/s (bench/latency.py), and memory over a soak.
+    ("send → provider p99, PostgreSQL + Redis (ms)", "lt", 250.0,
+     [("latency", "redis", "provider", "p99_ms")], None),
+    ("status change → webhook p99, PostgreSQL + Redis (ms)", "lt", 500.0,
+     [("latency", "redis", "webhook", "p99_ms")], None),
+    ("send → provider p99, embedded default (ms)", "le", 1000.0,
+     [("latency", "embedded", "provider", "p99_ms")], None),
+    ("memory growth over the soak, worst process (%)", "le", 5.0,
+     [("memory", "max_growth_pct")], None),
+    ("web process RSS after the soak, largest (MiB)", "le", 150.0,
+     [("memory", "web_max_rss_mib")], None),
 ]  # fmt: skip
+SYMBOLS = {"ge": "≥", "le": "≤", "lt": "<"}
 
 
 def ratios(results: dict) -> list[dict]:
@@ -83,6 +95,9 @@ def ratios(results: dict) -> list[dict]:
         elif comparison == "ge":
             verdict = "met" if value >= target else "MISSED"
             margin = round((value - target) / target * 100, 1)
+        elif comparison == "le":
+            verdict = "met" if value <= target else "MISSED"
+            margin = round((target - value) / target * 100, 1)
         else:
             verdict = "met" if value < target else "MISSED"
             margin = round((target - value) / target * 100, 1)
@@ -90,7 +105,7 @@ def ratios(results: dict) -> list[dict]:
             {
                 "name": name,
                 "value": value,
-                "target": f"{'≥' if comparison == 'ge' else '<'} {target:g}",
+                "target": f"{SYMBOLS[comparison]} {target:g}",
                 "verdict": verdict,
                 "margin_pct": margin,  # positive: headroom; negative: missed by that much
                 "noisy_inputs": noisy,
@@ -129,6 +144,10 @@ def _note(run: dict | None) -> str:
             notes.append(f"{bad} non-{run['expected_status']}")
     if run.get("failed"):
         notes.append(f"{run['failed']} failed")
+    if run.get("missing"):  # latency probes that never reached the sink
+        notes.append(f"{run['missing']} of {run['expected']} never arrived")
+    if run.get("replaced"):  # memory: processes that started or ended during the soak
+        notes.append(f"{run['replaced']} processes replaced")
     foreign = run.get("foreign_cpu_pct")
     if foreign is not None:
         flag = "  ← noisy" if foreign >= NOISY_PCT else ""
@@ -162,6 +181,23 @@ FIGURES = [
      "deliveries/s"),
     ("paced: {count} to one webhook, max {configured_per_s}/s (paced at {target_per_s}/s)",
      ("paced",), "per_s", "deliveries/s"),
+    ("latency: the sends' own 202, PostgreSQL + Redis", ("latency", "redis", "send"),
+     "latency", ""),
+    ("latency: send → provider, {rate} sends/s, PostgreSQL + Redis",
+     ("latency", "redis", "provider"), "latency", ""),
+    ("latency: status change → webhook, PostgreSQL + Redis", ("latency", "redis", "webhook"),
+     "latency", ""),
+    ("latency: the sends' own 202, embedded default", ("latency", "embedded", "send"),
+     "latency", ""),
+    ("latency: send → provider, {rate} sends/s, embedded default",
+     ("latency", "embedded", "provider"), "latency", ""),
+    ("latency: status change → webhook, embedded default", ("latency", "embedded", "webhook"),
+     "latency", ""),
+    ("memory: largest web process after {soak_s} s at {rate}/s", ("memory",),
+     "web_max_rss_mib", "MiB RSS"),
+    ("memory: largest worker process after the soak", ("memory",), "worker_max_rss_mib",
+     "MiB RSS"),
+    ("memory: worst growth over the soak", ("memory",), "max_growth_pct", "%"),
     ("log: first page", ("log", "first_page"), "latency", ""),
     ("log: ?status=failed", ("log", "filtered"), "latency", ""),
     ("log: first page, {newer_rows} newer rows of another account",
@@ -175,7 +211,7 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
         run = _get(results, *path)
         fields = {"accounts": "—", "target_rate": "—", "count": "—", "newer_rows": "—",
                   "state": "—", "configured_per_s": "—", "target_per_s": "—",
-                  "destinations": "—"}  # fmt: skip
+                  "destinations": "—", "rate": "—", "soak_s": "—"}  # fmt: skip
         if isinstance(run, dict):
             fields.update({k: _fmt(v) for k, v in run.items() if k in fields and v is not None})
             if "entries" in run:  # results of runs before the "state" field

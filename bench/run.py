@@ -27,7 +27,7 @@ import psycopg
 import redis
 from cryptography.fernet import Fernet
 
-from bench import cpu, loadgen, phases, report, seeding, sweep
+from bench import cpu, latency, loadgen, phases, report, seeding, sweep
 from bench.stack import (
     BIN,
     ROOT,
@@ -80,6 +80,9 @@ PHASES = [
     ("drain: deliveries + webhooks", phases.drain_webhooks),
     ("drain: distinct paced destinations", phases.drain_distinct),
     ("paced destination", phases.paced_destination),
+    ("end-to-end latency", latency.latency_redis),
+    ("end-to-end latency: embedded default", latency.latency_embedded),
+    ("memory: soak", latency.memory_soak),
     ("message log", phases.message_log),
 ]
 
@@ -156,6 +159,8 @@ class Run:
             "inbound": {},
             "drain": {},
             "paced": {},
+            "latency": {},
+            "memory": {},
             "paired": {},
             "log": {},
             "throttle": {},
@@ -275,7 +280,10 @@ class Run:
         import django
 
         django.setup()
+        # The sink notes when each latency probe arrives (bench/latency.py).
+        self.probe_log = self.log_dir / "sink-probes.jsonl"
         sink = [str(BIN / "python"), "bench/sink.py", str(self.sink_port), "--quiet"]
+        sink += ["--record", str(self.probe_log)]
         self.stack.start("sink", sink, port=self.sink_port)
         self.start_web()
         self.tenant = seeding.create_tenant("bench@bench.invalid", "Bench")

@@ -115,9 +115,11 @@ def create_inbound_endpoint(port: int, tenant: Tenant, secret: str) -> str:
     return "/hooks/in/" + body["url"].rsplit("/hooks/in/", 1)[1]
 
 
-def create_webhook_endpoint(port: int, tenant: Tenant, sink_port: int) -> str:
+def create_webhook_endpoint(
+    port: int, tenant: Tenant, sink_port: int, path: str = "/oneping-events"
+) -> str:
     payload = {
-        "url": f"http://127.0.0.1:{sink_port}/oneping-events",
+        "url": f"http://127.0.0.1:{sink_port}{path}",
         "description": "bench",
         "event_types": ["message.delivered"],
     }

@@ -27,6 +27,8 @@ http://127.0.0.1:9000 and ONEPING_MAILGUN_API_URL=http://127.0.0.1:9000/v3 (READ
 import itertools
 import json
 import sys
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +36,18 @@ from urllib.parse import parse_qs
 
 _ids = itertools.count(1)
 QUIET = "--quiet" in sys.argv
+# `--record FILE`: the arrival time of every POST whose body carries PROBE, appended to FILE
+# as one JSON line ({"t": epoch seconds, "path", "body"}), for the bench's end-to-end
+# latency (bench/latency.py). Other bodies cost one substring search.
+PROBE = b"latency-probe"
+RECORD = sys.argv[sys.argv.index("--record") + 1] if "--record" in sys.argv else None
+_record_lock = threading.Lock()
+
+
+def record(arrived: float, path: str, body: bytes) -> None:
+    line = json.dumps({"t": arrived, "path": path, "body": body.decode(errors="replace")[:4000]})
+    with _record_lock, open(RECORD, "a") as out:
+        out.write(line + "\n")
 
 
 class SinkServer(ThreadingHTTPServer):
@@ -52,6 +66,8 @@ class Sink(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if RECORD and PROBE in body:
+            record(time.time(), self.path.split("?", 1)[0], body)
         if not QUIET:
             print(f"POST {self.path}  {body.decode(errors='replace')[:500]}", flush=True)
         path = self.path.split("?", 1)[0]
@@ -121,7 +137,7 @@ class Sink(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ports = [arg for arg in sys.argv[1:] if arg.isdigit()]
+    ports = [arg for arg in sys.argv[1:] if arg.isdigit() and arg != RECORD]
     port = int(ports[0]) if ports else 9000
     print(f"sink listening on http://127.0.0.1:{port}", flush=True)
     SinkServer(("127.0.0.1", port), Sink).serve_forever()

@@ -72,7 +72,16 @@ class Stack:
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, argv: list[str], *, port: int | None = None) -> subprocess.Popen:
+    def start(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen:
+        """Start `argv` in a session of its own; `env` replaces the stack's environment
+        (the embedded-default latency phase runs a second stack without PostgreSQL/Redis)."""
         if name in self.processes:
             raise StackError(f"{name} is already running")
         if port is not None and not port_is_free(port):
@@ -81,7 +90,7 @@ class Stack:
         process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
             argv,
             cwd=ROOT,
-            env=self.env,
+            env=self.env if env is None else env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
