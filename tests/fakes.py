@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 
@@ -98,15 +98,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakeHTTPProvider:
-    def __init__(self, default: Canned):
-        self.default = default
-        self.script: deque[Canned] = deque()
-        self.requests: list[Received] = []
-        self.limits: list[RateWindow] = []
-        self.refused: list[Received] = []  # answered 429 by a limit
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+class LoopbackServer:
+    """A fake's own HTTP server on a free loopback port, served by a daemon thread:
+    `_serve(handler)` in the fake's __init__, then start() and stop()."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -116,13 +113,24 @@ class FakeHTTPProvider:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeHTTPProvider":
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeHTTPProvider(LoopbackServer):
+    def __init__(self, default: Canned):
+        self.default = default
+        self.script: deque[Canned] = deque()
+        self.requests: list[Received] = []
+        self.limits: list[RateWindow] = []
+        self.refused: list[Received] = []  # answered 429 by a limit
+        self._lock = threading.Lock()
+        self._serve(self._handler_class())
 
     def answer(self, *responses: Canned) -> None:
         """Queue answers for the next requests, in order."""

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import stripe
 
-from tests.fakes import Received, _Server
+from tests.fakes import LoopbackServer, Received
 
 SECRET_KEY = "sk_test_51FakeOnePingKey0000000000000000"
 WEBHOOK_SECRET = "whsec_fake0nep1ngS3cret000000000000"
@@ -77,7 +77,7 @@ def stripe_error(status: int, message: str, *, param: str | None = None, code: s
     return status, {"error": body}
 
 
-class FakeStripe:
+class FakeStripe(LoopbackServer):
     def __init__(self, secret_key: str = SECRET_KEY):
         self.secret_key = secret_key
         self.requests: list[Received] = []
@@ -91,23 +91,7 @@ class FakeStripe:
         self.webhook_secret = WEBHOOK_SECRET
         self.delivered: list[requests.Response] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeStripe":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(self._handler_class())
 
     def fail_with(self, status: int | None) -> None:
         """Answer every API request with `status` (Stripe's error JSON), or stop (None)."""
